@@ -1,0 +1,66 @@
+"""Batches: length-grouped order and dynamic padding, so a batch is padded to its own longest sequence.
+
+Grouping by length is what makes dynamic padding pay: JGLUE sequences are short (JNLI averages 34 tokens
+against a max of 128), so padding everything to max_seq_length wastes most of the compute.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterable, Sequence
+
+import torch
+
+LABEL_KEYS = ("labels", "start_positions", "end_positions")
+MEGABATCH_FACTOR = 50  # like HF's LengthGroupedSampler: sort within windows of 50 batches, keep randomness
+
+
+def feature_length(feature: dict) -> int:
+    ids = feature["input_ids"]
+    return max(len(row) for row in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def training_batches(lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool) -> list[list[int]]:
+    """Shuffled batches of indices; with grouping, similar lengths share a batch and batch order is shuffled."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if not group_by_length:
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    window = batch_size * MEGABATCH_FACTOR
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: lengths[i], reverse=True)
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Batches sorted by length (prediction order does not matter: outputs are put back by index)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
+            pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
+    """Pad the model inputs of `features` to the batch's longest sequence; labels become tensors as they are."""
+    longest = max(feature_length(feature) for feature in features)
+    if pad_to_multiple_of:
+        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
+    batch: dict[str, torch.Tensor] = {}
+    for name in input_names:
+        if name not in features[0]:
+            continue
+        pad_value = pad_token_id if name == "input_ids" else 0
+        batch[name] = torch.tensor([_pad(feature[name], longest, pad_value) for feature in features])
+    for name in LABEL_KEYS:
+        if name in features[0]:
+            batch[name] = torch.tensor([feature[name] for feature in features])
+    return batch
+
+
+def _pad(values: list, length: int, pad_value: int) -> list:
+    if values and isinstance(values[0], list):  # multiple choice: one sequence per choice
+        return [row + [pad_value] * (length - len(row)) for row in values]
+    return values + [pad_value] * (length - len(values))

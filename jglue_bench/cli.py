@@ -1,0 +1,121 @@
+"""The `jglue-bench` command: parse, compose, call. No logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from jglue_bench.errors import UserError
+
+EPILOGS = {
+    "evaluate": "example: jglue-bench evaluate outputs/jnli/tiny/2026-11-24_10-00-00 data.eval_split=test",
+    "verify": "example: jglue-bench data verify --dir ../shared/jglue/datasets --version 1.3",
+    "stats": "example: jglue-bench data stats --dir ../shared/jglue/datasets --task jnli --model bandainamco_distilbert",
+    "download": "example: jglue-bench data download --version 1.3",
+    "build-marc-ja": "example: jglue-bench data build-marc-ja --reviews-tsv amazon_reviews_multilingual_JP_v1_00.tsv.gz "
+                     "--out ~/jglue/datasets",
+    "tasks": "example: jglue-bench tasks",
+    "oracle": "example: jglue-bench oracle model=bandainamco_distilbert model.pretrained=PATH "
+              "data.dir=../shared/jglue/datasets",
+    "report": "example: jglue-bench report --format csv > runs.csv",
+}
+TOP_HELP = """usage: jglue-bench COMMAND [...]
+
+Fine-tune and benchmark Japanese encoders on JGLUE.
+
+commands:
+  train      fine-tune on a task and score it (Hydra overrides; -m for sweeps); `train --help` for the config
+  evaluate   score a saved fine-tuned model (a run folder) on a split
+  data       verify | stats | download | build-marc-ja
+  tasks      list the registered tasks and models
+  oracle     best JSQuAD EM/F1 reachable with a model's tokenizer (what tokenization alone costs)
+  report     table of the run records in the results store
+
+example: jglue-bench train task=jnli model=tiny data.dir=../shared/jglue/datasets data.train_split=test
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(TOP_HELP)
+        return
+    try:
+        if argv[0] == "train":
+            from jglue_bench.commands import run_train
+
+            run_train(argv[1:])
+            return
+        args = build_parser().parse_args(argv)
+        args.handler(args)
+    except UserError as error:
+        fail(error)
+
+
+def fail(error: UserError) -> None:
+    print(f"jglue-bench: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from jglue_bench import commands
+
+    parser = argparse.ArgumentParser(prog="jglue-bench", description="Fine-tune and benchmark Japanese encoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    evaluate = _command(sub, "evaluate", "score a saved fine-tuned model (its run folder) on a split",
+                        commands.run_evaluate)
+    evaluate.add_argument("run_dir", type=Path, help="a run's output_dir (holds config.yaml and model/)")
+    evaluate.add_argument("overrides", nargs="*", help="config overrides, e.g. data.eval_split=test data.dir=PATH")
+
+    data = sub.add_parser("data", help="verify | stats | download | build-marc-ja").add_subparsers(
+        dest="data_command", required=True)
+    default_dir = os.environ.get("JGLUE_DATA_DIR")
+    verify = _command(data, "verify", "list every expected JGLUE file with its count, sha256 and status",
+                      commands.run_verify)
+    verify.add_argument("--dir", type=Path, default=default_dir, required=default_dir is None,
+                        help="JGLUE datasets/ folder (default: $JGLUE_DATA_DIR)")
+    verify.add_argument("--version", default="all", help="1.1, 1.2, 1.3 or all (default)")
+    verify.add_argument("--json", action="store_true", help="print JSON Lines instead of a table")
+    stats = _command(data, "stats", "per split record counts and text lengths", commands.run_stats)
+    stats.add_argument("--dir", type=Path, default=default_dir, help="JGLUE datasets/ folder (default: "
+                       "$JGLUE_DATA_DIR, else the bundled sample)")
+    stats.add_argument("--version", default="1.3")
+    stats.add_argument("--task", action="append", help="a task dir name (repeatable; default: all present)")
+    stats.add_argument("--model", help="count tokens with this model's tokenizer recipe (default: characters)")
+    download = _command(data, "download", "download a pinned JGLUE release into the cache, checksum-checked",
+                        commands.run_download)
+    download.add_argument("--version", default="1.3")
+    download.add_argument("--cache-dir", type=Path, default=None)
+    download.add_argument("--url", default=None, help="base URL (default: JGLUE's GitHub raw files)")
+    marc = _command(data, "build-marc-ja", "build MARC-ja from your copy of the Amazon reviews TSV (JGLUE's recipe)",
+                    commands.run_build_marc_ja)
+    marc.add_argument("--reviews-tsv", type=Path, required=True, help="amazon_reviews_multilingual_JP_v1_00.tsv(.gz)")
+    marc.add_argument("--out", type=Path, required=True, help="datasets/ folder to write marc_ja-v<version>/ into")
+    marc.add_argument("--lists-dir", type=Path, default=None, help="JGLUE's preprocess/marc-ja/data folder "
+                      "(default: downloaded at the pinned tag and sha256-checked)")
+    marc.add_argument("--version", default="1.3")
+
+    _command(sub, "tasks", "list the registered tasks and models", commands.run_tasks)
+    oracle = _command(sub, "oracle", "JSQuAD oracle: best EM/F1 when every answer is the best token-aligned span",
+                      commands.run_oracle)
+    oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. model=bandainamco_distilbert")
+    report = _command(sub, "report", "table of the run records in the results store", commands.run_report)
+    report.add_argument("--results", type=Path, default=Path("results/runs.jsonl"))
+    report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    report.add_argument("--last", type=int, default=None, help="only the last N records")
+    return parser
+
+
+def _command(sub, name: str, help_text: str, handler) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOGS.get(name),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+if __name__ == "__main__":
+    main()

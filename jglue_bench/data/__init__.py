@@ -1,0 +1,1 @@
+"""Reading, validating, downloading and verifying task data."""

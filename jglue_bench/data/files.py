@@ -1,0 +1,88 @@
+"""Find a task's split file: in a local JGLUE `datasets/` folder, in the bundled sample, or downloaded from
+the pinned JGLUE release into the cache (checked against its pinned checksum before use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from jglue_bench.data.download import checksum_problem, fetch_verified, file_sha256
+from jglue_bench.data.releases import NOT_DISTRIBUTED, RELEASE_TAGS, has_split, normalize_version, release_file
+from jglue_bench.errors import UserError
+
+SAMPLE_VERSION = "1.3"
+
+
+@dataclass(frozen=True)
+class SplitFile:
+    """One split file as used by a run; `matches_release` says whether its content is the pinned release's."""
+
+    split: str
+    path: Path
+    sha256: str
+    matches_release: bool | None
+
+    def as_record(self) -> dict[str, Any]:
+        return {"split": self.split, "path": str(self.path), "sha256": self.sha256,
+                "matches_release": self.matches_release}
+
+
+def sample_dir() -> Path:
+    return Path(str(resources.files("jglue_bench") / "sample_data"))
+
+
+def locate_split(data_cfg: Mapping[str, Any], dir_name: str, split: str) -> SplitFile:
+    """The file of `split` for the task stored under `dir_name`, per the `data` config."""
+    version = normalize_version(data_cfg["version"])
+    if not has_split(version, split):
+        raise UserError(f"JGLUE v{version} has no '{split}' split (test files exist from v1.3); "
+                        f"choose data.train_split / data.eval_split among train, valid"
+                        f"{', test' if version == '1.3' else ''}.")
+    source = data_cfg.get("source", "local")
+    if source == "download":
+        path = _download(data_cfg, dir_name, version, split)
+    elif source == "local":
+        path = _local(data_cfg, dir_name, version, split)
+    else:
+        raise UserError(f"data.source is {source!r}; expected 'local' or 'download'.")
+    return SplitFile(split, path, file_sha256(path), _matches_release(path, dir_name, version, split))
+
+
+def _local(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: str) -> Path:
+    root = data_cfg.get("dir")
+    if root is None:
+        if version != SAMPLE_VERSION:
+            raise UserError(f"The bundled sample follows JGLUE v{SAMPLE_VERSION} only; set data.version="
+                            f"{SAMPLE_VERSION}, or point data.dir at a JGLUE datasets/ folder.")
+        root = sample_dir()
+    root = Path(str(root)).expanduser()
+    if not root.is_dir():
+        raise UserError(f"data.dir {root} is not a folder; expected JGLUE's datasets/ layout "
+                        f"(<task>-v<version>/<split>-v<version>.json).")
+    path = root / release_file(dir_name, version, split).relative_path
+    if not path.is_file():
+        hint = (" MARC-ja is no longer distributed: build it with `jglue-bench data build-marc-ja`."
+                if dir_name in NOT_DISTRIBUTED else
+                " Choose another split (e.g. data.train_split=test), or data.source=download.")
+        raise UserError(f"{path} does not exist.{hint}")
+    return path
+
+
+def _download(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: str) -> Path:
+    if dir_name in NOT_DISTRIBUTED:
+        raise UserError("MARC-ja cannot be downloaded (Amazon withdrew the corpus); build it from your own copy "
+                        "of the reviews with `jglue-bench data build-marc-ja`, then use data.source=local.")
+    pinned = release_file(dir_name, version, split)
+    tag = RELEASE_TAGS[version]
+    url = f"{str(data_cfg['download_url']).rstrip('/')}/{tag}/datasets/{pinned.relative_path}"
+    dest = Path(str(data_cfg["cache_dir"])).expanduser() / "jglue" / tag / "datasets" / pinned.relative_path
+    return fetch_verified(url, dest, sha256=pinned.sha256, git_blob=pinned.git_blob)
+
+
+def _matches_release(path: Path, dir_name: str, version: str, split: str) -> bool | None:
+    pinned = release_file(dir_name, version, split)
+    if pinned.sha256 is None and pinned.git_blob is None:
+        return None
+    return checksum_problem(path, pinned.sha256, pinned.git_blob) is None

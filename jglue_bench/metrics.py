@@ -1,0 +1,148 @@
+"""Scoring functions that reproduce the official JGLUE evaluation.
+
+JGLUE scores its classification tasks (MARC-ja, JNLI, JCoLA, JCommonsenseQA) with accuracy, JSTS with
+Pearson and Spearman correlation (the GLUE "stsb" metric, i.e. scipy's pearsonr/spearmanr), and JSQuAD with
+exact match and F1 from JGLUE's patch of transformers' ``squad_metrics.py``. That patch makes F1 count
+*characters* instead of whitespace words and changes the answer normalisation; the JSQuAD functions here
+follow the patch line for line, so our numbers can be compared with the published JGLUE tables.
+
+Every value is on its natural scale (fractions in [0, 1], correlation coefficients in [-1, 1]); tables
+multiply by 100 themselves. The functions are pure: no state, no I/O, no logging.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+from scipy.stats import ConstantInputWarning, pearsonr, spearmanr
+from sklearn.metrics import accuracy_score
+
+
+def _check_paired(golds: Sequence, predictions: Sequence, minimum: int = 1) -> None:
+    """Reject inputs that would make a score meaningless instead of silently scoring a prefix or nothing."""
+    if len(golds) != len(predictions):
+        raise ValueError(
+            f"golds and predictions differ in length: {len(golds)} golds, {len(predictions)} predictions."
+        )
+    if len(golds) < minimum:
+        needed = "at least one pair" if minimum == 1 else f"at least {minimum} pairs"
+        raise ValueError(f"cannot score {len(golds)} gold/prediction pair(s): the metric needs {needed}.")
+
+
+def accuracy(golds: Sequence, predictions: Sequence) -> float:
+    """Fraction of predictions equal to their gold label (labels may be strings or numbers).
+
+    Golds and predictions must use the same kind of label: scikit-learn raises ValueError when one side is
+    strings and the other numbers (e.g. "1" vs 1), which is what we want, since that is a caller bug.
+    """
+    _check_paired(golds, predictions)
+    return float(accuracy_score(list(golds), list(predictions)))
+
+
+def _correlation(method: Callable, golds: Sequence[float], predictions: Sequence[float]) -> float:
+    """Run a scipy correlation, turning scipy's warning for constant input into a silent NaN.
+
+    A constant input (e.g. a model that predicts the same similarity for every pair) has no defined
+    correlation. scipy already returns NaN for it; we only hide its ConstantInputWarning, because the NaN
+    itself is the message and a warning in the middle of a benchmark table only adds noise.
+    """
+    _check_paired(golds, predictions, minimum=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        result = method(list(golds), list(predictions))
+    return float(result.statistic)
+
+
+def pearson(golds: Sequence[float], predictions: Sequence[float]) -> float:
+    """Pearson correlation coefficient (scipy.stats.pearsonr); NaN, without a warning, for constant input."""
+    return _correlation(pearsonr, golds, predictions)
+
+
+def spearman(golds: Sequence[float], predictions: Sequence[float]) -> float:
+    """Spearman rank correlation (scipy.stats.spearmanr, ties get average ranks); NaN for constant input."""
+    return _correlation(spearmanr, golds, predictions)
+
+
+def normalize_jsquad_answer(text: str) -> str:
+    """Normalise an answer as JGLUE's patched ``normalize_answer`` does.
+
+    The order matters and is the patch's: lower-case, strip trailing "。" characters, then collapse
+    whitespace. So "東京。 " keeps its "。" (the space shields it from rstrip), while "東京 。" becomes "東京".
+    The patch removes no punctuation and no English articles and applies no NFKC, so "ＪＧＬＵＥ" stays
+    full-width (lower-cased to "ｊｇｌｕｅ") and never matches "jglue".
+    """
+    lowered = text.lower()
+    without_final_maru = lowered.rstrip("。")
+    return " ".join(without_final_maru.split())
+
+
+def _exact_match_single(prediction: str, gold: str) -> float:
+    return float(normalize_jsquad_answer(prediction) == normalize_jsquad_answer(gold))
+
+
+def _f1_single(prediction: str, gold: str) -> float:
+    """Character-level F1 of one prediction against one gold (the patched ``compute_f1``).
+
+    Tokens are the characters of the normalised strings, spaces included, counted as a multiset.
+    """
+    gold_chars = list(normalize_jsquad_answer(gold))
+    prediction_chars = list(normalize_jsquad_answer(prediction))
+    if not gold_chars or not prediction_chars:
+        # An empty answer means "no answer": full credit only when both sides agree on that.
+        return float(gold_chars == prediction_chars)
+    common = Counter(gold_chars) & Counter(prediction_chars)
+    num_same = sum(common.values())
+    if num_same == 0:
+        return 0.0
+    precision = num_same / len(prediction_chars)
+    recall = num_same / len(gold_chars)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _usable_golds(golds: Sequence[str]) -> list[str]:
+    """Drop golds that normalise to "" (as transformers' ``get_raw_scores`` does); none left means [""]."""
+    if isinstance(golds, str):
+        # A bare string is a Sequence[str] of its characters; scoring against each character is never meant.
+        raise TypeError(f"golds must be a list of answer strings, not a single string: {golds!r}.")
+    kept = [gold for gold in golds if normalize_jsquad_answer(gold)]
+    return kept or [""]
+
+
+def jsquad_exact_match(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 if the normalised prediction equals any usable normalised gold, else 0.0."""
+    return max(_exact_match_single(prediction, gold) for gold in _usable_golds(golds))
+
+
+def jsquad_f1(prediction: str, golds: Sequence[str]) -> float:
+    """Best character-level F1 of the prediction over the usable golds, in [0, 1]."""
+    return max(_f1_single(prediction, gold) for gold in _usable_golds(golds))
+
+
+def jsquad_scores(predictions: Mapping[str, str], golds: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """Mean exact match and F1 over every question id in ``golds``.
+
+    A question without a prediction is scored as the empty prediction "" (so it earns 0 unless its gold is
+    "no answer"), which keeps the denominator fixed at the number of gold questions. Note that transformers'
+    ``get_raw_scores`` instead skips such a question; the official pipeline always predicts every question,
+    so the two agree on real runs. A prediction for an id not in ``golds`` is rejected: it means the
+    predictions and golds come from different splits or files.
+    """
+    if not golds:
+        raise ValueError("cannot score JSQuAD: there are no gold questions.")
+    unknown_ids = sorted(set(predictions) - set(golds))
+    if unknown_ids:
+        shown = ", ".join(repr(question_id) for question_id in unknown_ids[:10])
+        more = f" and {len(unknown_ids) - 10} more" if len(unknown_ids) > 10 else ""
+        raise ValueError(f"predictions for question ids that are not in the golds: {shown}{more}.")
+    exact_matches = [jsquad_exact_match(predictions.get(qid, ""), answers) for qid, answers in golds.items()]
+    f1_scores = [jsquad_f1(predictions.get(qid, ""), answers) for qid, answers in golds.items()]
+    return {"exact_match": sum(exact_matches) / len(golds), "f1": sum(f1_scores) / len(golds)}
+
+
+METRICS: dict[str, Callable[[Sequence, Sequence], float]] = {
+    "accuracy": accuracy,
+    "pearson": pearson,
+    "spearman": spearman,
+}

@@ -1,0 +1,50 @@
+"""The encoder with the head of the task's kind: a fresh tiny model, or pretrained weights (local or hub)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Mapping
+
+import torch
+from transformers import AutoConfig, PreTrainedModel
+
+from jglue_bench.errors import UserError
+from jglue_bench.tasks import TaskSpec
+
+
+def build_model(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer, seed: int) -> PreTrainedModel:
+    head = kind.head_config(spec)
+    if model_cfg.get("pretrained") is None:
+        architecture = dict(model_cfg.get("architecture") or {})
+        if not architecture:
+            raise UserError(f"model '{model_cfg.get('name')}' needs `pretrained` (a folder or hub id) or an "
+                            f"`architecture` to build at random.")
+        config = AutoConfig.for_model(**architecture, vocab_size=len(tokenizer),
+                                      pad_token_id=tokenizer.pad_token_id, **head)
+        torch.manual_seed(seed)  # the random initialisation is part of the run, so the seed fixes it
+        return kind.AUTO_MODEL.from_config(config)
+    return load_pretrained(kind, model_cfg["pretrained"], model_cfg.get("revision"),
+                           bool(model_cfg.get("trust_remote_code", False)), **head)
+
+
+def load_pretrained(kind: ModuleType, source: str | Path, revision: str | None = None,
+                    trust_remote_code: bool = False, **head: Any) -> PreTrainedModel:
+    """Weights from a local folder or the hub; safetensors are preferred when both formats exist."""
+    try:
+        return kind.AUTO_MODEL.from_pretrained(str(source), revision=revision, trust_remote_code=trust_remote_code,
+                                               **head)
+    except (OSError, ValueError) as error:
+        raise UserError(f"Could not load the model weights from '{source}' (revision {revision}): "
+                        f"{str(error).splitlines()[0]}") from error
+
+
+def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
+    """The inputs this model's forward accepts: DistilBERT takes no token_type_ids, BERT does."""
+    accepted = inspect.signature(model.forward).parameters
+    return tuple(name for name in ("input_ids", "attention_mask", "token_type_ids") if name in accepted)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())

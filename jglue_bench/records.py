@@ -1,0 +1,69 @@
+"""The RunRecord of a run: what ran (task, data, model, tokenizer, config), what it scored, where and how fast."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from jglue_bench.data.files import SplitFile
+from jglue_bench.data.releases import normalize_version
+from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, config_hash, device_info, git_state,
+                                 package_versions, write_json_atomic)
+from jglue_bench.tasks import TaskSpec
+from jglue_bench.tokenization import tokenizer_fingerprint
+
+
+def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, files: Sequence[SplitFile], tokenizer,
+                 metrics: dict[str, Any], history: list[dict[str, Any]], device: torch.device,
+                 num_processes: int, num_parameters: int) -> dict[str, Any]:
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    scores = {name: value for name, value in metrics.items() if name not in ("epoch", "train_loss")}
+    return {
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "run_id": uuid.uuid4().hex[:12],
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run_kind": kind,
+        "task": {"name": spec.name, "kind": spec.kind, "data_version": normalize_version(cfg.data.version),
+                 "data_source": _data_source(cfg), "train_split": cfg.data.train_split,
+                 "eval_split": cfg.data.eval_split, "files": [file.as_record() for file in files]},
+        "model": {"name": cfg.model.name, "pretrained": cfg.model.pretrained, "revision": cfg.model.revision,
+                  "num_parameters": num_parameters, "tokenizer_recipe": dict(tokenizer.jglue_recipe),
+                  "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer)},
+        "split": cfg.data.eval_split,
+        "metrics": scores,
+        "metrics_scale": "x100 (as in the published JGLUE tables)",
+        "main_metric": spec.main_metric,
+        "history": history,
+        "seed": cfg.seed,
+        "hyperparameters": {"learning_rate": cfg.learning_rate, "num_train_epochs": cfg.num_train_epochs,
+                            "batch_size": cfg.batch_size, "max_seq_length": cfg.max_seq_length,
+                            "precision": cfg.trainer.precision},
+        "config": resolved,
+        "config_hash": config_hash(resolved),
+        "git": git_state(),
+        "packages": package_versions(),
+        "device": device_info(device, cfg.trainer.precision, num_processes),
+    }
+
+
+def finish_record(record: dict[str, Any], output_dir: Path, store: str | Path, started: float,
+                  throughput: dict[str, Any], write: bool = True) -> None:
+    """Add timing, then write record.json into the run folder and append it to the records store."""
+    record["wall_time_s"] = round(time.perf_counter() - started, 2)
+    record["throughput"] = throughput
+    record["output_dir"] = str(output_dir)
+    if write:
+        write_json_atomic(output_dir / "record.json", record)
+        append_record(store, record)
+
+
+def _data_source(cfg: DictConfig) -> str:
+    if cfg.data.source == "download":
+        return f"download:{cfg.data.download_url}"
+    return str(cfg.data.dir) if cfg.data.dir is not None else "bundled-sample"

@@ -1,0 +1,148 @@
+"""train(cfg) -> RunResult: read, tokenize, fine-tune with Accelerate, score each epoch, save, record.
+
+The loop reads top to bottom; the official JGLUE protocol scores the last epoch, so that is the reported
+result (every epoch's scores are kept in the record's history).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+from transformers import get_scheduler
+
+from jglue_bench.batching import collate, feature_length, training_batches
+from jglue_bench.data.examples import load_split
+from jglue_bench.errors import UserError
+from jglue_bench.evaluation import predict, score_outputs, write_predictions
+from jglue_bench.modeling import build_model, count_parameters, forward_input_names
+from jglue_bench.records import build_record, finish_record
+from jglue_bench.tasks import TaskSpec, kind_module
+from jglue_bench.tokenization import load_tokenizer
+from jglue_bench.tokenization.recipes import save_recipe
+
+
+@dataclass
+class RunResult:
+    metrics: dict[str, float]  # last epoch, on the published tables' scale (x100)
+    record: dict[str, Any]
+    output_dir: Path
+
+
+def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
+    started = time.perf_counter()
+    spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
+    kind = kind_module(spec.kind)
+    # Every record of both splits is read and validated before anything is written.
+    train_examples, train_file = load_split(cfg.data, spec, cfg.data.train_split, cfg.data.max_train_samples)
+    eval_examples, eval_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
+    accelerator, per_device_batch = make_accelerator(cfg)
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
+    input_names = forward_input_names(model)
+    with_token_types = "token_type_ids" in input_names
+    train_features = kind.featurize(train_examples, tokenizer, spec, cfg.max_seq_length, with_token_types)
+    eval_features = kind.featurize(eval_examples, tokenizer, spec, cfg.max_seq_length, with_token_types)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
+                                  betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    steps_per_epoch = math.ceil(math.ceil(len(train_features) / per_device_batch / accelerator.num_processes)
+                                / accelerator.gradient_accumulation_steps)
+    total_steps = steps_per_epoch * cfg.num_train_epochs
+    scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
+                              num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
+    show = cfg.trainer.progress_bar and accelerator.is_local_main_process
+    pad_id = tokenizer.pad_token_id
+
+    history, train_seconds, eval_seconds = [], 0.0, 0.0
+    for epoch in range(1, cfg.num_train_epochs + 1):
+        epoch_started = time.perf_counter()
+        loss = train_one_epoch(cfg, accelerator, model, optimizer, scheduler, train_features, input_names,
+                               pad_id, per_device_batch, epoch, show)
+        train_seconds += time.perf_counter() - epoch_started
+        outputs, seconds = predict(model, eval_features, kind, input_names, pad_id, cfg.trainer.eval_batch_size,
+                                   accelerator.device, accelerator.autocast, cfg.trainer.pad_to_multiple_of,
+                                   show, desc=f"eval epoch {epoch}")
+        eval_seconds += seconds
+        predictions, scores = score_outputs(kind, spec, outputs, eval_features, eval_examples)
+        history.append({"epoch": epoch, "train_loss": round(loss, 6), **scores})
+        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, "
+                          + ", ".join(f"{name} {value:.2f}" for name, value in scores.items()))
+
+    out = Path(output_dir or cfg.output_dir)
+    record = build_record(cfg, spec, kind="train", files=[train_file, eval_file], tokenizer=tokenizer,
+                          metrics=history[-1], history=history, device=accelerator.device,
+                          num_processes=accelerator.num_processes, num_parameters=count_parameters(model))
+    if accelerator.is_main_process:
+        write_predictions(out / f"predictions-{cfg.data.eval_split}.jsonl", kind, spec, eval_examples, predictions)
+        if cfg.save_model:
+            accelerator.unwrap_model(model).save_pretrained(out / "model", safe_serialization=True)
+            save_recipe(tokenizer, out / "model")
+        OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    finish_record(record, out, cfg.results.path, started, throughput={
+        "train_samples_per_s": round(len(train_features) * cfg.num_train_epochs / max(train_seconds, 1e-9), 2),
+        "eval_samples_per_s": round(len(eval_features) * cfg.num_train_epochs / max(eval_seconds, 1e-9), 2),
+        "train_features": len(train_features), "eval_features": len(eval_features)},
+        write=accelerator.is_main_process)
+    metrics = {name: value for name, value in history[-1].items() if name not in ("epoch", "train_loss")}
+    return RunResult(metrics, record, out)
+
+
+def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
+    """The accelerator, and the per-device batch size; accumulation makes up the rest of `batch_size`."""
+    trainer = cfg.trainer
+    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
+    if precision is None:
+        raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
+    use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
+    if precision == "fp16" and use_cpu:
+        raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
+    per_device = int(trainer.per_device_batch_size or cfg.batch_size)
+    accelerator = Accelerator(cpu=use_cpu, mixed_precision=precision)
+    per_step = per_device * accelerator.num_processes
+    if cfg.batch_size % per_step:
+        raise UserError(f"batch_size {cfg.batch_size} is not a multiple of per_device_batch_size {per_device} x "
+                        f"{accelerator.num_processes} processes; gradient accumulation needs a whole number.")
+    accelerator.gradient_accumulation_steps = cfg.batch_size // per_step
+    return accelerator, per_device
+
+
+def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, input_names, pad_id,
+                    per_device_batch, epoch, show) -> float:
+    """One pass over the training features; returns the mean loss."""
+    model.train()
+    batches = training_batches([feature_length(feature) for feature in features], per_device_batch,
+                               seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length)
+    batches = batches[accelerator.process_index::accelerator.num_processes]
+    accumulation = accelerator.gradient_accumulation_steps
+    total_loss = 0.0
+    progress = tqdm(batches, desc=f"train epoch {epoch}", unit="batch", leave=False, disable=not show)
+    for step, indices in enumerate(progress, start=1):
+        batch = collate([features[i] for i in indices], input_names, pad_id, cfg.trainer.pad_to_multiple_of)
+        batch = {name: tensor.to(accelerator.device) for name, tensor in batch.items()}
+        # Accumulation is counted here rather than by accelerator.accumulate(): the batches are built per
+        # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
+        update = step % accumulation == 0 or step == len(batches)
+        with (nullcontext() if update else accelerator.no_sync(model)), accelerator.autocast():
+            loss = model(**batch).loss
+            accelerator.backward(loss)  # divides by gradient_accumulation_steps
+        if update:
+            if cfg.trainer.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.trainer.max_grad_norm)
+            optimizer.step()
+            scheduler.step()  # not prepared by Accelerate: one schedule step per optimizer step, exactly
+            optimizer.zero_grad()
+        total_loss += loss.item()
+        progress.set_postfix(loss=f"{loss.item():.4f}")
+    return total_loss / max(len(batches), 1)
