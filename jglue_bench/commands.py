@@ -164,7 +164,11 @@ def _existing_dir(path: Path | None) -> Path:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    """Remove the run folder and the empty folders above it that Hydra made, up to the working directory."""
+    folder, stop = folder.resolve(), Path.cwd().resolve()
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

@@ -18,9 +18,12 @@ def load_split(data_cfg: Mapping[str, Any], spec: TaskSpec, split: str,
     """All examples of `split` (every record validated, even past `limit`), then the first `limit` kept."""
     split_file = locate_split(data_cfg, spec.dir_name, split)
     kind = kind_module(spec.kind)
-    records = read_records(split_file.path, spec.file_format)
-    examples = [kind.to_example(record, spec, split_file.path, where)
-                for where, record in tqdm(records, desc=f"read {spec.name} {split}", unit=" records", leave=False)]
+    examples = []
+    # A context manager, so the bar is cleared before an error message is printed on the same terminal.
+    with tqdm(desc=f"read {spec.name} {split}", unit=" records", leave=False) as bar:
+        for where, record in read_records(split_file.path, spec.file_format):
+            examples.append(kind.to_example(record, spec, split_file.path, where))
+            bar.update()
     if not examples:
         raise DataError.at(split_file.path, None, None, "at least one record", found="an empty file")
     check_unique_ids(examples, split_file.path)

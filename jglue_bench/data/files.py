@@ -47,7 +47,7 @@ def locate_split(data_cfg: Mapping[str, Any], dir_name: str, split: str) -> Spli
         path = _local(data_cfg, dir_name, version, split)
     else:
         raise UserError(f"data.source is {source!r}; expected 'local' or 'download'.")
-    return SplitFile(split, path, file_sha256(path), _matches_release(path, dir_name, version, split))
+    return SplitFile(split, path.resolve(), file_sha256(path), _matches_release(path, dir_name, version, split))
 
 
 def _local(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: str) -> Path:

@@ -21,7 +21,7 @@ def read_jsonl(path: Path) -> Iterator[Located]:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError.at(path, line_number, None, "one JSON object on each line (JSON Lines)",
-                                   found=f"invalid JSON ({error.msg} at column {error.colno})") from None
+                                   found=f"invalid JSON ({error.msg} at character {error.pos + 1})") from None
             if not isinstance(record, dict):
                 raise DataError.at(path, line_number, None, "a JSON object", found=record)
             yield line_number, record

@@ -96,7 +96,7 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
 
 def _spm_file(model_cfg: Mapping[str, Any], recipe: Mapping[str, Any], cache_dir: str | Path | None) -> Path:
     if recipe.get("build_tiny_spm"):
-        return build_tiny_spm(Path(cache_dir or Path.home() / ".cache" / "jglue-bench"))
+        return build_tiny_spm(Path(cache_dir or Path.home() / ".cache" / "jglue-bench").expanduser())
     return model_file(model_cfg, recipe.get("spm_file", "spiece.model"))
 
 

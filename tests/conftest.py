@@ -1,0 +1,81 @@
+"""Shared test setup: offline, tiny models, the bundled sample, and the real JGLUE files when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Offline before anything imports huggingface_hub: a hub miss would otherwise retry for ~25 s.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def jglue_data_dir() -> Path:
+    """The real JGLUE datasets/ folder: $JGLUE_DATA_DIR, else ../shared/jglue/datasets beside the repo."""
+    configured = os.environ.get("JGLUE_DATA_DIR")
+    return Path(configured) if configured else (REPO.parent / "shared" / "jglue" / "datasets")
+
+
+def shared_models_dir() -> Path:
+    configured = os.environ.get("JGLUE_MODELS_DIR")
+    return Path(configured) if configured else (REPO.parent / "shared" / "models")
+
+
+@pytest.fixture
+def real_data() -> Path:
+    root = jglue_data_dir()
+    if not root.is_dir():
+        pytest.skip(f"real JGLUE files not found at {root} (set JGLUE_DATA_DIR to run the real-data tests)")
+    return root.resolve()
+
+
+@pytest.fixture
+def bandainamco_dir() -> Path:
+    folder = shared_models_dir() / "bandainamco-mirai-distilbert-base-japanese"
+    if not (folder / "vocab.txt").is_file():
+        pytest.skip(f"BandaiNamco vocab.txt not found under {folder} (set JGLUE_MODELS_DIR)")
+    return folder.resolve()
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("jglue-bench-cache")
+
+
+@pytest.fixture
+def make_config(tmp_path, cache_dir):
+    """Compose the real config tree with test-safe paths; extra overrides come last and win."""
+    from jglue_bench.config import compose_config
+
+    def make(*overrides: str):
+        return compose_config([f"output_dir={tmp_path / 'run'}", f"results.path={tmp_path / 'runs.jsonl'}",
+                               f"data.cache_dir={cache_dir}", "trainer.progress_bar=false", "data.dir=null",
+                               *overrides])
+
+    return make
+
+
+SPM_SENTENCES = ["日本語の文を単語に分けます。", "東京タワーは港区にある電波塔です。", "がぎぐげご、ざじずぜぞ。",
+                 "今日は晴れて暖かいです。", "JGLUE は日本語理解のベンチマークです。", "犬と猫が公園で遊んでいる。"]
+
+
+def train_spm(folder: Path, **settings) -> Path:
+    """A small SentencePiece model written as folder/spiece.model, with LINE DistilBERT's special-token ids."""
+    import io
+
+    import sentencepiece
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = io.BytesIO()
+    defaults = dict(model_type="unigram", vocab_size=120, character_coverage=1.0, hard_vocab_limit=False,
+                    pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+                    num_threads=1, minloglevel=2)
+    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(SPM_SENTENCES * 20), model_writer=model,
+                                             **{**defaults, **settings})
+    (folder / "spiece.model").write_bytes(model.getvalue())
+    return folder / "spiece.model"

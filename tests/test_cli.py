@@ -1,0 +1,88 @@
+"""The `jglue-bench` command as a user runs it: help texts, the offline main job, sweeps, data and reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env_extra or {})}
+    env.pop("JGLUE_DATA_DIR", None) if env_extra is None or "JGLUE_DATA_DIR" not in env_extra else None
+    return subprocess.run([sys.executable, "-m", "jglue_bench.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["evaluate", "--help"], ["data", "verify", "--help"],
+                                  ["data", "stats", "--help"], ["data", "download", "--help"],
+                                  ["data", "build-marc-ja", "--help"], ["tasks", "--help"], ["oracle", "--help"],
+                                  ["report", "--help"], ["train", "--help"]])
+def test_every_command_explains_itself_with_an_example(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "example" in result.stdout.lower()
+
+
+def test_tasks_lists_the_five_tasks_and_four_models(tmp_path):
+    result = run_cli("tasks", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "tiny", "line_distilbert",
+                 "bandainamco_distilbert", "laboro_distilbert"):
+        assert name in result.stdout
+
+
+def test_main_job_runs_offline_on_the_sample_and_prints_a_table(tmp_path):
+    result = run_cli("train", "trainer.progress_bar=false", cwd=tmp_path,
+                     env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert "| jnli | tiny  | v1.3 sample | train -> valid |" in result.stdout
+    [record_path] = list((tmp_path / "outputs" / "jnli" / "tiny").glob("*/record.json"))
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    store = [json.loads(line) for line in (tmp_path / "results" / "runs.jsonl").read_text().splitlines()]
+    assert store == [record]
+
+
+def test_multirun_sweeps_write_one_record_per_job(tmp_path):
+    result = run_cli("train", "-m", "learning_rate=5e-4,1e-4", "num_train_epochs=1", "save_model=false",
+                     "trainer.progress_bar=false", cwd=tmp_path, env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "c")})
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (tmp_path / "results" / "runs.jsonl").read_text().splitlines()]
+    assert sorted(record["hyperparameters"]["learning_rate"] for record in records) == [1e-4, 5e-4]
+    assert len({record["output_dir"] for record in records}) == 2
+    report = run_cli("report", cwd=tmp_path)
+    assert report.returncode == 0 and report.stdout.count("| jnli ") == 2
+
+
+def test_data_verify_on_the_real_files(tmp_path, real_data):
+    result = run_cli("data", "verify", "--dir", str(real_data), "--version", "1.3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "jnli-v1.3/test-v1.3.json" in result.stdout and "2508" in result.stdout
+    assert "Missing: marc_ja-v1.3/train-v1.3.json" in result.stdout
+
+
+def test_data_verify_fails_on_a_file_that_differs_from_the_release(tmp_path, real_data):
+    folder = tmp_path / "data" / "jsts-v1.3"
+    folder.mkdir(parents=True)
+    lines = (real_data / "jsts-v1.3" / "valid-v1.3.json").read_text(encoding="utf-8").splitlines()
+    (folder / "valid-v1.3.json").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    result = run_cli("data", "verify", "--dir", str(tmp_path / "data"), "--version", "1.3", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "count 1456 != official 1457; checksum differs from the release" in result.stdout
+
+
+def test_data_stats_counts_the_sample(tmp_path):
+    result = run_cli("data", "stats", "--task", "jnli", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
+        ["jnli", "train", "40"], ["jnli", "valid", "20"], ["jnli", "test", "20"]]
+
+
+def test_evaluate_on_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path):
+    result = run_cli("evaluate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a jglue-bench run folder" in result.stderr
