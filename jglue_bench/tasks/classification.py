@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 from transformers import AutoModelForSequenceClassification
 
-from jglue_bench import metrics
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, encode, id_field, logits_rows, one_feature_per_example, text_field
+from jglue_bench.tasks.common import (Example, decode_argmax, featurize_texts, id_field, logits_rows, score_accuracy,
+                                      text_field)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
 batch_outputs = logits_rows
+featurize = featurize_texts
+decode = decode_argmax
+score = score_accuracy
 
 
 def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
@@ -33,21 +35,10 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
             "label2id": {label: i for i, label in enumerate(spec.labels)}}
 
 
-def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int,
-              with_token_types: bool) -> list[dict]:
-    firsts = [example.texts[0] for example in examples]
-    seconds = [example.texts[1] for example in examples] if len(spec.fields["texts"]) > 1 else None
-    encoded = encode(tokenizer, firsts, seconds, max_seq_length, with_token_types)
-    return one_feature_per_example(examples, encoded, [example.label for example in examples])
 
 
-def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-           spec: TaskSpec) -> list[int]:
-    return [int(np.argmax(row)) for row in feature_outputs]
 
 
-def score(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> dict[str, float]:
-    return {"accuracy": metrics.accuracy([example.label for example in examples], predictions)}
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:

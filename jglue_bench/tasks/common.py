@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from jglue_bench import metrics
 from jglue_bench.errors import DataError
 
 
@@ -54,10 +55,24 @@ def encode(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_
     return {key: list(value) for key, value in encoded.items()}
 
 
-def one_feature_per_example(examples: Sequence[Example], encoded: Mapping[str, list], labels: Sequence) -> list[dict]:
-    keys = list(encoded)
-    return [{**{key: encoded[key][i] for key in keys}, "labels": labels[i], "example_index": i}
-            for i in range(len(examples))]
+def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length: int,
+                    with_token_types: bool) -> list[dict]:
+    """One feature per example from its one or two texts (classification and regression)."""
+    firsts = [example.texts[0] for example in examples]
+    seconds = [example.texts[1] for example in examples] if len(spec.fields["texts"]) > 1 else None
+    encoded = encode(tokenizer, firsts, seconds, max_seq_length, with_token_types)
+    return [{**{key: values[i] for key, values in encoded.items()}, "labels": example.label, "example_index": i}
+            for i, example in enumerate(examples)]
+
+
+def decode_argmax(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
+                  spec) -> list[int]:
+    """The highest-scoring class or choice of each example (one feature per example)."""
+    return [int(np.argmax(row)) for row in feature_outputs]
+
+
+def score_accuracy(examples: Sequence[Example], predictions: Sequence[int], spec) -> dict[str, float]:
+    return {"accuracy": metrics.accuracy([example.label for example in examples], predictions)}
 
 
 def logits_rows(outputs, batch) -> list[np.ndarray]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 from transformers import AutoModelForMultipleChoice
 
-from jglue_bench import metrics
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, encode, id_field, logits_rows, text_field
+from jglue_bench.tasks.common import Example, decode_argmax, encode, id_field, logits_rows, score_accuracy, text_field
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForMultipleChoice
 batch_outputs = logits_rows
+decode = decode_argmax
+score = score_accuracy
 
 
 def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
@@ -47,13 +47,8 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
     return features
 
 
-def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-           spec: TaskSpec) -> list[int]:
-    return [int(np.argmax(row)) for row in feature_outputs]
 
 
-def score(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> dict[str, float]:
-    return {"accuracy": metrics.accuracy([example.label for example in examples], predictions)}
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:

@@ -11,11 +11,12 @@ from transformers import AutoModelForSequenceClassification
 
 from jglue_bench import metrics
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, encode, id_field, logits_rows, one_feature_per_example, text_field
+from jglue_bench.tasks.common import Example, featurize_texts, id_field, logits_rows, text_field
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
 batch_outputs = logits_rows
+featurize = featurize_texts
 
 
 def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
@@ -42,12 +43,6 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
     return {"num_labels": 1, "problem_type": "regression"}
 
 
-def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int,
-              with_token_types: bool) -> list[dict]:
-    firsts = [example.texts[0] for example in examples]
-    seconds = [example.texts[1] for example in examples] if len(spec.fields["texts"]) > 1 else None
-    encoded = encode(tokenizer, firsts, seconds, max_seq_length, with_token_types)
-    return one_feature_per_example(examples, encoded, [example.label for example in examples])
 
 
 def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],

@@ -1,0 +1,222 @@
+"""Extractive QA (JSQuAD): find the answer span in the context; character-level exact match and F1.
+
+Follows the protocol of the legacy transformers `run_squad.py` that JGLUE used: the question is cut to
+`max_query_length` tokens; the context is cut into windows of [CLS] question [SEP] window [SEP] whose starts
+are `doc_stride` tokens apart (BERT's meaning of doc_stride: the step between windows, not their overlap as in
+the newer `run_qa.py`); a start token counts only in the window where it has the most context; the n-best spans
+of all windows of a question compete on start + end logit. One deliberate difference: the answer is sliced
+from the ORIGINAL context by character offsets (tokenization/alignment.py), never rebuilt from tokens, so
+`ＪＧＬＵＥ` comes back as written and not as the tokenizer's `jglue`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from transformers import AutoModelForQuestionAnswering
+
+from jglue_bench import metrics
+from jglue_bench.errors import DataError, UserError
+from jglue_bench.tasks.common import Example, id_field, text_field
+from jglue_bench.tasks.spec import TaskSpec
+from jglue_bench.tokenization.alignment import token_char_spans
+
+AUTO_MODEL = AutoModelForQuestionAnswering
+DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "n_best_size": 20, "max_answer_length": 30}
+CLS_INDEX = 0  # where run_qa/run_squad point the labels when the answer is not in the window
+
+
+def qa_setting(spec: TaskSpec, key: str) -> int:
+    return int(spec.qa.get(key, DEFAULTS[key]))
+
+
+def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
+    """texts = (question, context); label = ((answer text, answer_start), ...), every answer checked to be
+    exactly at its answer_start in the context."""
+    field = _field_names(spec)
+    question_id = id_field(record, field("id"), path, where)
+    question = text_field(record, field("question"), path, where)
+    context = text_field(record, field("context"), path, where)
+    answers = record.get(field("answers"))
+    if not isinstance(answers, list):
+        raise DataError.at(path, where, field("answers"), "a list of {text, answer_start} objects", found=answers)
+    if not answers and not record.get("is_impossible", False):
+        raise DataError.at(path, where, field("answers"), f"at least one answer for question '{question_id}' "
+                           "(or is_impossible: true)", found=answers)
+    return Example(question_id, (question, context),
+                   tuple(_checked_answer(answer, k, context, question_id, path, where, field("answers"))
+                         for k, answer in enumerate(answers)), where)
+
+
+def _field_names(spec: TaskSpec):
+    """The record's key for a SQuAD field name: SQuAD's own names unless the task YAML renames them."""
+    return lambda name: spec.fields.get(name, name)
+
+
+def _checked_answer(answer: Any, k: int, context: str, question_id: str, path: Path, where: int | str,
+                    answers_field: str) -> tuple[str, int]:
+    name = f"{answers_field}[{k}]"
+    text = answer.get("text") if isinstance(answer, dict) else None
+    start = answer.get("answer_start") if isinstance(answer, dict) else None
+    if not isinstance(text, str) or not text:
+        raise DataError.at(path, where, f"{name}.text", "a non-empty answer string", found=text)
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise DataError.at(path, where, f"{name}.answer_start", "an integer character offset", found=start)
+    if context[start:start + len(text)] != text:
+        elsewhere = context.find(text)
+        hint = f"it occurs at offset {elsewhere}" if elsewhere >= 0 else "it does not occur in the context at all"
+        raise DataError.at(path, where, f"{name}.answer_start", f"the character offset of the answer {text!r} of "
+                           f"question '{question_id}' ({hint}; the context has "
+                           f"{context[start:start + len(text)]!r} there)", found=start)
+    return text, start
+
+
+def head_config(spec: TaskSpec) -> dict[str, Any]:
+    return {"num_labels": 2}  # a start and an end logit per token
+
+
+def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int,
+              with_token_types: bool) -> list[dict]:
+    """One feature per window. Model inputs: input_ids, attention_mask, [token_type_ids], start_positions,
+    end_positions. For decoding only: example_index, offsets (per token (start, end) in the context, None
+    outside it) and max_context (whether a start at this token counts in this window)."""
+    max_query_length, doc_stride = qa_setting(spec, "max_query_length"), qa_setting(spec, "doc_stride")
+    context_tokens: dict[str, list[tuple[int, int, int]]] = {}  # contexts repeat across questions: tokenize once
+    features: list[dict] = []
+    for index, example in enumerate(examples):
+        question, context = example.texts
+        if context not in context_tokens:
+            context_tokens[context] = token_char_spans(tokenizer, context)
+        question_ids = tokenizer(question, add_special_tokens=False)["input_ids"][:max_query_length]
+        window_length = max_seq_length - len(question_ids) - 3  # [CLS] question [SEP] window [SEP]
+        if window_length < 1:
+            raise UserError(f"max_seq_length {max_seq_length} leaves no room for the context after a question of "
+                            f"{len(question_ids)} tokens; raise max_seq_length or lower max_query_length.")
+        tokens = context_tokens[context]
+        starts = window_starts(len(tokens), window_length, doc_stride)
+        gold = gold_token_span(tokens, example.label[0]) if example.label else None
+        for start, max_context in zip(starts, max_context_flags(len(tokens), starts, window_length)):
+            window = tokens[start:start + window_length]
+            features.append(_window_feature(tokenizer, question_ids, window, start, max_context, gold, index,
+                                            with_token_types))
+    return features
+
+
+def window_starts(n_tokens: int, window_length: int, doc_stride: int) -> list[int]:
+    """First context token of each window: 0, stride, 2 x stride, ... until a window reaches the end."""
+    step = max(1, min(doc_stride, window_length))  # a step longer than a window would skip tokens
+    starts = [0]
+    while starts[-1] + window_length < n_tokens:
+        starts.append(starts[-1] + step)
+    return starts
+
+
+def max_context_flags(n_tokens: int, starts: Sequence[int], window_length: int) -> list[list[bool]]:
+    """Per window, per token: is this the window where the token has the most context (run_squad's
+    score min(left, right) + 0.01 x window length; the first window wins ties)."""
+    best_window = [-1] * n_tokens
+    best_score = [float("-inf")] * n_tokens
+    for w, start in enumerate(starts):
+        end = min(start + window_length, n_tokens)
+        for position in range(start, end):
+            score = min(position - start, end - 1 - position) + 0.01 * (end - start)
+            if score > best_score[position]:
+                best_window[position], best_score[position] = w, score
+    return [[best_window[p] == w for p in range(start, min(start + window_length, n_tokens))]
+            for w, start in enumerate(starts)]
+
+
+def gold_token_span(tokens: Sequence[tuple[int, int, int]], answer: tuple[str, int]) -> tuple[int, int] | None:
+    """Indices of the first and last context tokens the answer's characters fall in; None if it covers none."""
+    text, answer_start = answer
+    answer_end = answer_start + len(text)
+    covered = [i for i, (_, start, end) in enumerate(tokens)
+               if start < answer_end and end > answer_start]
+    return (covered[0], covered[-1]) if covered else None
+
+
+def _window_feature(tokenizer, question_ids: list[int], window: Sequence[tuple[int, int, int]], start: int,
+                    max_context: list[bool], gold: tuple[int, int] | None, example_index: int,
+                    with_token_types: bool) -> dict:
+    offset = len(question_ids) + 2  # input position of the window's first token
+    input_ids = [tokenizer.cls_token_id, *question_ids, tokenizer.sep_token_id,
+                 *(token_id for token_id, _, _ in window), tokenizer.sep_token_id]
+    start_position = end_position = CLS_INDEX
+    if gold is not None and start <= gold[0] and gold[1] < start + len(window):
+        start_position, end_position = offset + gold[0] - start, offset + gold[1] - start
+    feature = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)}
+    if with_token_types:
+        feature["token_type_ids"] = [0] * offset + [1] * (len(window) + 1)
+    feature.update(start_positions=start_position, end_positions=end_position, example_index=example_index,
+                   offsets=[None] * offset + [(s, e) for _, s, e in window] + [None],
+                   max_context=[False] * offset + list(max_context) + [False])
+    return feature
+
+
+def batch_outputs(outputs, batch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per feature: (start logits, end logits) as float32 numpy, padding removed."""
+    starts = outputs.start_logits.detach().float().cpu().numpy()
+    ends = outputs.end_logits.detach().float().cpu().numpy()
+    if "attention_mask" not in batch:
+        return list(zip(starts, ends))
+    masks = batch["attention_mask"].detach().cpu().numpy().astype(bool)
+    return [(start[mask], end[mask]) for start, end, mask in zip(starts, ends, masks)]
+
+
+def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, feature: Mapping[str, Any],
+                    n_best_size: int, max_answer_length: int) -> list[tuple[float, int, int]]:
+    """(score, context char start, context char end) of the valid spans among the n-best start and end tokens
+    of one window, in run_squad's order (best start first, then best end)."""
+    offsets, max_context = feature["offsets"], feature["max_context"]
+    best_starts = np.argsort(-start_logits, kind="stable")[:n_best_size]
+    best_ends = np.argsort(-end_logits, kind="stable")[:n_best_size]
+    found = []
+    for s in best_starts:
+        if s >= len(offsets) or offsets[s] is None or not max_context[s]:
+            continue
+        for e in best_ends:
+            if e >= len(offsets) or offsets[e] is None or e < s or e - s + 1 > max_answer_length:
+                continue
+            found.append((float(start_logits[s] + end_logits[e]), offsets[s][0], offsets[e][1]))
+    return found
+
+
+def decode(feature_outputs: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequence[dict],
+           examples: Sequence[Example], spec: TaskSpec) -> list[str]:
+    """The best-scoring span over all windows of each question, sliced from the original context ("" if none)."""
+    n_best_size, max_answer_length = qa_setting(spec, "n_best_size"), qa_setting(spec, "max_answer_length")
+    best: list[tuple[float, int, int] | None] = [None] * len(examples)
+    for (start_logits, end_logits), feature in zip(feature_outputs, features):
+        index = feature["example_index"]
+        for candidate in span_candidates(np.asarray(start_logits), np.asarray(end_logits), feature,
+                                         n_best_size, max_answer_length):
+            if best[index] is None or candidate[0] > best[index][0]:  # strict: earlier candidates win ties
+                best[index] = candidate
+    return [example.texts[1][span[1]:span[2]] if span else "" for example, span in zip(examples, best)]
+
+
+def gold_texts(example: Example) -> list[str]:
+    return [text for text, _ in example.label]
+
+
+def score(examples: Sequence[Example], predictions: Sequence[str], spec: TaskSpec) -> dict[str, float]:
+    golds = {example.id: gold_texts(example) for example in examples}
+    return metrics.jsquad_scores({example.id: prediction for example, prediction in zip(examples, predictions)},
+                                 golds)
+
+
+def prediction_rows(examples: Sequence[Example], predictions: Sequence[str], spec: TaskSpec) -> list[dict]:
+    return [{"id": example.id, "gold": gold_texts(example), "prediction": prediction,
+             "exact_match": metrics.jsquad_exact_match(prediction, gold_texts(example)),
+             "f1": metrics.jsquad_f1(prediction, gold_texts(example))}
+            for example, prediction in zip(examples, predictions)]
+
+
+def window_stats(examples: Sequence[Example], features: Sequence[dict]) -> dict[str, int | float]:
+    """How many questions have their first gold answer wholly inside at least one window."""
+    inside = {feature["example_index"] for feature in features if feature["start_positions"] != CLS_INDEX}
+    answered = sum(1 for example in examples if example.label)
+    return {"questions": len(examples), "windows": len(features), "questions_with_answer": answered,
+            "gold_in_window": len(inside), "gold_in_window_fraction": len(inside) / answered if answered else 1.0}
