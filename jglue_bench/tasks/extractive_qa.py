@@ -35,24 +35,24 @@ def qa_setting(spec: TaskSpec, key: str) -> int:
 def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
     """texts = (question, context); label = ((answer text, answer_start), ...), every answer checked to be
     exactly at its answer_start in the context."""
-    field = _field_names(spec)
-    question_id = id_field(record, field("id"), path, where)
-    question = text_field(record, field("question"), path, where)
-    context = text_field(record, field("context"), path, where)
-    answers = record.get(field("answers"))
+    question_id = id_field(record, _key(spec, "id"), path, where)
+    question = text_field(record, _key(spec, "question"), path, where)
+    context = text_field(record, _key(spec, "context"), path, where)
+    answers_key = _key(spec, "answers")
+    answers = record.get(answers_key)
     if not isinstance(answers, list):
-        raise DataError.at(path, where, field("answers"), "a list of {text, answer_start} objects", found=answers)
+        raise DataError.at(path, where, answers_key, "a list of {text, answer_start} objects", found=answers)
     if not answers and not record.get("is_impossible", False):
-        raise DataError.at(path, where, field("answers"), f"at least one answer for question '{question_id}' "
+        raise DataError.at(path, where, answers_key, f"at least one answer for question '{question_id}' "
                            "(or is_impossible: true)", found=answers)
     return Example(question_id, (question, context),
-                   tuple(_checked_answer(answer, k, context, question_id, path, where, field("answers"))
+                   tuple(_checked_answer(answer, k, context, question_id, path, where, answers_key)
                          for k, answer in enumerate(answers)), where)
 
 
-def _field_names(spec: TaskSpec):
-    """The record's key for a SQuAD field name: SQuAD's own names unless the task YAML renames them."""
-    return lambda name: spec.fields.get(name, name)
+def _key(spec: TaskSpec, name: str) -> str:
+    """The record key of a SQuAD field: SQuAD's own name unless the task YAML's `fields` renames it."""
+    return str(spec.fields.get(name, name))
 
 
 def _checked_answer(answer: Any, k: int, context: str, question_id: str, path: Path, where: int | str,
