@@ -18,8 +18,8 @@ EPILOGS = {
     "build-marc-ja": "example: jglue-bench data build-marc-ja --reviews-tsv amazon_reviews_multilingual_JP_v1_00.tsv.gz "
                      "--out ~/jglue/datasets",
     "tasks": "example: jglue-bench tasks",
-    "oracle": "example: jglue-bench oracle model=bandainamco_distilbert model.pretrained=PATH "
-              "data.dir=../shared/jglue/datasets",
+    "oracle": "example: jglue-bench oracle --model bandainamco_distilbert=../shared/models/"
+              "bandainamco-mirai-distilbert-base-japanese --model tiny data.dir=../shared/jglue/datasets",
     "report": "example: jglue-bench report --format csv > runs.csv",
 }
 TOP_HELP = """usage: jglue-bench COMMAND [...]
@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "tasks", "list the registered tasks and models", commands.run_tasks)
     oracle = _command(sub, "oracle", "JSQuAD oracle: best EM/F1 when every answer is the best token-aligned span",
                       commands.run_oracle)
-    oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. model=bandainamco_distilbert")
+    oracle.add_argument("--model", action="append", metavar="NAME[=PATH]",
+                        help="a model config whose tokenizer to measure, optionally with a local folder for its files "
+                             "(repeatable; default: tiny)")
+    oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. data.dir=PATH data.eval_split=test")
     report = _command(sub, "report", "table of the run records in the results store", commands.run_report)
     report.add_argument("--results", type=Path, default=Path("results/runs.jsonl"))
     report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")

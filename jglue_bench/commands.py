@@ -127,19 +127,25 @@ def run_tasks(args) -> None:
 
 
 def run_oracle(args) -> None:
+    from omegaconf import OmegaConf
+
     from jglue_bench.data.examples import load_split
-    from jglue_bench.oracle import format_oracle, oracle_scores
+    from jglue_bench.oracle import format_oracle_comparison, oracle_scores
     from jglue_bench.tasks import TaskSpec
     from jglue_bench.tokenization import load_tokenizer
-    from omegaconf import OmegaConf
 
     cfg = compose_config(["task=jsquad", *args.overrides])
     spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
     examples, split_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
-    tokenizer = load_tokenizer(cfg.model, Path(cfg.data.cache_dir).expanduser())
-    print(f"JSQuAD oracle: {split_file.path} ({len(examples)} questions), tokenizer of model '{cfg.model.name}' "
-          f"({cfg.model.tokenizer.recipe}), max_seq_length {cfg.max_seq_length}")
-    print(format_oracle(oracle_scores(examples, tokenizer, spec, cfg.max_seq_length)))
+    print(f"JSQuAD oracle on {split_file.path} ({len(examples):,} questions), max_seq_length {cfg.max_seq_length}, "
+          f"doc_stride {spec.qa.get('doc_stride')}, max_answer_length {spec.qa.get('max_answer_length')}\n")
+    results = {}
+    for choice in args.model or ["tiny"]:
+        name, _, path = choice.partition("=")
+        model_cfg = compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]).model
+        tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
+        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(examples, tokenizer, spec, cfg.max_seq_length)
+    print(format_oracle_comparison(results))
 
 
 def run_report(args) -> None:

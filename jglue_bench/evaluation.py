@@ -27,7 +27,7 @@ def predict(model, features: Sequence[dict], kind: ModuleType, input_names: Sequ
     model.eval()
     outputs_by_index: list[Any] = [None] * len(features)
     batches = evaluation_batches([feature_length(feature) for feature in features], batch_size)
-    for indices in tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress):
+    for indices in tqdm(batches, desc=desc, unit="batch", leave=False, disable=None if progress else True):
         batch = collate([features[i] for i in indices], input_names, pad_token_id, pad_to_multiple_of)
         inputs = {name: tensor.to(device) for name, tensor in batch.items() if name in input_names}
         with autocast():

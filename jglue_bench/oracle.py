@@ -82,18 +82,27 @@ def on_token_boundaries(answer: tuple[str, int], windows: Sequence[dict]) -> boo
 
 def format_oracle(result: dict[str, Any]) -> str:
     """A small table of an oracle_scores result; scores on the published tables' scale (x100)."""
-    count = result["questions"]
-    rows = [("questions", f"{count:,}"),
-            ("windows (features)", f"{result['windows']:,}"),
-            ("gold answer inside a window", _count_and_percent(result["gold_in_window"], count)),
-            ("gold answer on token boundaries", _count_and_percent(result["gold_on_token_boundaries"], count)),
-            ("oracle exact match", f"{100 * result['exact_match']:.2f}"),
-            ("oracle F1", f"{100 * result['f1']:.2f}")]
+    return format_oracle_comparison({"value": result})
+
+
+def format_oracle_comparison(results: dict[str, dict[str, Any]]) -> str:
+    """One column per tokenizer (name -> oracle_scores result); a Markdown table."""
+    rows = [("questions", [f"{result['questions']:,}" for result in results.values()]),
+            ("windows (features)", [f"{result['windows']:,}" for result in results.values()]),
+            ("gold answer inside a window",
+             [_count_and_percent(result["gold_in_window"], result["questions"]) for result in results.values()]),
+            ("gold answer on token boundaries",
+             [_count_and_percent(result["gold_on_token_boundaries"], result["questions"])
+              for result in results.values()]),
+            ("oracle exact match", [f"{100 * result['exact_match']:.2f}" for result in results.values()]),
+            ("oracle F1", [f"{100 * result['f1']:.2f}" for result in results.values()])]
+    names = list(results)
     width = max(len(name) for name, _ in rows)
-    value_width = max(len(value) for _, value in rows)
-    lines = [f"| {'JSQuAD oracle'.ljust(width)} | {'value'.rjust(value_width)} |",
-             f"|{'-' * (width + 2)}|{'-' * (value_width + 1)}:|"]
-    lines += [f"| {name.ljust(width)} | {value.rjust(value_width)} |" for name, value in rows]
+    widths = [max([len(name)] + [len(values[i]) for _, values in rows]) for i, name in enumerate(names)]
+    lines = ["| " + "JSQuAD oracle".ljust(width) + " | " + " | ".join(n.rjust(w) for n, w in zip(names, widths)) + " |",
+             "|" + "-" * (width + 2) + "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
+    lines += ["| " + name.ljust(width) + " | " + " | ".join(v.rjust(w) for v, w in zip(values, widths)) + " |"
+              for name, values in rows]
     return "\n".join(lines)
 
 

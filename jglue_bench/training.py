@@ -127,7 +127,8 @@ def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, inp
     batches = batches[accelerator.process_index::accelerator.num_processes]
     accumulation = accelerator.gradient_accumulation_steps
     total_loss = 0.0
-    progress = tqdm(batches, desc=f"train epoch {epoch}", unit="batch", leave=False, disable=not show)
+    # disable=None: a bar on a terminal, none in a log file (epoch lines are printed either way)
+    progress = tqdm(batches, desc=f"train epoch {epoch}", unit="batch", leave=False, disable=None if show else True)
     for step, indices in enumerate(progress, start=1):
         batch = collate([features[i] for i in indices], input_names, pad_id, cfg.trainer.pad_to_multiple_of)
         batch = {name: tensor.to(accelerator.device) for name, tensor in batch.items()}

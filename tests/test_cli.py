@@ -54,6 +54,7 @@ def test_multirun_sweeps_write_one_record_per_job(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "results" / "runs.jsonl").read_text().splitlines()]
     assert sorted(record["hyperparameters"]["learning_rate"] for record in records) == [1e-4, 5e-4]
     assert len({record["output_dir"] for record in records}) == 2
+    assert ": 2 runs" in result.stdout  # the sweep ends with one table of all its runs
     report = run_cli("report", cwd=tmp_path)
     assert report.returncode == 0 and report.stdout.count("| jnli ") == 2
 
@@ -86,3 +87,15 @@ def test_evaluate_on_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path):
     result = run_cli("evaluate", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "is not a jglue-bench run folder" in result.stderr
+
+
+def test_oracle_compares_two_tokenizers_on_jsquad_dev_in_one_command(tmp_path, real_data, bandainamco_dir):
+    result = run_cli("oracle", "--model", f"bandainamco_distilbert={bandainamco_dir}", "--model", "tiny",
+                     f"data.dir={real_data}", cwd=tmp_path, env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "c")})
+    assert result.returncode == 0, result.stderr
+    lines = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+             for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert lines["JSQuAD oracle"] == ["bandainamco_distilbert (mecab_wordpiece)", "tiny (mecab_sentencepiece)"]
+    assert lines["questions"] == ["4,442", "4,442"]
+    assert all(value.endswith("%)") for value in lines["gold answer inside a window"])
+    assert all(50.0 < float(value) <= 100.0 for value in lines["oracle F1"])

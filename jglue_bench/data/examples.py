@@ -20,7 +20,7 @@ def load_split(data_cfg: Mapping[str, Any], spec: TaskSpec, split: str,
     kind = kind_module(spec.kind)
     examples = []
     # A context manager, so the bar is cleared before an error message is printed on the same terminal.
-    with tqdm(desc=f"read {spec.name} {split}", unit=" records", leave=False) as bar:
+    with tqdm(desc=f"read {spec.name} {split}", unit=" records", leave=False, disable=None) as bar:
         for where, record in read_records(split_file.path, spec.file_format):
             examples.append(kind.to_example(record, spec, split_file.path, where))
             bar.update()
