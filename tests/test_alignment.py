@@ -3,72 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO, shared_models_dir, train_spm
+from conftest import TOKENIZER_NAMES
 
-from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.alignment import NormalizedText, clusters, token_char_spans
-
-LINE_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "cls_token": "[CLS]", "sep_token": "[SEP]",
-                 "mask_token": "[MASK]"}
-# A hand-written WordPiece vocabulary over IPADIC words: small, so [UNK] and "##" pieces are predictable.
-HAND_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "東京", "タワー", "へ", "行っ", "た", "。", "京都", "の",
-              "寺", "を", "訪れ", "JGLUE", "は", "日本語", "評価", "ベンチ", "##マーク", "です", "ガイド", "##ブック",
-              "読む", "キロ", "1", "番", "彼", "ペン", "Hello", "World", "本文", "タイトル", "質問", "答え"]
-TOKENIZER_NAMES = ("tiny", "line_like", "hand_wordpiece", "bandainamco", "albert")
-
-
-def model_config(name: str) -> dict:
-    return yaml.safe_load((REPO / "configs" / "model" / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
-def build_tokenizer(name: str, folder: Path, cache_dir: Path):
-    """tiny: MeCab(unidic-lite) + the bundled-sample SentencePiece (no "▁"); line_like: the same recipe over
-    a SentencePiece model that emits "▁" like LINE's; hand_wordpiece / bandainamco: MeCab(IPADIC) + WordPiece;
-    albert: Laboro's AlbertTokenizer recipe (tokenizers-backed, so it reports offsets itself)."""
-    if name == "tiny":
-        return load_tokenizer(model_config("tiny"), cache_dir)
-    if name == "line_like":
-        train_spm(folder)  # add_dummy_prefix is on by default: pieces come with "▁"
-        return load_tokenizer({"name": name, "pretrained": str(folder), "tokenizer": {
-            "recipe": "mecab_sentencepiece", "spm_file": "spiece.model", "mecab_dic": "unidic_lite",
-            "do_lower_case": True, "special_tokens": LINE_SPECIALS}})
-    if name == "hand_wordpiece":
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "vocab.txt").write_text("\n".join(HAND_VOCAB) + "\n", encoding="utf-8")
-        return load_tokenizer({"name": name, "pretrained": str(folder),
-                               "tokenizer": model_config("bandainamco_distilbert")["tokenizer"]})
-    if name == "bandainamco":
-        models = shared_models_dir() / "bandainamco-mirai-distilbert-base-japanese"
-        if not (models / "vocab.txt").is_file():
-            pytest.skip(f"BandaiNamco vocab.txt not found under {models} (set JGLUE_MODELS_DIR)")
-        return load_tokenizer({**model_config("bandainamco_distilbert"), "pretrained": str(models)})
-    if name == "albert":
-        train_spm(folder)
-        return load_tokenizer({"name": name, "pretrained": str(folder),
-                               "tokenizer": model_config("laboro_distilbert")["tokenizer"]})
-    raise ValueError(name)
-
-
-def tokenizer_factory(tmp_path_factory, cache_dir):
-    """`get(name)` builds each tokenizer once, on first use (test files share it through their fixture)."""
-    built = {}
-
-    def get(name: str):
-        if name not in built:
-            built[name] = build_tokenizer(name, tmp_path_factory.mktemp(name), cache_dir)
-        return built[name]
-
-    return get
-
-
-@pytest.fixture(scope="session")
-def tokenizers(tmp_path_factory, cache_dir):
-    return tokenizer_factory(tmp_path_factory, cache_dir)
-
 
 def piece_text(tokenizer, token_id: int) -> str:
     return tokenizer.convert_ids_to_tokens(token_id).removeprefix("##").replace("\u2581", "")

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO
-from test_alignment import TOKENIZER_NAMES, tokenizer_factory
+from conftest import REPO, TOKENIZER_NAMES
 
 from jglue_bench.data.readers import read_squad
 from jglue_bench.errors import DataError
@@ -24,11 +23,6 @@ from jglue_bench.tokenization.alignment import token_char_spans
 PATH = Path("valid-v1.3.json")
 FILLER = "京都の寺を訪れた。"  # 7 IPADIC words, all in the hand-written vocabulary
 ANSWER_SENTENCE = "東京タワーへ行った。"
-
-
-@pytest.fixture(scope="session")
-def tokenizers(tmp_path_factory, cache_dir):
-    return tokenizer_factory(tmp_path_factory, cache_dir)
 
 
 def jsquad_spec(**qa_overrides) -> TaskSpec:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from test_alignment import tokenizer_factory
 from test_extractive_qa import jsquad_spec
 
 from jglue_bench.data.readers import read_squad
@@ -13,11 +12,6 @@ from jglue_bench.tasks.common import Example
 
 # IPADIC words, all in the hand-written vocabulary: 京都|の|寺|を|訪れ|た|。|東京|タワー|へ|行っ|た|。
 CONTEXT = "京都の寺を訪れた。東京タワーへ行った。"
-
-
-@pytest.fixture(scope="session")
-def tokenizers(tmp_path_factory, cache_dir):
-    return tokenizer_factory(tmp_path_factory, cache_dir)
 
 
 def question(index: int, *answers: str) -> Example:
