@@ -89,3 +89,11 @@ def test_jnli_on_real_files_trains_on_all_test_pairs_and_scores_all_dev_pairs(ma
                    (real_data / "jnli-v1.3" / "valid-v1.3.json").read_text(encoding="utf-8").splitlines()]
     assert [json.loads(line)["gold"] for line in predictions] == gold_labels  # each id paired with its own gold
     assert AutoModelForSequenceClassification.from_pretrained(result.output_dir / "model").num_labels == 3
+
+
+def test_bf16_autocast_trains_on_the_cpu_and_fp16_asks_for_a_gpu(make_config):
+    result = train(make_config("task=jnli", "num_train_epochs=1", "trainer.precision=bf16", "trainer.device=cpu"))
+    assert result.record["device"] == {**result.record["device"], "type": "cpu", "precision": "bf16"}
+    assert all(row["train_loss"] == row["train_loss"] for row in result.record["history"])  # not NaN
+    with pytest.raises(UserError, match="fp16 needs a GPU"):
+        train(make_config("task=jnli", "trainer.precision=fp16", "trainer.device=cpu"))
