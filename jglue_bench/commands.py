@@ -39,7 +39,7 @@ def _train_job(cfg) -> float:
 
 
 def run_evaluate(args) -> None:
-    from jglue_bench.evaluation import evaluate_saved_run
+    from jglue_bench.saved_runs import evaluate_saved_run
     from jglue_bench.report import markdown_table
 
     result = evaluate_saved_run(args.run_dir, args.overrides)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import set_seed
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
@@ -101,21 +102,34 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     """The accelerator, and the per-device batch size; accumulation makes up the rest of `batch_size`."""
-    trainer = cfg.trainer
-    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
-    if precision is None:
-        raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
-    use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
-    if precision == "fp16" and use_cpu:
-        raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    per_device = int(trainer.per_device_batch_size or cfg.batch_size)
-    accelerator = Accelerator(cpu=use_cpu, mixed_precision=precision)
+    accelerator = accelerator_for(cfg.trainer)
+    per_device = int(cfg.trainer.per_device_batch_size or cfg.batch_size)
     per_step = per_device * accelerator.num_processes
     if cfg.batch_size % per_step:
         raise UserError(f"batch_size {cfg.batch_size} is not a multiple of per_device_batch_size {per_device} x "
                         f"{accelerator.num_processes} processes; gradient accumulation needs a whole number.")
     accelerator.gradient_accumulation_steps = cfg.batch_size // per_step
     return accelerator, per_device
+
+
+def accelerator_for(trainer: DictConfig) -> Accelerator:
+    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast)."""
+    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
+    if precision is None:
+        raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
+    use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
+    if precision == "fp16" and use_cpu:
+        raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
+    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision)
+
+
+def fresh_accelerator(**settings) -> Accelerator:
+    """An Accelerator with exactly these settings. Accelerate keeps its state process-wide, so a second run in
+    the same process (a Hydra sweep, a test, `evaluate` after `train`) with another precision or device would be
+    refused; outside a distributed launch that state is safe to start afresh."""
+    AcceleratorState._reset_state(reset_partial_state=not torch.distributed.is_initialized())
+    GradientState._reset_state()
+    return Accelerator(**settings)
 
 
 def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, input_names, pad_id,

@@ -8,7 +8,7 @@ import pytest
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from jglue_bench.errors import UserError
-from jglue_bench.evaluation import evaluate_saved_run
+from jglue_bench.saved_runs import evaluate_saved_run
 from jglue_bench.modeling import forward_input_names
 from jglue_bench.results import read_records
 from jglue_bench.training import train
