@@ -36,6 +36,16 @@ def training_batches(lengths: Sequence[int], batch_size: int, seed: int, group_b
     return batches
 
 
+def shard_batches(batches: list[list[int]], num_processes: int, process_index: int) -> list[list[int]]:
+    """This process's share of the batches. The list is first padded with its own first batches to a multiple
+    of the process count (as DistributedSampler does): every process must take the same number of steps, or
+    their gradient synchronisations stop matching."""
+    if num_processes == 1:
+        return batches
+    padded = batches + batches[:(-len(batches)) % num_processes]
+    return padded[process_index::num_processes]
+
+
 def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Batches sorted by length (prediction order does not matter: outputs are put back by index)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)

@@ -22,19 +22,24 @@ def run_train(hydra_args: Sequence[str]) -> None:
 
 def _train_job(cfg) -> float:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from jglue_bench.report import markdown_table
     from jglue_bench.training import train
 
-    output_dir = Path(cfg.output_dir or HydraConfig.get().runtime.output_dir)
+    hydra = HydraConfig.get()
+    # In a sweep each job writes into its own folder under the sweep folder (which output_dir, if set, names).
+    single_run = hydra.mode == RunMode.RUN and cfg.output_dir
+    output_dir = Path(cfg.output_dir if single_run else hydra.runtime.output_dir)
     try:
         result = train(cfg, output_dir)
     except UserError as error:
         _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
         print(f"jglue-bench: error: {error}", file=sys.stderr)
         sys.exit(2)
-    print("\n" + markdown_table([result.record]))
-    print(f"\nrun folder: {result.output_dir}  (record.json, predictions, model/)")
+    if result.main_process:
+        print("\n" + markdown_table([result.record]))
+        print(f"\nrun folder: {result.output_dir}  (record.json, predictions, model/)")
     return result.metrics[result.record["main_metric"]]  # the objective a Hydra sweeper optimizes
 
 
@@ -43,8 +48,9 @@ def run_evaluate(args) -> None:
     from jglue_bench.report import markdown_table
 
     result = evaluate_saved_run(args.run_dir, args.overrides)
-    print(markdown_table([result.record]))
-    print(f"\nwritten: {result.output_dir}")
+    if result.main_process:
+        print(markdown_table([result.record]))
+        print(f"\nwritten: {result.output_dir}")
 
 
 def run_verify(args) -> None:
@@ -68,7 +74,7 @@ def run_verify(args) -> None:
 
 def run_stats(args) -> None:
     from jglue_bench.data.files import sample_dir
-    from jglue_bench.data.releases import TASK_DIRS, normalize_version, release_file
+    from jglue_bench.data.releases import TASK_DIRS, normalize_version, relative_path
     from jglue_bench.data.verify import FORMATS, split_stats
 
     root = _existing_dir(args.dir) if args.dir else sample_dir()
@@ -80,8 +86,10 @@ def run_stats(args) -> None:
         cfg = compose_config([f"model={args.model}"])
         tokenize = load_tokenizer(cfg.model, Path(cfg.data.cache_dir).expanduser()).tokenize
     for dir_name in args.task or TASK_DIRS:
+        if not any((root / relative_path(dir_name, version, split)).is_file() for split in ("train", "valid", "test")):
+            raise UserError(f"no {dir_name}-v{version}/ files under {root}; expected JGLUE's datasets/ layout.")
         for split in ("train", "valid", "test"):
-            path = root / release_file(dir_name, version, split).relative_path
+            path = root / relative_path(dir_name, version, split)
             if path.is_file():
                 stats = split_stats(path, FORMATS.get(dir_name, "jsonl"), tokenize)
                 unit = "tokens" if tokenize else "chars"
@@ -107,6 +115,9 @@ def run_download(args) -> None:
 def run_build_marc_ja(args) -> None:
     from jglue_bench.data.marc_ja import build_marc_ja, fetch_review_id_lists
 
+    if not Path(args.reviews_tsv).is_file():
+        raise UserError(f"--reviews-tsv {args.reviews_tsv} does not exist; expected your copy of "
+                        f"amazon_reviews_multilingual_JP_v1_00.tsv or .tsv.gz.")
     cache = Path(compose_config([]).data.cache_dir).expanduser()
     lists_dir = args.lists_dir or fetch_review_id_lists(cache)
     counts = build_marc_ja(args.reviews_tsv, args.out, lists_dir, version=str(args.version))

@@ -33,8 +33,9 @@ def load_pretrained(kind: ModuleType, source: str | Path, revision: str | None =
                     trust_remote_code: bool = False, **head: Any) -> PreTrainedModel:
     """Weights from a local folder or the hub; safetensors are preferred when both formats exist."""
     try:
+        # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
         return kind.AUTO_MODEL.from_pretrained(str(source), revision=revision, trust_remote_code=trust_remote_code,
-                                               **head)
+                                               output_hidden_states=False, **head)
     except (OSError, ValueError) as error:
         raise UserError(f"Could not load the model weights from '{source}' (revision {revision}): "
                         f"{str(error).splitlines()[0]}") from error

@@ -19,7 +19,7 @@ def record_row(record: dict[str, Any]) -> dict[str, str]:
         "lr": f"{hyper.get('learning_rate', '-')}",
         "epochs": f"{hyper.get('num_train_epochs', '-')}",
         "seed": f"{record.get('seed', '-')}",
-        "metrics": " / ".join(f"{name} {value:.2f}" for name, value in record["metrics"].items()),
+        "metrics": " / ".join(f"{name} {_number(value)}" for name, value in record["metrics"].items()),
         "wall s": f"{record.get('wall_time_s', 0):.1f}",
     }
 
@@ -39,6 +39,10 @@ def csv_table(records: Sequence[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(record_row(record) for record in records)
     return out.getvalue()
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.2f}"  # None/NaN: undefined (constant output)
 
 
 def _short_source(source: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -18,24 +19,29 @@ from typing import Any, Iterable, Mapping
 
 import torch
 
+from jglue_bench.errors import DataError
+
 RECORD_SCHEMA_VERSION = 1
+RUN_LOCATION_KEYS = ("output_dir", "results.path", "data.cache_dir", "trainer.progress_bar", "save_model")
 PACKAGES = ("jglue-bench", "torch", "transformers", "accelerate", "tokenizers", "datasets", "hydra-core",
             "omegaconf", "fugashi", "unidic-lite", "ipadic", "sentencepiece", "scikit-learn", "scipy", "numpy")
 
 
 def write_json_atomic(path: str | Path, document: Any) -> None:
-    _write_atomic(Path(path), json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    text = json.dumps(without_nan(document), ensure_ascii=False, indent=2, default=str, allow_nan=False)
+    _write_atomic(Path(path), text + "\n")
 
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    _write_atomic(Path(path), "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))
+    _write_atomic(Path(path), "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False)
+                                      + "\n" for row in rows))
 
 
 def append_record(store: str | Path, record: Mapping[str, Any]) -> None:
     """Append one line; a single write of a whole line with O_APPEND keeps concurrent sweep jobs' lines whole."""
     store = Path(store)
     store.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    line = (json.dumps(without_nan(record), ensure_ascii=False, default=str, allow_nan=False) + "\n").encode("utf-8")
     descriptor = os.open(store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(descriptor, line)
@@ -47,11 +53,40 @@ def read_records(store: str | Path) -> list[dict[str, Any]]:
     path = Path(store)
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise DataError.at(path, number, None, "one JSON run record on each line",
+                                   found=f"invalid JSON ({error.msg})") from None
+    return records
 
 
 def config_hash(resolved_config: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(resolved_config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """Hash of what determines the experiment: where its outputs go and how it reports progress are left out,
+    so the same experiment run twice hashes the same."""
+    experiment = json.loads(json.dumps(resolved_config, default=str))
+    for path in RUN_LOCATION_KEYS:
+        *parents, leaf = path.split(".")
+        node = experiment
+        for parent in parents:
+            node = node.get(parent, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def without_nan(value: Any) -> Any:
+    """NaN (say, a correlation over constant predictions) becomes null, so records stay strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: without_nan(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nan(item) for item in value]
+    return value
 
 
 def package_versions() -> dict[str, str | None]:
@@ -89,6 +124,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes files private; records and predictions are for sharing
         os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):

@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
-from jglue_bench.batching import collate, feature_length, training_batches
+from jglue_bench.batching import collate, feature_length, shard_batches, training_batches
+from jglue_bench.config import check_run_config
 from jglue_bench.data.examples import load_split
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
@@ -37,10 +38,12 @@ class RunResult:
     metrics: dict[str, float]  # last epoch, on the published tables' scale (x100)
     record: dict[str, Any]
     output_dir: Path
+    main_process: bool = True  # under a multi-process launch only the main process writes and prints
 
 
 def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
     started = time.perf_counter()
+    check_run_config(cfg)
     spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
     kind = kind_module(spec.kind)
     # Every record of both splits is read and validated before anything is written.
@@ -97,7 +100,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
         "train_features": len(train_features), "eval_features": len(eval_features)},
         write=accelerator.is_main_process)
     metrics = {name: value for name, value in history[-1].items() if name not in ("epoch", "train_loss")}
-    return RunResult(metrics, record, out)
+    return RunResult(metrics, record, out, accelerator.is_main_process)
 
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
@@ -117,6 +120,8 @@ def accelerator_for(trainer: DictConfig) -> Accelerator:
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
     if precision is None:
         raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
+    if trainer.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("trainer.device=cuda but no GPU is visible to torch; use trainer.device=auto or cpu.")
     use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
@@ -138,7 +143,7 @@ def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, inp
     model.train()
     batches = training_batches([feature_length(feature) for feature in features], per_device_batch,
                                seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length)
-    batches = batches[accelerator.process_index::accelerator.num_processes]
+    batches = shard_batches(batches, accelerator.num_processes, accelerator.process_index)
     accumulation = accelerator.gradient_accumulation_steps
     total_loss = 0.0
     # disable=None: a bar on a terminal, none in a log file (epoch lines are printed either way)
@@ -149,9 +154,13 @@ def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, inp
         # Accumulation is counted here rather than by accelerator.accumulate(): the batches are built per
         # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
         update = step % accumulation == 0 or step == len(batches)
+        group_start = (step - 1) // accumulation * accumulation
+        group_size = min(accumulation, len(batches) - group_start)
         with (nullcontext() if update else accelerator.no_sync(model)), accelerator.autocast():
             loss = model(**batch).loss
-            accelerator.backward(loss)  # divides by gradient_accumulation_steps
+            # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
+            # gradient must still be the mean over the micro-batches it has.
+            accelerator.backward(loss * (accumulation / group_size))
         if update:
             if cfg.trainer.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.trainer.max_grad_norm)

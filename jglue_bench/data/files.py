@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from jglue_bench.data.download import checksum_problem, fetch_verified, file_sha256
-from jglue_bench.data.releases import NOT_DISTRIBUTED, RELEASE_TAGS, has_split, normalize_version, release_file
+from jglue_bench.data.releases import (NOT_DISTRIBUTED, RELEASE_TAGS, has_split, normalize_version, relative_path,
+                                       release_file)
 from jglue_bench.errors import UserError
 
 SAMPLE_VERSION = "1.3"
@@ -37,9 +38,9 @@ def locate_split(data_cfg: Mapping[str, Any], dir_name: str, split: str) -> Spli
     """The file of `split` for the task stored under `dir_name`, per the `data` config."""
     version = normalize_version(data_cfg["version"])
     if not has_split(version, split):
-        raise UserError(f"JGLUE v{version} has no '{split}' split (test files exist from v1.3); "
-                        f"choose data.train_split / data.eval_split among train, valid"
-                        f"{', test' if version == '1.3' else ''}.")
+        available = "train, valid, test" if version == "1.3" else "train, valid (test files exist from v1.3)"
+        raise UserError(f"JGLUE v{version} has no '{split}' split; choose data.train_split / data.eval_split "
+                        f"among {available}.")
     source = data_cfg.get("source", "local")
     if source == "download":
         path = _download(data_cfg, dir_name, version, split)
@@ -61,7 +62,7 @@ def _local(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: str)
     if not root.is_dir():
         raise UserError(f"data.dir {root} is not a folder; expected JGLUE's datasets/ layout "
                         f"(<task>-v<version>/<split>-v<version>.json).")
-    path = root / release_file(dir_name, version, split).relative_path
+    path = root / relative_path(dir_name, version, split)
     if not path.is_file():
         hint = (" MARC-ja is no longer distributed: build it with `jglue-bench data build-marc-ja`."
                 if dir_name in NOT_DISTRIBUTED else
@@ -75,6 +76,9 @@ def _download(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: s
         raise UserError("MARC-ja cannot be downloaded (Amazon withdrew the corpus); build it from your own copy "
                         "of the reviews with `jglue-bench data build-marc-ja`, then use data.source=local.")
     pinned = release_file(dir_name, version, split)
+    if pinned is None:
+        raise UserError(f"'{dir_name}' is not a JGLUE task, so there is no release to download; use "
+                        f"data.source=local with data.dir pointing at its files.")
     tag = RELEASE_TAGS[version]
     url = f"{str(data_cfg['download_url']).rstrip('/')}/{tag}/datasets/{pinned.relative_path}"
     dest = Path(str(data_cfg["cache_dir"])).expanduser() / "jglue" / tag / "datasets" / pinned.relative_path
@@ -83,6 +87,6 @@ def _download(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: s
 
 def _matches_release(path: Path, dir_name: str, version: str, split: str) -> bool | None:
     pinned = release_file(dir_name, version, split)
-    if pinned.sha256 is None and pinned.git_blob is None:
+    if pinned is None or (pinned.sha256 is None and pinned.git_blob is None):
         return None
     return checksum_problem(path, pinned.sha256, pinned.git_blob) is None

@@ -35,7 +35,12 @@ class ReleaseFile:
 
     @property
     def relative_path(self) -> str:
-        return f"{self.dir_name}-v{self.version}/{self.split}-v{self.version}.json"
+        return relative_path(self.dir_name, self.version, self.split)
+
+
+def relative_path(dir_name: str, version: str, split: str) -> str:
+    """JGLUE's datasets/ layout, which users' own tasks follow too."""
+    return f"{dir_name}-v{version}/{split}-v{version}.json"
 
 
 _SHA256 = {
@@ -66,8 +71,11 @@ def release_files(version: str) -> list[ReleaseFile]:
     return [release_file(dir_name, version, split) for dir_name in TASK_DIRS for split in splits]
 
 
-def release_file(dir_name: str, version: str, split: str) -> ReleaseFile:
+def release_file(dir_name: str, version: str, split: str) -> ReleaseFile | None:
+    """The pinned release file, or None for a task JGLUE does not publish (a user's own)."""
     version = normalize_version(version)
+    if dir_name not in OFFICIAL_COUNTS:
+        return None
     count = OFFICIAL_COUNTS[dir_name][split]
     if dir_name == "jsquad" and split == "train" and version != "1.3":
         count = JSQUAD_TRAIN_BEFORE_1_3

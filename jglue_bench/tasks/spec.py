@@ -8,6 +8,8 @@ from typing import Any, Mapping
 from jglue_bench.errors import UserError
 
 KINDS = ("classification", "regression", "multiple_choice", "extractive_qa")
+KIND_METRICS = {"classification": ("accuracy",), "regression": ("pearson", "spearman"),
+                "multiple_choice": ("accuracy",), "extractive_qa": ("exact_match", "f1")}
 REQUIRED_FIELDS = {
     "classification": ("id", "texts", "label"),
     "regression": ("id", "texts", "label"),
@@ -47,10 +49,19 @@ class TaskSpec:
         if kind == "classification" and len(labels) < 2:
             raise UserError(f"task '{name}': key 'labels' must list at least two labels for classification.")
         label_range = task.get("label_range")
+        metrics = tuple(_require(task, name, "metrics", list))
+        main_metric = _require(task, name, "main_metric", str)
+        unknown = [metric for metric in metrics if metric not in KIND_METRICS[kind]]
+        if unknown or not metrics:
+            raise UserError(f"task '{name}': key 'metrics' lists {', '.join(unknown) or 'nothing'}; a {kind} task "
+                            f"scores {', '.join(KIND_METRICS[kind])}.")
+        if main_metric not in metrics:
+            raise UserError(f"task '{name}': key 'main_metric' is {main_metric!r}; expected one of its metrics "
+                            f"({', '.join(metrics)}).")
         return cls(
             name=name, kind=kind, dir_name=str(files.get("dir_name", name)),
             file_format=str(files.get("format", "jsonl")), fields=fields,
-            metrics=tuple(_require(task, name, "metrics", list)), main_metric=_require(task, name, "main_metric", str),
+            metrics=metrics, main_metric=main_metric,
             max_seq_length=int(_require(task, name, "max_seq_length", int)), labels=labels,
             label_range=tuple(float(bound) for bound in label_range) if label_range else None,
             qa={key: int(task[key]) for key in ("doc_stride", "max_query_length", "n_best_size", "max_answer_length")

@@ -22,6 +22,7 @@ from jglue_bench.tokenization.tiny import build_tiny_spm
 RECIPE_FILE = "jglue_bench_tokenizer.json"
 FINGERPRINT_PROBE = "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!"
 RECIPES = ("mecab_sentencepiece", "mecab_wordpiece", "albert_sentencepiece")
+LOCATION_KEYS = ("build_tiny_spm", "spm_file", "vocab_file")
 
 
 def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = None) -> PreTrainedTokenizerBase:
@@ -60,17 +61,19 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
     if source is None:
         raise UserError(f"model '{model_cfg.get('name')}' has no `pretrained` folder or hub id to read {filename} from.")
     local = Path(str(source)).expanduser()
+    if not local.is_dir() and _looks_like_path(str(source)):
+        raise UserError(f"model.pretrained {source} is not a folder (expected the model's files, e.g. {filename}).")
     if local.is_dir():
         path = local / filename
         if not path.is_file():
             raise UserError(f"{path} is missing: the tokenizer recipe of model '{model_cfg.get('name')}' needs it.")
         return path
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 
     try:
         return Path(hf_hub_download(str(source), filename, revision=model_cfg.get("revision")))
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
+    except (LocalEntryNotFoundError, HfHubHTTPError, HFValidationError, OSError) as error:
         raise UserError(f"Could not get {filename} of '{source}' (revision {model_cfg.get('revision')}) from the "
                         f"Hugging Face hub: {error}. Offline, point model.pretrained at a local folder.") from error
 
@@ -86,9 +89,11 @@ def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
-    """A short hash of what the tokenizer does: its recipe, vocabulary and the ids of a probe sentence."""
+    """A short hash of what the tokenizer does: its recipe, vocabulary and the ids of a probe sentence.
+    Keys that only say where the files came from are left out, so a saved copy hashes like the original."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(tokenizer.jglue_recipe, sort_keys=True, default=str).encode())
+    behaviour = {key: value for key, value in tokenizer.jglue_recipe.items() if key not in LOCATION_KEYS}
+    digest.update(json.dumps(behaviour, sort_keys=True, default=str).encode())
     digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     digest.update(json.dumps(tokenizer(FINGERPRINT_PROBE)["input_ids"]).encode())
     return digest.hexdigest()[:16]
@@ -98,6 +103,11 @@ def _spm_file(model_cfg: Mapping[str, Any], recipe: Mapping[str, Any], cache_dir
     if recipe.get("build_tiny_spm"):
         return build_tiny_spm(Path(cache_dir or Path.home() / ".cache" / "jglue-bench").expanduser())
     return model_file(model_cfg, recipe.get("spm_file", "spiece.model"))
+
+
+def _looks_like_path(source: str) -> bool:
+    """Hub ids are `org/name`; anything absolute, relative or home-based is meant as a local folder."""
+    return source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
 
 
 def _plain(value: Any) -> dict[str, Any]:
