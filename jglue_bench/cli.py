@@ -12,14 +12,14 @@ from jglue_bench.errors import UserError
 
 EPILOGS = {
     "evaluate": "example: jglue-bench evaluate outputs/jnli/tiny/2026-11-24_10-00-00 data.eval_split=test",
-    "verify": "example: jglue-bench data verify --dir ../shared/jglue/datasets --version 1.3",
-    "stats": "example: jglue-bench data stats --dir ../shared/jglue/datasets --task jnli --model bandainamco_distilbert",
+    "verify": "example: jglue-bench data verify --dir ~/JGLUE/datasets --version 1.3",
+    "stats": "example: jglue-bench data stats --dir ~/JGLUE/datasets --task jnli --model bandainamco_distilbert",
     "download": "example: jglue-bench data download --version 1.3",
     "build-marc-ja": "example: jglue-bench data build-marc-ja --reviews-tsv amazon_reviews_multilingual_JP_v1_00.tsv.gz "
                      "--out ~/jglue/datasets",
     "tasks": "example: jglue-bench tasks",
-    "oracle": "example: jglue-bench oracle --model bandainamco_distilbert=../shared/models/"
-              "bandainamco-mirai-distilbert-base-japanese --model tiny data.dir=../shared/jglue/datasets",
+    "oracle": "example: jglue-bench oracle --model bandainamco_distilbert=~/models/"
+              "bandainamco-mirai-distilbert-base-japanese --model tiny data.dir=~/JGLUE/datasets",
     "report": "example: jglue-bench report --format csv > runs.csv",
 }
 TOP_HELP = """usage: jglue-bench COMMAND [...]
@@ -34,7 +34,7 @@ commands:
   oracle     best JSQuAD EM/F1 reachable with a model's tokenizer (what tokenization alone costs)
   report     table of the run records in the results store
 
-example: jglue-bench train task=jnli model=tiny data.dir=../shared/jglue/datasets data.train_split=test
+example: jglue-bench train task=jnli model=tiny data.dir=~/JGLUE/datasets data.train_split=test
 """
 
 
