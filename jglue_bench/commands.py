@@ -86,16 +86,16 @@ def run_stats(args) -> None:
         cfg = compose_config([f"model={args.model}"])
         tokenize = load_tokenizer(cfg.model, Path(cfg.data.cache_dir).expanduser()).tokenize
     for dir_name in args.task or TASK_DIRS:
-        if not any((root / relative_path(dir_name, version, split)).is_file() for split in ("train", "valid", "test")):
+        present = {split: root / relative_path(dir_name, version, split) for split in ("train", "valid", "test")}
+        present = {split: path for split, path in present.items() if path.is_file()}
+        if not present:
             raise UserError(f"no {dir_name}-v{version}/ files under {root}; expected JGLUE's datasets/ layout.")
-        for split in ("train", "valid", "test"):
-            path = root / relative_path(dir_name, version, split)
-            if path.is_file():
-                stats = split_stats(path, FORMATS.get(dir_name, "jsonl"), tokenize)
-                unit = "tokens" if tokenize else "chars"
-                fields = ", ".join(f"{name} mean {value['mean']} max {value['max']}"
-                                   for name, value in stats["fields"].items())
-                print(f"{dir_name:<15} {split:<6} {stats['records']:>7} records  {unit}: {fields}")
+        for split, path in present.items():
+            stats = split_stats(path, FORMATS.get(dir_name, "jsonl"), tokenize)
+            unit = "tokens" if tokenize else "chars"
+            fields = ", ".join(f"{name} mean {value['mean']} max {value['max']}"
+                               for name, value in stats["fields"].items())
+            print(f"{dir_name:<15} {split:<6} {stats['records']:>7} records  {unit}: {fields}")
 
 
 def run_download(args) -> None:
@@ -143,13 +143,14 @@ def run_oracle(args) -> None:
     from jglue_bench.data.examples import load_split
     from jglue_bench.oracle import format_oracle_comparison, oracle_scores
     from jglue_bench.tasks import TaskSpec
+    from jglue_bench.tasks.extractive_qa import qa_setting
     from jglue_bench.tokenization import load_tokenizer
 
     cfg = compose_config(["task=jsquad", *args.overrides])
     spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
     examples, split_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
     print(f"JSQuAD oracle on {split_file.path} ({len(examples):,} questions), max_seq_length {cfg.max_seq_length}, "
-          f"doc_stride {spec.qa.get('doc_stride')}, max_answer_length {spec.qa.get('max_answer_length')}\n")
+          f"doc_stride {qa_setting(spec, 'doc_stride')}, max_answer_length {qa_setting(spec, 'max_answer_length')}\n")
     results = {}
     for choice in args.model or ["tiny"]:
         name, _, path = choice.partition("=")

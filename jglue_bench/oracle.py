@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from jglue_bench import metrics
 from jglue_bench.tasks.common import Example
-from jglue_bench.tasks.extractive_qa import CLS_INDEX, featurize, gold_texts, qa_setting
+from jglue_bench.tasks.extractive_qa import featurize, gold_texts, qa_setting, window_stats
 from jglue_bench.tasks.spec import TaskSpec
 
 
@@ -27,18 +27,18 @@ def oracle_scores(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_se
     windows_of: dict[int, list[dict]] = defaultdict(list)
     for feature in features:
         windows_of[feature["example_index"]].append(feature)
-    exact_matches, f1s, in_window, on_boundaries = [], [], 0, 0
+    exact_matches, f1s, on_boundaries = [], [], 0
     for index, example in enumerate(examples):
         windows = windows_of[index]
         texts = candidate_texts(example, windows, max_answer_length) or {""}
         exact_match, f1 = best_scores(texts, gold_texts(example))
         exact_matches.append(exact_match)
         f1s.append(f1)
-        in_window += any(window["start_positions"] != CLS_INDEX for window in windows)
         on_boundaries += bool(example.label) and on_token_boundaries(example.label[0], windows)
     count = len(examples)
-    return {"questions": count, "windows": len(features),
-            "gold_in_window": in_window, "gold_in_window_fraction": in_window / count if count else 0.0,
+    windows = window_stats(examples, features)
+    return {"questions": count, "windows": windows["windows"], "gold_in_window": windows["gold_in_window"],
+            "gold_in_window_fraction": windows["gold_in_window_fraction"],
             "gold_on_token_boundaries": on_boundaries,
             "gold_on_token_boundaries_fraction": on_boundaries / count if count else 0.0,
             "exact_match": sum(exact_matches) / count if count else 0.0,

@@ -99,8 +99,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
         "eval_samples_per_s": round(len(eval_features) * cfg.num_train_epochs / max(eval_seconds, 1e-9), 2),
         "train_features": len(train_features), "eval_features": len(eval_features)},
         write=accelerator.is_main_process)
-    metrics = {name: value for name, value in history[-1].items() if name not in ("epoch", "train_loss")}
-    return RunResult(metrics, record, out, accelerator.is_main_process)
+    return RunResult(record["metrics"], record, out, accelerator.is_main_process)
 
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:

@@ -53,6 +53,16 @@ def checksum_problem(path: str | Path, sha256: str | None = None, git_blob: str 
     return None
 
 
+def matches_pin(path: str | Path, actual_sha256: str, sha256: str | None = None,
+                git_blob: str | None = None) -> bool | None:
+    """Whether a file whose sha256 is already known matches its pin; None when nothing is pinned."""
+    if sha256 is not None:
+        return actual_sha256 == sha256
+    if git_blob is not None:
+        return git_blob_sha1(path) == git_blob
+    return None
+
+
 def fetch_verified(url: str, dest: str | Path, sha256: str | None = None, git_blob: str | None = None,
                    timeout_s: float = 60.0) -> Path:
     """Return `dest`, downloading `url` there first unless a verified copy is already present."""

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from jglue_bench.data.download import checksum_problem, fetch_verified, file_sha256
+from jglue_bench.data.download import fetch_verified, file_sha256, matches_pin
 from jglue_bench.data.releases import (NOT_DISTRIBUTED, RELEASE_TAGS, has_split, normalize_version, relative_path,
                                        release_file)
 from jglue_bench.errors import UserError
@@ -48,7 +48,10 @@ def locate_split(data_cfg: Mapping[str, Any], dir_name: str, split: str) -> Spli
         path = _local(data_cfg, dir_name, version, split)
     else:
         raise UserError(f"data.source is {source!r}; expected 'local' or 'download'.")
-    return SplitFile(split, path.resolve(), file_sha256(path), _matches_release(path, dir_name, version, split))
+    sha256 = file_sha256(path)
+    pinned = release_file(dir_name, version, split)
+    matches = matches_pin(path, sha256, pinned.sha256, pinned.git_blob) if pinned else None
+    return SplitFile(split, path.resolve(), sha256, matches)
 
 
 def _local(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: str) -> Path:
@@ -84,9 +87,3 @@ def _download(data_cfg: Mapping[str, Any], dir_name: str, version: str, split: s
     dest = Path(str(data_cfg["cache_dir"])).expanduser() / "jglue" / tag / "datasets" / pinned.relative_path
     return fetch_verified(url, dest, sha256=pinned.sha256, git_blob=pinned.git_blob)
 
-
-def _matches_release(path: Path, dir_name: str, version: str, split: str) -> bool | None:
-    pinned = release_file(dir_name, version, split)
-    if pinned is None or (pinned.sha256 is None and pinned.git_blob is None):
-        return None
-    return checksum_problem(path, pinned.sha256, pinned.git_blob) is None

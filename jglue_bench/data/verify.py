@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jglue_bench.data.download import checksum_problem, file_sha256
+from jglue_bench.data.download import file_sha256, matches_pin
 from jglue_bench.data.readers import read_records
 from jglue_bench.data.releases import NOT_DISTRIBUTED, ReleaseFile, release_files
 
@@ -45,9 +45,9 @@ def verify_folder(root: Path, versions: list[str]) -> list[FileStatus]:
                 statuses.append(FileStatus(release, path, present=False))
                 continue
             records = sum(1 for _ in read_records(path, FORMATS.get(release.dir_name, "jsonl")))
-            pinned = release.sha256 is not None or release.git_blob is not None
-            ok = checksum_problem(path, release.sha256, release.git_blob) is None if pinned else None
-            statuses.append(FileStatus(release, path, True, records, file_sha256(path), ok))
+            sha256 = file_sha256(path)
+            ok = matches_pin(path, sha256, release.sha256, release.git_blob)
+            statuses.append(FileStatus(release, path, True, records, sha256, ok))
     return statuses
 
 
