@@ -13,11 +13,14 @@ from jglue_bench.errors import UserError
 EPILOGS = {
     "evaluate": "example: jglue-bench evaluate outputs/jnli/tiny/2026-11-24_10-00-00 data.eval_split=test",
     "verify": "example: jglue-bench data verify --dir ~/JGLUE/datasets --version 1.3",
-    "stats": "example: jglue-bench data stats --dir ~/JGLUE/datasets --task jnli --model bandainamco_distilbert",
-    "download": "example: jglue-bench data download --version 1.3",
+    "stats": "example: jglue-bench data stats task=jnli data.dir=~/JGLUE/datasets --model bandainamco_distilbert",
+    "validate": "example: jglue-bench data validate task=~/my_tasks/topic.yaml",
+    "download": "example: jglue-bench data download --version 1.3   (or: --task jcola)",
+    "predict": "example: jglue-bench predict outputs/topic/tiny/2026-11-24_10-00-00 --input new.csv --output "
+               "predictions.jsonl",
     "build-marc-ja": "example: jglue-bench data build-marc-ja --reviews-tsv amazon_reviews_multilingual_JP_v1_00.tsv.gz "
                      "--out ~/jglue/datasets",
-    "tasks": "example: jglue-bench tasks",
+    "tasks": "example: JGLUE_BENCH_TASKS=~/my_tasks jglue-bench tasks",
     "oracle": "example: jglue-bench oracle --model bandainamco_distilbert=~/models/"
               "bandainamco-mirai-distilbert-base-japanese --model tiny data.dir=~/JGLUE/datasets",
     "report": "example: jglue-bench report --format csv > runs.csv",
@@ -29,12 +32,14 @@ Fine-tune and benchmark Japanese encoders on JGLUE.
 commands:
   train      fine-tune on a task and score it (Hydra overrides; -m for sweeps); `train --help` for the config
   evaluate   score a saved fine-tuned model (a run folder) on a split
-  data       verify | stats | download | build-marc-ja
-  tasks      list the registered tasks and models
+  predict    run a saved fine-tuned model on unlabelled rows (CSV, TSV, JSON Lines, JSON, Parquet)
+  data       validate | stats | verify | download | build-marc-ja
+  tasks      list the bundled and your own tasks, and the models
   oracle     best JSQuAD EM/F1 reachable with a model's tokenizer (what tokenization alone costs)
   report     table of the run records in the results store
 
-example: jglue-bench train task=jnli model=tiny data.dir=~/JGLUE/datasets data.train_split=test
+examples: jglue-bench train task=jnli model=tiny data.dir=~/JGLUE/datasets data.train_split=test
+          jglue-bench train task=~/my_tasks/topic.yaml model=tiny
 """
 
 
@@ -53,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.handler(args)
     except UserError as error:
         fail(error)
+    except BrokenPipeError:
+        # `jglue-bench report | head`: the reader left; that is not an error. Python's own advice: point stdout
+        # at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def fail(error: UserError) -> None:
@@ -70,8 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", type=Path, help="a run's output_dir (holds config.yaml and model/)")
     evaluate.add_argument("overrides", nargs="*", help="config overrides, e.g. data.eval_split=test data.dir=PATH")
 
-    data = sub.add_parser("data", help="verify | stats | download | build-marc-ja").add_subparsers(
+    predict = _command(sub, "predict", "run a saved fine-tuned model on unlabelled rows; writes JSON Lines",
+                       commands.run_predict)
+    predict.add_argument("run_dir", type=Path, help="a run's output_dir (holds config.yaml and model/)")
+    predict.add_argument("--input", type=Path, required=True, help="rows to predict: .csv, .tsv, .jsonl, .json or "
+                         ".parquet with the task's text columns (labels not needed)")
+    predict.add_argument("--output", type=Path, default=None, help="JSON Lines file to write (default: stdout)")
+    predict.add_argument("--format", default=None, help="the input's format when its extension does not say it")
+    predict.add_argument("overrides", nargs="*", help="config overrides, e.g. trainer.eval_batch_size=128")
+
+    data = sub.add_parser("data", help="validate | stats | verify | download | build-marc-ja").add_subparsers(
         dest="data_command", required=True)
+    validate = _command(data, "validate", "read and check every record of every split of a task, as training does; "
+                        "list up to 20 problems", commands.run_validate)
+    validate.add_argument("overrides", nargs="*", help="task=NAME or task=PATH.yaml, then config overrides "
+                          "(data.dir=PATH, data.version=1.1, ...)")
+    stats = _command(data, "stats", "per split rows, labels and text lengths (records are validated as in training)",
+                     commands.run_stats)
+    stats.add_argument("--model", help="count tokens with this model's tokenizer recipe (default: characters)")
+    stats.add_argument("overrides", nargs="*", help="task=NAME (default: every bundled task with files here) and "
+                       "config overrides such as data.dir=PATH")
     default_dir = os.environ.get("JGLUE_DATA_DIR")
     verify = _command(data, "verify", "list every expected JGLUE file with its count, sha256 and status",
                       commands.run_verify)
@@ -79,17 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="JGLUE datasets/ folder (default: $JGLUE_DATA_DIR)")
     verify.add_argument("--version", default="all", help="1.1, 1.2, 1.3 or all (default)")
     verify.add_argument("--json", action="store_true", help="print JSON Lines instead of a table")
-    stats = _command(data, "stats", "per split record counts and text lengths", commands.run_stats)
-    stats.add_argument("--dir", type=Path, default=default_dir, help="JGLUE datasets/ folder (default: "
-                       "$JGLUE_DATA_DIR, else the bundled sample)")
-    stats.add_argument("--version", default="1.3")
-    stats.add_argument("--task", action="append", help="a task dir name (repeatable; default: all present)")
-    stats.add_argument("--model", help="count tokens with this model's tokenizer recipe (default: characters)")
-    download = _command(data, "download", "download a pinned JGLUE release into the cache, checksum-checked",
+    download = _command(data, "download", "download a task's pinned files into the cache, each checksum-checked",
                         commands.run_download)
-    download.add_argument("--version", default="1.3")
+    download.add_argument("--version", default="1.3", help="JGLUE version (default 1.3)")
+    download.add_argument("--task", action="append", help="a task with a pinned source.url (repeatable; default: "
+                          "the four distributed JGLUE tasks)")
     download.add_argument("--cache-dir", type=Path, default=None)
     download.add_argument("--url", default=None, help="base URL (default: JGLUE's GitHub raw files)")
+    download.add_argument("overrides", nargs="*", help="config overrides")
     marc = _command(data, "build-marc-ja", "build MARC-ja from your copy of the Amazon reviews TSV (JGLUE's recipe)",
                     commands.run_build_marc_ja)
     marc.add_argument("--reviews-tsv", type=Path, required=True, help="amazon_reviews_multilingual_JP_v1_00.tsv(.gz)")
@@ -98,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "(default: downloaded at the pinned tag and sha256-checked)")
     marc.add_argument("--version", default="1.3")
 
-    _command(sub, "tasks", "list the registered tasks and models", commands.run_tasks)
+    _command(sub, "tasks", "list the bundled and your own tasks ($JGLUE_BENCH_TASKS), and the models",
+             commands.run_tasks)
     oracle = _command(sub, "oracle", "JSQuAD oracle: best EM/F1 when every answer is the best token-aligned span",
                       commands.run_oracle)
     oracle.add_argument("--model", action="append", metavar="NAME[=PATH]",

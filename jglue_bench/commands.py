@@ -7,16 +7,17 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from jglue_bench.config import compose_config, config_dir, group_options, register_resolvers
+from jglue_bench.config import compose_config, config_dir, expand_task_overrides, register_resolvers
 from jglue_bench.errors import UserError
 
 
 def run_train(hydra_args: Sequence[str]) -> None:
-    """Hand the arguments to Hydra, which composes the config, handles -m sweeps and the run folder."""
+    """Hand the arguments to Hydra, which composes the config, handles -m sweeps and the run folder.
+    `task=PATH.yaml` and users' task names become a generated config folder on Hydra's search path first."""
     import hydra
 
     register_resolvers()
-    sys.argv = ["jglue-bench train", *hydra_args]
+    sys.argv = ["jglue-bench train", *expand_task_overrides(hydra_args)]
     hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_train_job)()
 
 
@@ -72,44 +73,126 @@ def run_verify(args) -> None:
         sys.exit(1)  # a present file that differs from the release is a problem; a missing one is reported only
 
 
+def run_validate(args) -> None:
+    from jglue_bench.validation import problem_lines, split_summary, validate_task
+
+    total = 0
+    for cfg in _task_configs(args.overrides, require_task=True):
+        spec, checks = validate_task(_spec(cfg), cfg.data)
+        print(_task_heading(spec))
+        for check in checks:
+            print("\n".join(split_summary(spec, check)))
+        count, shown = problem_lines(checks)
+        total += count
+        if count:
+            print(f"\n{count} problem{'s' * (count != 1)} in task '{spec.name}'"
+                  + (f" (the first {len(shown)})" if count > len(shown) else "") + ":")
+            print("\n".join(f"  {line}" for line in shown))
+        else:
+            print(f"  ok: every record of {len(checks)} split{'s' * (len(checks) != 1)} is valid")
+    if total:
+        raise UserError(f"{total} problem{'s' * (total != 1)} found (listed above); fix them and run "
+                        f"`jglue-bench data validate` again.")
+
+
 def run_stats(args) -> None:
-    from jglue_bench.data.files import sample_dir
-    from jglue_bench.data.releases import TASK_DIRS, normalize_version, relative_path
-    from jglue_bench.data.verify import FORMATS, split_stats
+    from jglue_bench.validation import problem_lines, split_summary, validate_task
 
-    root = _existing_dir(args.dir) if args.dir else sample_dir()
-    version = normalize_version(args.version)
     tokenize = None
-    if args.model:
-        from jglue_bench.tokenization import load_tokenizer
+    for cfg in _task_configs(args.overrides, require_task=False):
+        if tokenize is None and args.model:
+            from jglue_bench.tokenization import load_tokenizer
 
-        cfg = compose_config([f"model={args.model}"])
-        tokenize = load_tokenizer(cfg.model, Path(cfg.data.cache_dir).expanduser()).tokenize
-    for dir_name in args.task or TASK_DIRS:
-        present = {split: root / relative_path(dir_name, version, split) for split in ("train", "valid", "test")}
-        present = {split: path for split, path in present.items() if path.is_file()}
-        if not present:
-            raise UserError(f"no {dir_name}-v{version}/ files under {root}; expected JGLUE's datasets/ layout.")
-        for split, path in present.items():
-            stats = split_stats(path, FORMATS.get(dir_name, "jsonl"), tokenize)
-            unit = "tokens" if tokenize else "chars"
-            fields = ", ".join(f"{name} mean {value['mean']} max {value['max']}"
-                               for name, value in stats["fields"].items())
-            print(f"{dir_name:<15} {split:<6} {stats['records']:>7} records  {unit}: {fields}")
+            model_cfg = compose_config([f"model={args.model}"]).model
+            tokenize = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser()).tokenize
+        spec, checks = validate_task(_spec(cfg), cfg.data, _present_splits(cfg, args.overrides))
+        print(_task_heading(spec))
+        for check in checks:
+            print("\n".join(split_summary(spec, check, tokenize)))
+        count, shown = problem_lines(checks, limit=1)
+        if count:
+            raise UserError(f"{count} problem{'s' * (count != 1)} in task '{spec.name}'; the first: {shown[0]} "
+                            f"(`jglue-bench data validate task={spec.name}` lists them)")
+
+
+def run_predict(args) -> None:
+    from jglue_bench.results import write_jsonl_atomic
+    from jglue_bench.saved_runs import predict_file
+
+    rows = predict_file(args.run_dir, args.input, args.format, args.overrides)
+    if args.output:
+        write_jsonl_atomic(args.output, rows)
+        print(f"{len(rows):,} predictions written to {args.output}", file=sys.stderr)
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+
+
+def _task_configs(overrides: Sequence[str], require_task: bool):
+    """One composed config per task named by `task=` (several: `task=a,b`); without one, every bundled task."""
+    from jglue_bench.config import bundled_tasks
+
+    tasks = [value for key, _, value in (item.partition("=") for item in overrides) if key == "task"]
+    rest = [item for item in overrides if not item.startswith("task=")]
+    if not tasks and require_task:
+        raise UserError("name the task to check: task=NAME (a bundled task, or one in $JGLUE_BENCH_TASKS) or "
+                        "task=PATH.yaml.")
+    names = [name for value in tasks for name in value.split(",")] or list(bundled_tasks())
+    for name in names:
+        yield compose_config([f"task={name}", *rest])
+
+
+def _present_splits(cfg, overrides: Sequence[str]) -> list[str] | None:
+    """For `data stats` without task=: the splits whose files exist (a JGLUE folder lacks MARC-ja, and JNLI and
+    JSQuAD train are large); with task=, every split, so a missing file is reported."""
+    if any(item.startswith("task=") for item in overrides):
+        return None
+    from jglue_bench.data.sources import locate_file
+
+    spec, present = _spec(cfg), []
+    for split in spec.split_names():
+        try:
+            locate_file(spec.files[split], spec.source, {**cfg.data, "source": "local"})
+            present.append(split)
+        except (UserError, KeyError):
+            continue
+    if not present:
+        print(f"{spec.name}: no files here (skipped)")
+    return present or ["-"]
+
+
+def _spec(cfg):
+    from jglue_bench.prepare import task_spec
+
+    return task_spec(cfg)
+
+
+def _task_heading(spec) -> str:
+    return f"\n{spec.name} ({spec.kind}{', ' + spec.origin if spec.origin else ', bundled'})"
 
 
 def run_download(args) -> None:
-    from jglue_bench.data.files import locate_split
-    from jglue_bench.data.releases import NOT_DISTRIBUTED, normalize_version, release_files
+    from jglue_bench.data.sources import locate_file, pin_of
 
-    cfg = compose_config([])
-    data = {"source": "download", "version": normalize_version(args.version),
-            "cache_dir": str(args.cache_dir or Path(cfg.data.cache_dir).expanduser()),
-            "download_url": args.url or cfg.data.download_url}
-    for release in release_files(data["version"]):
-        if release.dir_name not in NOT_DISTRIBUTED:
-            split_file = locate_split(data, release.dir_name, release.split)
-            print(f"ok  {release.relative_path}  {split_file.sha256}  -> {split_file.path}")
+    overrides = [f"data.version={args.version}", "data.source=download", *args.overrides]
+    if args.cache_dir:
+        overrides.append(f"data.cache_dir={args.cache_dir}")
+    if args.url:
+        overrides.append(f"data.download_url={args.url}")
+    for name in args.task or ["jsts", "jnli", "jsquad", "jcommonsenseqa"]:
+        cfg = compose_config([f"task={name}", *overrides])
+        spec = _spec(cfg)
+        if not spec.source.url:
+            raise UserError(f"task '{name}' names no source.url, so there is nothing to download"
+                            + (" (MARC-ja is no longer distributed: `jglue-bench data build-marc-ja`)."
+                               if name == "marc_ja" else "."))
+        for split, entry in spec.files.items():
+            try:
+                pin_of(entry, spec.source)
+            except UserError:
+                continue  # not in this release (JGLUE's test files start at v1.3)
+            split_file = locate_file(entry, spec.source, cfg.data)
+            print(f"ok  {name:<15} {split:<22} {split_file.sha256}  -> {split_file.path}")
 
 
 def run_build_marc_ja(args) -> None:
@@ -125,38 +208,51 @@ def run_build_marc_ja(args) -> None:
 
 
 def run_tasks(args) -> None:
-    print("tasks (task=NAME):")
-    for name in group_options("task"):
-        task = compose_config([f"task={name}"]).task
-        print(f"  {name:<16} {task.kind:<16} metrics {', '.join(task.metrics):<20} max_seq_length "
-              f"{task.max_seq_length:<4} batch {task.batch_size}")
+    """Bundled and users' tasks, and the models, read straight from their YAML files (no torch, no Hydra)."""
+    import yaml
+
+    from jglue_bench.config import bundled_tasks, user_tasks
+
+    bundled, users = bundled_tasks(), user_tasks()
+    print("tasks (task=NAME, or task=PATH.yaml):")
+    for name, path in [*bundled.items(), *users.items()]:
+        task = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        origin = "bundled" if path in bundled.values() else str(path)
+        if name in bundled and path not in bundled.values():
+            origin += f" (shadowed by the bundled '{name}': use task={path})"
+        metrics = ", ".join(task.get("metrics") or []) or "default"
+        print(f"  {name:<16} {str(task.get('kind')):<16} metrics {metrics:<20} max_seq_length "
+              f"{str(task.get('max_seq_length')):<4} {origin}")
     print("models (model=NAME):")
-    for name in group_options("model"):
-        model = compose_config([f"model={name}"]).model
-        print(f"  {name:<24} {str(model.pretrained or 'random, built offline'):<48} tokenizer "
-              f"{model.tokenizer.recipe}")
+    for path in sorted((config_dir() / "model").glob("*.yaml")):
+        model = yaml.safe_load(path.read_text(encoding="utf-8"))
+        print(f"  {path.stem:<24} {str(model.get('pretrained') or 'random, built offline'):<48} tokenizer "
+              f"{model['tokenizer']['recipe']}")
 
 
 def run_oracle(args) -> None:
-    from omegaconf import OmegaConf
-
-    from jglue_bench.data.examples import load_split
     from jglue_bench.oracle import format_oracle_comparison, oracle_scores
-    from jglue_bench.tasks import TaskSpec
+    from jglue_bench.prepare import featurize_split, read_split
     from jglue_bench.tasks.extractive_qa import qa_setting
     from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.training import eval_split_names
 
     cfg = compose_config(["task=jsquad", *args.overrides])
-    spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
-    examples, split_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
-    print(f"JSQuAD oracle on {split_file.path} ({len(examples):,} questions), max_seq_length {cfg.max_seq_length}, "
-          f"doc_stride {qa_setting(spec, 'doc_stride')}, max_answer_length {qa_setting(spec, 'max_answer_length')}\n")
+    spec = _spec(cfg)
+    if spec.kind != "extractive_qa":
+        raise UserError(f"the oracle measures extractive QA tasks; task '{spec.name}' is {spec.kind}.")
+    split = eval_split_names(cfg.data, spec)[0]
+    data = read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
+    print(f"{spec.name} oracle on {data.file.path} ({len(data.examples):,} questions), max_seq_length "
+          f"{cfg.max_seq_length}, doc_stride {qa_setting(spec, 'doc_stride')}, max_answer_length "
+          f"{qa_setting(spec, 'max_answer_length')}\n")
     results = {}
     for choice in args.model or ["tiny"]:
         name, _, path = choice.partition("=")
         model_cfg = compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]).model
         tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
-        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(examples, tokenizer, spec, cfg.max_seq_length)
+        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types=False)
+        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec)
     print(format_oracle_comparison(results))
 
 

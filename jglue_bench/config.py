@@ -1,21 +1,21 @@
-"""Where the Hydra configs live and how code (tests, `evaluate`, `oracle`) composes them without the CLI."""
+"""Where the Hydra configs live, how users' own task YAMLs join them, and how code (tests, `evaluate`,
+`oracle`) composes them without the CLI."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Sequence
 
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
-from transformers import SchedulerType
 
-from jglue_bench.errors import UserError
+from jglue_bench.errors import UserError, did_you_mean
 
 CONFIG_NAME = "config"
 DEVICES = ("auto", "cpu", "cuda")
+TASKS_ENV = "JGLUE_BENCH_TASKS"  # folders of users' task YAMLs, separated like PATH
 _MISSING = object()
 
 
@@ -37,13 +37,110 @@ def register_resolvers() -> None:
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The composed config, as `jglue-bench train` would compose it (users' task files included)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
     register_resolvers()
+    overrides = expand_task_overrides(overrides)
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir()), job_name="jglue-bench"):
             return compose(config_name=CONFIG_NAME, overrides=list(overrides))
     except (MissingConfigException, OverrideParseException, ConfigCompositionException) as error:
         raise UserError(f"{str(error).splitlines()[0]} (config folder {config_dir()}; "
                         f"`jglue-bench tasks` lists the tasks and models).") from error
+
+
+def bundled_tasks() -> dict[str, Path]:
+    return {path.stem: path for path in sorted((config_dir() / "task").glob("*.yaml"))}
+
+
+def user_tasks() -> dict[str, Path]:
+    """Task YAMLs in the folders of $JGLUE_BENCH_TASKS, by file name; the first folder listing a name wins."""
+    found: dict[str, Path] = {}
+    for folder in filter(None, os.environ.get(TASKS_ENV, "").split(os.pathsep)):
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            raise UserError(f"{TASKS_ENV} names {root}, which is not a folder (expected folders of task YAML files, "
+                            f"separated by '{os.pathsep}').")
+        for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
+            found.setdefault(path.stem, path.resolve())
+    return found
+
+
+def expand_task_overrides(overrides: Sequence[str]) -> list[str]:
+    """`task=PATH.yaml` (absolute or relative) and `task=NAME` of a task in $JGLUE_BENCH_TASKS become options of
+    a generated config folder added to Hydra's search path. Each generated option is the user's YAML plus its
+    `origin`, so relative file paths in it stay relative to the YAML file. Sweeps (`task=a.yaml,b.yaml`) work."""
+    bundled, users = bundled_tasks(), None
+    expanded, generated = [], {}
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        if key.lstrip("+") != "task" or not sep:
+            expanded.append(override)
+            continue
+        choices = []
+        for choice in value.split(","):
+            if choice in bundled:
+                choices.append(choice)
+                continue
+            users = user_tasks() if users is None else users
+            path = _task_file(choice, users, bundled)
+            option = path.stem if path.stem not in bundled else f"user_{path.stem}"
+            generated[option] = path
+            choices.append(option)
+        expanded.append(f"{key}={','.join(choices)}")
+    if generated:
+        expanded.append(f"hydra.searchpath=[file://{_generated_task_root(generated, overrides)}]")
+    return expanded
+
+
+def _task_file(choice: str, users: dict[str, Path], bundled: dict[str, Path]) -> Path:
+    looks_like_path = choice.endswith((".yaml", ".yml")) or "/" in choice or os.sep in choice
+    if looks_like_path:
+        path = Path(choice).expanduser()
+        if not path.is_file():
+            raise UserError(f"task file {path} does not exist (task=PATH takes a task YAML file).")
+        return path.resolve()
+    if choice in users:
+        return users[choice]
+    names = [*bundled, *users]
+    raise UserError(f"unknown task {choice!r}{did_you_mean(choice, names)}; the tasks are {', '.join(names)} "
+                    f"(`jglue-bench tasks` lists them; task=PATH.yaml takes your own file, and ${TASKS_ENV} adds "
+                    f"folders of them).")
+
+
+def _generated_task_root(generated: dict[str, Path], overrides: Sequence[str]) -> Path:
+    """Write the generated options into a folder named by their content, under the cache (a shared file system on
+    a cluster, so SLURM jobs see it too)."""
+    documents = {}
+    for option, path in generated.items():
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise UserError(f"{path} is not a readable YAML file: {str(error).splitlines()[0]}") from error
+        if not isinstance(document, dict):
+            raise UserError(f"{path}: expected a task YAML mapping (name:, kind:, files:, ...), found "
+                            f"{type(document).__name__}.")
+        if "origin" in document:
+            raise UserError(f"{path}: key 'origin' is reserved (jglue-bench sets it to the file's own path).")
+        documents[option] = {**document, "origin": str(path)}
+    text = yaml.safe_dump(documents, allow_unicode=True, sort_keys=True)
+    root = _cache_root(overrides) / "task-configs" / hashlib.sha256(text.encode()).hexdigest()[:16]
+    for option, document in documents.items():
+        target = root / "task" / f"{option}.yaml"
+        if not target.is_file():
+            from jglue_bench.results import write_yaml_atomic
+
+            write_yaml_atomic(target, document)
+    return root
+
+
+def _cache_root(overrides: Sequence[str]) -> Path:
+    for override in overrides:
+        if override.startswith("data.cache_dir="):
+            return Path(override.partition("=")[2]).expanduser()
+    return Path(os.environ.get("JGLUE_BENCH_CACHE") or "~/.cache/jglue-bench").expanduser()
 
 
 def check_run_config(cfg: DictConfig) -> None:
@@ -59,6 +156,8 @@ def check_run_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if value is not None:
             _check(value, key, int, "null or a positive whole number", lambda v: v >= 1)
+    from transformers import SchedulerType
+
     if cfg.trainer.device not in DEVICES:
         raise UserError(f"trainer.device is {cfg.trainer.device!r}; expected one of {', '.join(DEVICES)}.")
     schedulers = [kind.value for kind in SchedulerType]

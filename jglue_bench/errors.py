@@ -1,9 +1,14 @@
-"""Errors a user can cause. The CLI prints them as one paragraph and exits non-zero, without a traceback;
-any other exception is a bug and keeps its traceback."""
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero, without a traceback; any other
+exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
+from typing import Iterable
+
+
+NOTHING = object()  # "no value to show", as opposed to a JSON null
 
 
 class UserError(Exception):
@@ -15,16 +20,24 @@ class DataError(UserError):
 
     @classmethod
     def at(cls, path: str | Path, line: int | str | None, field: str | None, expected: str,
-           found: object = None) -> "DataError":
-        """`line` is a 1-based line number, or a JSON path such as `data[3].paragraphs[0].qas[2]`."""
+           found: object = NOTHING, missing: bool = False, found_text: str | None = None) -> "DataError":
+        """`line` is a 1-based line number, or a location such as "row 4" or a JSON path
+        (`data[3].paragraphs[0].qas[2]`). `found` is a value (shown as JSON would), `found_text` a description
+        (shown as it is); `missing` says the field is absent rather than null."""
         if line is None:
             where = f"{path}"
+        elif isinstance(line, int):
+            where = f"{path}, line {line}"
         else:
-            where = f"{path}, line {line}" if isinstance(line, int) else f"{path}, at {line}"
+            where = f"{path}, {line}" if line.startswith(("row ", "line ", "item ")) else f"{path}, at {line}"
         what = f"field '{field}'" if field else "record"
         message = f"{where}: {what}: expected {expected}"
-        if found is not None:
-            message += f", found {_short(found)}"
+        if missing:
+            message += ", but the field is missing"
+        elif found_text is not None:
+            message += f", found {found_text}"
+        elif found is not NOTHING:
+            message += f", found {describe_value(found)}"
         return cls(message + ".")
 
 
@@ -32,6 +45,17 @@ class ChecksumError(UserError):
     """A file whose content does not match its pinned checksum (a corrupt or partial download)."""
 
 
-def _short(value: object, limit: int = 80) -> str:
+def describe_value(value: object, limit: int = 80) -> str:
+    """A value as a message shows it: JSON's own words for null and booleans, repr otherwise, cut to `limit`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" when a choice is close to `word`, else ""."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,6 +1,6 @@
 """Scoring functions that reproduce the official JGLUE evaluation.
 
-JGLUE scores its classification tasks (MARC-ja, JNLI, JCoLA, JCommonsenseQA) with accuracy, JSTS with
+JGLUE scores MARC-ja, JNLI and JCommonsenseQA with accuracy, JCoLA with MCC and accuracy, JSTS with
 Pearson and Spearman correlation (the GLUE "stsb" metric, i.e. scipy's pearsonr/spearmanr), and JSQuAD with
 exact match and F1 from JGLUE's patch of transformers' ``squad_metrics.py``. That patch makes F1 count
 *characters* instead of whitespace words and changes the answer normalisation; the JSQuAD functions here
@@ -15,9 +15,10 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from scipy.stats import ConstantInputWarning, pearsonr, spearmanr
-from sklearn.metrics import accuracy_score
+# scikit-learn and scipy are imported inside the functions that use them: commands that only read task YAMLs
+# (`jglue-bench tasks`, `report`) should start without them.
 
 
 def _check_paired(golds: Sequence, predictions: Sequence, minimum: int = 1) -> None:
@@ -37,8 +38,28 @@ def accuracy(golds: Sequence, predictions: Sequence) -> float:
     Golds and predictions must use the same kind of label: scikit-learn raises ValueError when one side is
     strings and the other numbers (e.g. "1" vs 1), which is what we want, since that is a caller bug.
     """
+    from sklearn.metrics import accuracy_score
+
     _check_paired(golds, predictions)
     return float(accuracy_score(list(golds), list(predictions)))
+
+
+def macro_f1(golds: Sequence, predictions: Sequence) -> float:
+    """Unweighted mean of the per-class F1 over the classes that occur in the golds or the predictions
+    (scikit-learn's `average="macro"`); a class never predicted and never gold does not count."""
+    from sklearn.metrics import f1_score
+
+    _check_paired(golds, predictions)
+    return float(f1_score(list(golds), list(predictions), average="macro", zero_division=0))
+
+
+def mcc(golds: Sequence, predictions: Sequence) -> float:
+    """Matthews correlation coefficient (scikit-learn; multi-class by Gorodkin's R_K). 0.0 when it is undefined
+    (a constant prediction or a single gold class), as scikit-learn defines it."""
+    from sklearn.metrics import matthews_corrcoef
+
+    _check_paired(golds, predictions)
+    return float(matthews_corrcoef(list(golds), list(predictions)))
 
 
 def _correlation(method: Callable, golds: Sequence[float], predictions: Sequence[float]) -> float:
@@ -48,6 +69,8 @@ def _correlation(method: Callable, golds: Sequence[float], predictions: Sequence
     correlation. scipy already returns NaN for it; we only hide its ConstantInputWarning, because the NaN
     itself is the message and a warning in the middle of a benchmark table only adds noise.
     """
+    from scipy.stats import ConstantInputWarning
+
     _check_paired(golds, predictions, minimum=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantInputWarning)
@@ -57,11 +80,15 @@ def _correlation(method: Callable, golds: Sequence[float], predictions: Sequence
 
 def pearson(golds: Sequence[float], predictions: Sequence[float]) -> float:
     """Pearson correlation coefficient (scipy.stats.pearsonr); NaN, without a warning, for constant input."""
+    from scipy.stats import pearsonr
+
     return _correlation(pearsonr, golds, predictions)
 
 
 def spearman(golds: Sequence[float], predictions: Sequence[float]) -> float:
     """Spearman rank correlation (scipy.stats.spearmanr, ties get average ranks); NaN for constant input."""
+    from scipy.stats import spearmanr
+
     return _correlation(spearmanr, golds, predictions)
 
 
@@ -141,8 +168,56 @@ def jsquad_scores(predictions: Mapping[str, str], golds: Mapping[str, Sequence[s
     return {"exact_match": sum(exact_matches) / len(golds), "f1": sum(f1_scores) / len(golds)}
 
 
-METRICS: dict[str, Callable[[Sequence, Sequence], float]] = {
-    "accuracy": accuracy,
-    "pearson": pearson,
-    "spearman": spearman,
-}
+def mean_exact_match(golds: Sequence[Sequence[str]], predictions: Sequence[str]) -> float:
+    """JSQuAD exact match averaged over questions; golds[i] lists question i's gold answers."""
+    _check_paired(golds, predictions)
+    return sum(jsquad_exact_match(p, g) for g, p in zip(golds, predictions)) / len(golds)
+
+
+def mean_f1(golds: Sequence[Sequence[str]], predictions: Sequence[str]) -> float:
+    """JSQuAD character F1 averaged over questions; golds[i] lists question i's gold answers."""
+    _check_paired(golds, predictions)
+    return sum(jsquad_f1(p, g) for g, p in zip(golds, predictions)) / len(golds)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric of the registry: its function of (golds, predictions) and the task kinds it fits."""
+
+    name: str
+    function: Callable[[Sequence, Sequence], float]
+    kinds: tuple[str, ...]
+    description: str
+
+
+_CHOICE_KINDS = ("classification", "multiple_choice")
+REGISTRY: dict[str, Metric] = {metric.name: metric for metric in (
+    Metric("accuracy", accuracy, _CHOICE_KINDS, "fraction of exact label matches"),
+    Metric("macro_f1", macro_f1, _CHOICE_KINDS, "unweighted mean of per-class F1"),
+    Metric("mcc", mcc, _CHOICE_KINDS, "Matthews correlation coefficient"),
+    Metric("pearson", pearson, ("regression",), "Pearson correlation"),
+    Metric("spearman", spearman, ("regression",), "Spearman rank correlation"),
+    Metric("exact_match", mean_exact_match, ("extractive_qa",), "JSQuAD exact match (character level)"),
+    Metric("f1", mean_f1, ("extractive_qa",), "JSQuAD character F1"),
+)}
+DEFAULT_METRICS = {"classification": ("accuracy",), "regression": ("pearson", "spearman"),
+                   "multiple_choice": ("accuracy",), "extractive_qa": ("exact_match", "f1")}
+
+
+def problem_with(name: str, kind: str) -> str | None:
+    """None when `name` is a registered metric that fits `kind`, else a sentence saying what is wrong."""
+    from jglue_bench.errors import did_you_mean  # metrics stay importable on their own
+
+    fitting = [metric.name for metric in REGISTRY.values() if kind in metric.kinds]
+    if name not in REGISTRY:
+        return (f"unknown metric {name!r}{did_you_mean(name, REGISTRY)}; a {kind} task can use "
+                f"{', '.join(fitting)}.")
+    if kind not in REGISTRY[name].kinds:
+        return (f"metric {name!r} scores {' and '.join(REGISTRY[name].kinds)} tasks; a {kind} task can use "
+                f"{', '.join(fitting)}.")
+    return None
+
+
+def compute(names: Sequence[str], golds: Sequence, predictions: Sequence) -> dict[str, float]:
+    """Each named metric of the registry over the same golds and predictions."""
+    return {name: REGISTRY[name].function(golds, predictions) for name in names}

@@ -41,6 +41,18 @@ def load_pretrained(kind: ModuleType, source: str | Path, revision: str | None =
                         f"{str(error).splitlines()[0]}") from error
 
 
+def library_progress_bars(enabled: bool) -> None:
+    """transformers' own bars (loading and writing weights) follow ours: shown only on a terminal, when asked."""
+    import sys
+
+    from transformers.utils import logging as transformers_logging
+
+    if enabled and sys.stderr.isatty():
+        transformers_logging.enable_progress_bar()
+    else:
+        transformers_logging.disable_progress_bar()
+
+
 def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
     """The inputs this model's forward accepts: DistilBERT takes no token_type_ids, BERT does."""
     accepted = inspect.signature(model.forward).parameters

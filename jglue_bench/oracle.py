@@ -16,13 +16,12 @@ from typing import Any, Sequence
 
 from jglue_bench import metrics
 from jglue_bench.tasks.common import Example
-from jglue_bench.tasks.extractive_qa import featurize, gold_texts, qa_setting, window_stats
+from jglue_bench.tasks.extractive_qa import gold_texts, qa_setting, window_stats
 from jglue_bench.tasks.spec import TaskSpec
 
 
-def oracle_scores(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int) -> dict[str, Any]:
-    """Counts and oracle scores (fractions in [0, 1]) for `examples` tokenized as the task's features."""
-    features = featurize(examples, tokenizer, spec, max_seq_length, with_token_types=False)
+def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: TaskSpec) -> dict[str, Any]:
+    """Counts and oracle scores (fractions in [0, 1]) for `examples` and their features (the prepare stage's)."""
     max_answer_length = qa_setting(spec, "max_answer_length")
     windows_of: dict[int, list[dict]] = defaultdict(list)
     for feature in features:

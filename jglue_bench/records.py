@@ -11,32 +11,38 @@ from typing import Any, Sequence
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from jglue_bench.data.files import SplitFile
-from jglue_bench.data.releases import normalize_version
+from jglue_bench.prepare import SplitData
 from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, config_hash, device_info, git_state,
                                  package_versions, write_json_atomic)
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tokenization import tokenizer_fingerprint
 
 
-def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, files: Sequence[SplitFile], tokenizer,
-                 metrics: dict[str, Any], history: list[dict[str, Any]], device: torch.device,
+def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,
+                 metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device: torch.device,
                  num_processes: int, num_parameters: int) -> dict[str, Any]:
+    """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
+    split. The first eval split's scores are the record's headline `metrics`."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    scores = {name: value for name, value in metrics.items() if name not in ("epoch", "train_loss")}
+    eval_splits = list(metrics)
+    origins = sorted({data.file.origin for data in splits})
     return {
         "schema_version": RECORD_SCHEMA_VERSION,
         "run_id": uuid.uuid4().hex[:12],
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run_kind": kind,
-        "task": {"name": spec.name, "kind": spec.kind, "data_version": normalize_version(cfg.data.version),
-                 "data_source": _data_source(cfg), "train_split": cfg.data.train_split,
-                 "eval_split": cfg.data.eval_split, "files": [file.as_record() for file in files]},
+        "task": {"name": spec.name, "kind": spec.kind, "data_version": spec.version,
+                 "data_source": "+".join(origins), "train_split": cfg.data.train_split if kind == "train" else None,
+                 "eval_splits": eval_splits, "labels": list(spec.labels) if spec.labels else None,
+                 "origin": spec.origin,
+                 "files": [{**data.file.as_record(), "examples": data.total, "used": len(data.examples),
+                            "feature_key": getattr(data, "feature_key", None)} for data in splits]},
         "model": {"name": cfg.model.name, "pretrained": cfg.model.pretrained, "revision": cfg.model.revision,
                   "num_parameters": num_parameters, "tokenizer_recipe": dict(tokenizer.jglue_recipe),
                   "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer)},
-        "split": cfg.data.eval_split,
-        "metrics": scores,
+        "split": eval_splits[0],
+        "metrics": metrics[eval_splits[0]],
+        "eval_metrics": metrics,
         "metrics_scale": "x100 (as in the published JGLUE tables)",
         "main_metric": spec.main_metric,
         "history": history,
@@ -61,9 +67,3 @@ def finish_record(record: dict[str, Any], output_dir: Path, store: str | Path, s
     if write:
         write_json_atomic(output_dir / "record.json", record)
         append_record(store, record)
-
-
-def _data_source(cfg: DictConfig) -> str:
-    if cfg.data.source == "download":
-        return f"download:{cfg.data.download_url}"
-    return str(cfg.data.dir) if cfg.data.dir is not None else "bundled-sample"

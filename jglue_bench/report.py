@@ -9,23 +9,26 @@ from typing import Any, Sequence
 COLUMNS = ("task", "model", "data", "train -> eval", "lr", "epochs", "seed", "metrics", "wall s")
 
 
-def record_row(record: dict[str, Any]) -> dict[str, str]:
+def record_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per evaluated split of the record (JCoLA scores two)."""
     task, hyper = record["task"], record.get("hyperparameters", {})
-    return {
+    by_split = record.get("eval_metrics") or {record.get("split"): record["metrics"]}
+    version = f"v{task['data_version']} " if task.get("data_version") else ""
+    return [{
         "task": task["name"],
         "model": record["model"]["name"],
-        "data": f"v{task['data_version']} {_short_source(task.get('data_source', ''))}",
-        "train -> eval": f"{task.get('train_split') or '-'} -> {task['eval_split']}",
+        "data": f"{version}{_short_source(task.get('data_source', ''))}",
+        "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
         "lr": f"{hyper.get('learning_rate', '-')}",
         "epochs": f"{hyper.get('num_train_epochs', '-')}",
         "seed": f"{record.get('seed', '-')}",
-        "metrics": " / ".join(f"{name} {_number(value)}" for name, value in record["metrics"].items()),
+        "metrics": " / ".join(f"{name} {_number(value)}" for name, value in metrics.items()),
         "wall s": f"{record.get('wall_time_s', 0):.1f}",
-    }
+    } for split, metrics in by_split.items()]
 
 
 def markdown_table(records: Sequence[dict[str, Any]]) -> str:
-    rows = [record_row(record) for record in records]
+    rows = [row for record in records for row in record_rows(record)]
     widths = {column: max([len(column)] + [len(row[column]) for row in rows]) for column in COLUMNS}
     lines = ["| " + " | ".join(column.ljust(widths[column]) for column in COLUMNS) + " |",
              "|" + "|".join("-" * (widths[column] + 2) for column in COLUMNS) + "|"]
@@ -37,7 +40,7 @@ def csv_table(records: Sequence[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
     writer.writeheader()
-    writer.writerows(record_row(record) for record in records)
+    writer.writerows(row for record in records for row in record_rows(record))
     return out.getvalue()
 
 
@@ -46,4 +49,4 @@ def _number(value: float | None) -> str:
 
 
 def _short_source(source: str) -> str:
-    return "sample" if source == "bundled-sample" else ("download" if source.startswith("download") else "local")
+    return source.replace("bundled-sample", "sample")

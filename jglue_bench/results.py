@@ -32,6 +32,12 @@ def write_json_atomic(path: str | Path, document: Any) -> None:
     _write_atomic(Path(path), text + "\n")
 
 
+def write_yaml_atomic(path: str | Path, document: Any) -> None:
+    import yaml
+
+    _write_atomic(Path(path), yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+
+
 def write_jsonl_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
     _write_atomic(Path(path), "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False)
                                       + "\n" for row in rows))
@@ -60,7 +66,7 @@ def read_records(store: str | Path) -> list[dict[str, Any]]:
                 records.append(json.loads(line))
             except json.JSONDecodeError as error:
                 raise DataError.at(path, number, None, "one JSON run record on each line",
-                                   found=f"invalid JSON ({error.msg})") from None
+                                   found_text=f"invalid JSON ({error.msg})") from None
     return records
 
 

@@ -1,29 +1,36 @@
-"""`jglue-bench evaluate`: score a fine-tuned model saved by `train` (its run folder) on any split."""
+"""A fine-tuned model saved by `train` (its run folder): `evaluate` scores it on any split, `predict` runs it on
+unlabelled rows. Both rebuild the run's task, tokenizer and model from the folder alone."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from jglue_bench.config import apply_overrides, check_run_config
-from jglue_bench.data.examples import load_split
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
-from jglue_bench.modeling import count_parameters, forward_input_names, load_pretrained
+from jglue_bench.modeling import count_parameters, forward_input_names, library_progress_bars, load_pretrained
+from jglue_bench.prepare import featurize_split, read_split, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
-from jglue_bench.training import RunResult, accelerator_for
+from jglue_bench.training import RunResult, accelerator_for, eval_split_names
 
 
-def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResult:
-    """Score the fine-tuned model saved in `run_dir` (by `train`) on a split; writes eval-<split>/ there."""
-    started = time.perf_counter()
+@dataclass
+class SavedRun:
+    cfg: DictConfig
+    spec: TaskSpec
+    model_dir: Path
+
+
+def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"
     if not (run_dir / "config.yaml").is_file() or not (model_dir / RECIPE_FILE).is_file():
@@ -33,27 +40,70 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     cfg.model.pretrained, cfg.model.revision = str(model_dir), None
     cfg.model.tokenizer = json.loads((model_dir / RECIPE_FILE).read_text(encoding="utf-8"))
     check_run_config(cfg)
-    spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
+    library_progress_bars(bool(cfg.trainer.progress_bar))
+    return SavedRun(cfg, task_spec(cfg), model_dir)
+
+
+def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResult:
+    """Score the fine-tuned model saved in `run_dir` on its eval split(s); writes eval-<split>/ there."""
+    started = time.perf_counter()
+    saved = load_saved_run(run_dir, overrides)
+    cfg, spec = saved.cfg, saved.spec
     kind = kind_module(spec.kind)
-    examples, split_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
+    splits = eval_split_names(cfg.data, spec)
+    eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in splits]
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
     # Inference needs no DDP wrapper (whose forward hides the input names); every process predicts it all.
-    model = load_pretrained(kind, model_dir).to(accelerator.device)
+    model = load_pretrained(kind, saved.model_dir).to(accelerator.device)
     input_names = forward_input_names(model)
-    features = kind.featurize(examples, tokenizer, spec, cfg.max_seq_length, "token_type_ids" in input_names)
-    outputs, seconds = predict(model, features, kind, input_names, tokenizer.pad_token_id,
-                               cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                               cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar)
-    predictions, scores = score_outputs(kind, spec, outputs, features, examples)
-    out = run_dir / f"eval-{cfg.data.eval_split}-v{cfg.data.version}"
-    if accelerator.is_main_process:
-        write_predictions(out / f"predictions-{cfg.data.eval_split}.jsonl", kind, spec, examples, predictions)
-    cfg.data.train_split = None
-    record = build_record(cfg, spec, kind="evaluate", files=[split_file], tokenizer=tokenizer, metrics=scores,
+    scores, prepared_sets, seconds_total = {}, [], 0.0
+    out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
+    for data in eval_data:
+        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, "token_type_ids" in input_names)
+        outputs, seconds = predict(model, prepared.features, kind, input_names, tokenizer.pad_token_id,
+                                   cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
+                                   cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar)
+        seconds_total += seconds
+        predictions, scores[data.split] = score_outputs(kind, spec, outputs, prepared.features, prepared.examples)
+        if accelerator.is_main_process:
+            write_predictions(out / f"predictions-{data.split}.jsonl", kind, spec, prepared.examples, predictions)
+        prepared_sets.append(prepared)
+    record = build_record(cfg, spec, kind="evaluate", splits=prepared_sets, tokenizer=tokenizer, metrics=scores,
                           history=[], device=accelerator.device, num_processes=accelerator.num_processes,
                           num_parameters=count_parameters(model))
+    features = sum(len(prepared.features) for prepared in prepared_sets)
     finish_record(record, out, cfg.results.path, started, throughput={
-        "eval_samples_per_s": round(len(features) / max(seconds, 1e-9), 2), "eval_features": len(features)},
+        "eval_samples_per_s": round(features / max(seconds_total, 1e-9), 2), "eval_features": features},
         write=accelerator.is_main_process)
-    return RunResult(scores, record, out, accelerator.is_main_process)
+    return RunResult(record["metrics"], record, out, accelerator.is_main_process)
+
+
+def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None,
+                 overrides: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The saved model's prediction for every row of `input_path` (any supported format; labels not needed):
+    one dict per row with its id, its input text(s) and the prediction."""
+    from jglue_bench.data.readers import read_rows
+    from jglue_bench.data.sources import FileEntry, Source, locate_file
+    from jglue_bench.prepare import SplitData
+    from jglue_bench.tasks.common import check_unique_ids
+
+    saved = load_saved_run(run_dir, overrides)
+    cfg, spec = saved.cfg, saved.spec
+    kind = kind_module(spec.kind)
+    split_file = locate_file(FileEntry("input", str(Path(input_path).expanduser().resolve()), file_format),
+                             Source(), cfg.data)
+    examples = [kind.to_example(row, spec, labelled=False) for row in read_rows(split_file.path, split_file.format)]
+    if not examples:
+        raise UserError(f"{split_file.path} holds no rows to predict.")
+    check_unique_ids(examples, split_file.path, spec.fields.get("id"))
+    accelerator = accelerator_for(cfg.trainer)
+    tokenizer = load_tokenizer(cfg.model)
+    model = load_pretrained(kind, saved.model_dir).to(accelerator.device)
+    input_names = forward_input_names(model)
+    prepared = featurize_split(SplitData("input", examples, split_file, len(examples)), spec, tokenizer,
+                               cfg.max_seq_length, "token_type_ids" in input_names)
+    outputs, _ = predict(model, prepared.features, kind, input_names, tokenizer.pad_token_id,
+                         cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
+                         cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar, desc="predict")
+    return kind.output_rows(examples, outputs, prepared.features, spec)

@@ -1,4 +1,4 @@
-"""train(cfg) -> RunResult: read, tokenize, fine-tune with Accelerate, score each epoch, save, record.
+"""train(cfg) -> RunResult: prepare, fine-tune with Accelerate, score each epoch on every eval split, save, record.
 
 The loop reads top to bottom; the official JGLUE protocol scores the last epoch, so that is the reported
 result (every epoch's scores are kept in the record's history).
@@ -23,11 +23,12 @@ from transformers import get_scheduler
 
 from jglue_bench.batching import collate, feature_length, shard_batches, training_batches
 from jglue_bench.config import check_run_config
-from jglue_bench.data.examples import load_split
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
-from jglue_bench.modeling import build_model, count_parameters, forward_input_names
+from jglue_bench.modeling import build_model, count_parameters, forward_input_names, library_progress_bars
+from jglue_bench.prepare import featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records import build_record, finish_record
+from jglue_bench.results import write_yaml_atomic
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import save_recipe
@@ -35,7 +36,7 @@ from jglue_bench.tokenization.recipes import save_recipe
 
 @dataclass
 class RunResult:
-    metrics: dict[str, float]  # last epoch, on the published tables' scale (x100)
+    metrics: dict[str, float]  # last epoch, first eval split, on the published tables' scale (x100)
     record: dict[str, Any]
     output_dir: Path
     main_process: bool = True  # under a multi-process launch only the main process writes and prints
@@ -44,24 +45,27 @@ class RunResult:
 def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
     started = time.perf_counter()
     check_run_config(cfg)
-    spec = TaskSpec.from_config(OmegaConf.to_container(cfg.task, resolve=True))
-    kind = kind_module(spec.kind)
-    # Every record of both splits is read and validated before anything is written.
-    train_examples, train_file = load_split(cfg.data, spec, cfg.data.train_split, cfg.data.max_train_samples)
-    eval_examples, eval_file = load_split(cfg.data, spec, cfg.data.eval_split, cfg.data.max_eval_samples)
+    spec = resolve_labels(task_spec(cfg), cfg.data)
+    eval_splits = eval_split_names(cfg.data, spec)
+    # Every record of every split is read and validated before anything is written.
+    train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
+    eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in eval_splits]
+    out = Path(output_dir or cfg.output_dir or default_output_dir(cfg))
     accelerator, per_device_batch = make_accelerator(cfg)
+    library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    kind = kind_module(spec.kind)
     model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
-    train_features = kind.featurize(train_examples, tokenizer, spec, cfg.max_seq_length, with_token_types)
-    eval_features = kind.featurize(eval_examples, tokenizer, spec, cfg.max_seq_length, with_token_types)
+    train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types)
+    eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types) for data in eval_data]
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
                                   betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
-    steps_per_epoch = math.ceil(math.ceil(len(train_features) / per_device_batch / accelerator.num_processes)
+    steps_per_epoch = math.ceil(math.ceil(len(train_set.features) / per_device_batch / accelerator.num_processes)
                                 / accelerator.gradient_accumulation_steps)
     total_steps = steps_per_epoch * cfg.num_train_epochs
     scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
@@ -72,34 +76,64 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
     history, train_seconds, eval_seconds = [], 0.0, 0.0
     for epoch in range(1, cfg.num_train_epochs + 1):
         epoch_started = time.perf_counter()
-        loss = train_one_epoch(cfg, accelerator, model, optimizer, scheduler, train_features, input_names,
+        loss = train_one_epoch(cfg, accelerator, model, optimizer, scheduler, train_set.features, input_names,
                                pad_id, per_device_batch, epoch, show)
         train_seconds += time.perf_counter() - epoch_started
-        outputs, seconds = predict(model, eval_features, kind, input_names, pad_id, cfg.trainer.eval_batch_size,
-                                   accelerator.device, accelerator.autocast, cfg.trainer.pad_to_multiple_of,
-                                   show, desc=f"eval epoch {epoch}")
-        eval_seconds += seconds
-        predictions, scores = score_outputs(kind, spec, outputs, eval_features, eval_examples)
-        history.append({"epoch": epoch, "train_loss": round(loss, 6), **scores})
-        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, "
-                          + ", ".join(f"{name} {value:.2f}" for name, value in scores.items()))
+        scores, predictions = {}, {}
+        for prepared in eval_sets:
+            outputs, seconds = predict(model, prepared.features, kind, input_names, pad_id,
+                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
+                                       cfg.trainer.pad_to_multiple_of, show, desc=f"eval {prepared.split} epoch {epoch}")
+            eval_seconds += seconds
+            predictions[prepared.split], scores[prepared.split] = score_outputs(
+                kind, spec, outputs, prepared.features, prepared.examples)
+        history.append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
+        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
+            f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
+            for split, split_scores in scores.items()))
 
-    out = Path(output_dir or cfg.output_dir)
-    record = build_record(cfg, spec, kind="train", files=[train_file, eval_file], tokenizer=tokenizer,
-                          metrics=history[-1], history=history, device=accelerator.device,
+    record = build_record(cfg, spec, kind="train", splits=[train_set, *eval_sets], tokenizer=tokenizer,
+                          metrics=history[-1]["metrics"], history=history, device=accelerator.device,
                           num_processes=accelerator.num_processes, num_parameters=count_parameters(model))
     if accelerator.is_main_process:
-        write_predictions(out / f"predictions-{cfg.data.eval_split}.jsonl", kind, spec, eval_examples, predictions)
+        for prepared in eval_sets:
+            write_predictions(out / f"predictions-{prepared.split}.jsonl", kind, spec, prepared.examples,
+                              predictions[prepared.split])
         if cfg.save_model:
             accelerator.unwrap_model(model).save_pretrained(out / "model", safe_serialization=True)
             save_recipe(tokenizer, out / "model")
-        OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+        save_run_config(cfg, spec, out / "config.yaml")
+    eval_features = sum(len(prepared.features) for prepared in eval_sets)
     finish_record(record, out, cfg.results.path, started, throughput={
-        "train_samples_per_s": round(len(train_features) * cfg.num_train_epochs / max(train_seconds, 1e-9), 2),
-        "eval_samples_per_s": round(len(eval_features) * cfg.num_train_epochs / max(eval_seconds, 1e-9), 2),
-        "train_features": len(train_features), "eval_features": len(eval_features)},
+        "train_samples_per_s": round(len(train_set.features) * cfg.num_train_epochs / max(train_seconds, 1e-9), 2),
+        "eval_samples_per_s": round(eval_features * cfg.num_train_epochs / max(eval_seconds, 1e-9), 2),
+        "train_features": len(train_set.features), "eval_features": eval_features},
         write=accelerator.is_main_process)
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
+
+
+def eval_split_names(data_cfg: DictConfig, spec: TaskSpec) -> list[str]:
+    """data.eval_split (a split or a list of them) when set, else the task's eval_splits."""
+    chosen = data_cfg.get("eval_split")
+    if chosen is None:
+        if not spec.eval_splits:
+            raise UserError(f"task '{spec.name}' has no valid split to score: add files.valid, carve one with "
+                            f"`split: {{valid: 0.1}}`, or set data.eval_split.")
+        return list(spec.eval_splits)
+    return [str(chosen)] if isinstance(chosen, (str, int, float)) else [str(split) for split in chosen]
+
+
+def default_output_dir(cfg: DictConfig) -> Path:
+    """outputs/<task>/<model>/<time> under the working directory: where a Hydra run would have put it."""
+    return Path("outputs") / str(cfg.task.name) / str(cfg.model.name) / time.strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def save_run_config(cfg: DictConfig, spec: TaskSpec, path: Path) -> None:
+    """The resolved config, with the labels the run used (inferred from train when the task lists none)."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    if spec.labels is not None:
+        resolved["task"]["labels"] = list(spec.labels)
+    write_yaml_atomic(path, resolved)
 
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:

@@ -22,6 +22,12 @@ def jglue_data_dir() -> Path:
     return Path(configured) if configured else (REPO.parent / "shared" / "jglue" / "datasets")
 
 
+def jcola_data_dir() -> Path:
+    """JCoLA's folder (holding jcola-v1.0/): $JCOLA_DATA_DIR, else ../shared/jcola beside the repo."""
+    configured = os.environ.get("JCOLA_DATA_DIR")
+    return Path(configured) if configured else (REPO.parent / "shared" / "jcola")
+
+
 def shared_models_dir() -> Path:
     configured = os.environ.get("JGLUE_MODELS_DIR")
     return Path(configured) if configured else (REPO.parent / "shared" / "models")
@@ -32,6 +38,14 @@ def real_data() -> Path:
     root = jglue_data_dir()
     if not root.is_dir():
         pytest.skip(f"real JGLUE files not found at {root} (set JGLUE_DATA_DIR to run the real-data tests)")
+    return root.resolve()
+
+
+@pytest.fixture
+def jcola_dir() -> Path:
+    root = jcola_data_dir()
+    if not (root / "jcola-v1.0").is_dir():
+        pytest.skip(f"JCoLA files not found at {root} (set JCOLA_DATA_DIR to a folder holding jcola-v1.0/)")
     return root.resolve()
 
 
@@ -59,6 +73,30 @@ def make_config(tmp_path, cache_dir):
                                *overrides])
 
     return make
+
+
+@pytest.fixture
+def jglue_bench_cli(capsys, monkeypatch, tmp_path, cache_dir):
+    """Run `jglue-bench ARGS...` in this process (the CLI's own main, without an interpreter start) from
+    tmp_path/work, with the test cache; returns (exit code, stdout, stderr)."""
+    from jglue_bench.cli import main
+
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("JGLUE_BENCH_CACHE", str(cache_dir))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 SPM_SENTENCES = ["日本語の文を単語に分けます。", "東京タワーは港区にある電波塔です。", "がぎぐげご、ざじずぜぞ。",

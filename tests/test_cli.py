@@ -18,8 +18,9 @@ def run_cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int =
                           text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["evaluate", "--help"], ["data", "verify", "--help"],
-                                  ["data", "stats", "--help"], ["data", "download", "--help"],
+@pytest.mark.parametrize("args", [["--help"], ["evaluate", "--help"], ["predict", "--help"], ["data", "verify", "--help"],
+                                  ["data", "stats", "--help"], ["data", "validate", "--help"],
+                                  ["data", "download", "--help"],
                                   ["data", "build-marc-ja", "--help"], ["tasks", "--help"], ["oracle", "--help"],
                                   ["report", "--help"], ["train", "--help"]])
 def test_every_command_explains_itself_with_an_example(tmp_path, args):
@@ -28,10 +29,10 @@ def test_every_command_explains_itself_with_an_example(tmp_path, args):
     assert "example" in result.stdout.lower()
 
 
-def test_tasks_lists_the_five_tasks_and_four_models(tmp_path):
+def test_tasks_lists_the_six_tasks_and_four_models(tmp_path):
     result = run_cli("tasks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "tiny", "line_distilbert",
+    for name in ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola", "tiny", "line_distilbert",
                  "bandainamco_distilbert", "laboro_distilbert"):
         assert name in result.stdout
 
@@ -62,8 +63,8 @@ def test_multirun_sweeps_write_one_record_per_job(tmp_path):
 def test_data_verify_on_the_real_files(tmp_path, real_data):
     result = run_cli("data", "verify", "--dir", str(real_data), "--version", "1.3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "jnli-v1.3/test-v1.3.json" in result.stdout and "2508" in result.stdout
-    assert "Missing: marc_ja-v1.3/train-v1.3.json" in result.stdout
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("jnli-v1.3/test-v1.3.json")]
+    assert line.split()[1:3] == ["2508", "2508"] and line.endswith("ok")
 
 
 def test_data_verify_fails_on_a_file_that_differs_from_the_release(tmp_path, real_data):
@@ -77,10 +78,11 @@ def test_data_verify_fails_on_a_file_that_differs_from_the_release(tmp_path, rea
 
 
 def test_data_stats_counts_the_sample(tmp_path):
-    result = run_cli("data", "stats", "--task", "jnli", cwd=tmp_path)
+    result = run_cli("data", "stats", "task=jnli", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
-        ["jnli", "train", "40"], ["jnli", "valid", "20"], ["jnli", "test", "20"]]
+    counts = [line.split()[:2] for line in result.stdout.splitlines() if line.strip().endswith(".json")]
+    assert counts == [["train", "40"], ["valid", "20"], ["test", "20"]]
+    assert "labels entailment 14, contradiction 13, neutral 13" in result.stdout
 
 
 def test_evaluate_on_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench.data.examples import load_split
 from jglue_bench.errors import DataError
-from jglue_bench.tasks import TaskSpec
+from jglue_bench.prepare import read_split, task_spec
 
 GOOD = {"sentence_pair_id": "0", "yjcaptions_id": "1-2", "sentence1": "犬が走る。", "sentence2": "動物が走る。",
         "label": "entailment"}
@@ -70,7 +69,7 @@ def test_jsts_records_are_validated(tmp_path, make_config, record, field, expect
     (folder / "valid-v1.3.json").write_text(json.dumps(record) + "\n", encoding="utf-8")
     cfg = make_config("task=jsts", f"data.dir={tmp_path}")
     with pytest.raises(DataError) as error:
-        load_split(cfg.data, TaskSpec.from_config(cfg.task), "valid")
+        read_split(task_spec(cfg), cfg.data, "valid")
     assert f"valid-v1.3.json, line 1: field '{field}'" in str(error.value)
     assert expected in str(error.value)
 
@@ -83,7 +82,7 @@ def test_jcommonsenseqa_label_must_be_a_choice_index(tmp_path, make_config, labe
     (folder / "valid-v1.3.json").write_text(json.dumps(record) + "\n", encoding="utf-8")
     cfg = make_config("task=jcommonsenseqa", f"data.dir={tmp_path}")
     with pytest.raises(DataError, match=r"line 1: field 'label': expected an integer choice index from 0 to 4"):
-        load_split(cfg.data, TaskSpec.from_config(cfg.task), "valid")
+        read_split(task_spec(cfg), cfg.data, "valid")
 
 
 def test_duplicate_ids_are_rejected(tmp_path, make_config):
@@ -92,8 +91,9 @@ def test_duplicate_ids_are_rejected(tmp_path, make_config):
     line = json.dumps(GOOD, ensure_ascii=False)
     (folder / "valid-v1.3.json").write_text(f"{line}\n{line}\n", encoding="utf-8")
     cfg = make_config("task=jnli", f"data.dir={tmp_path}")
-    with pytest.raises(DataError, match=r"line 2: field 'id': expected a unique id; '0' already appeared at 1"):
-        load_split(cfg.data, TaskSpec.from_config(cfg.task), "valid")
+    with pytest.raises(DataError, match=r"line 2: field 'sentence_pair_id': expected a unique id; '0' already "
+                                        r"appeared at line 1, found '0'"):
+        read_split(task_spec(cfg), cfg.data, "valid")
 
 
 def test_a_missing_split_names_the_file_and_suggests_another(tmp_path, make_config):
@@ -101,13 +101,15 @@ def test_a_missing_split_names_the_file_and_suggests_another(tmp_path, make_conf
     cfg = make_config("task=jnli", f"data.dir={tmp_path}")
     from jglue_bench.errors import UserError
 
-    with pytest.raises(UserError, match=r"train-v1.3.json does not exist. Choose another split"):
-        load_split(cfg.data, TaskSpec.from_config(cfg.task), "train")
+    with pytest.raises(UserError, match=r"train-v1.3.json does not exist \(train split\). Check files.train in the "
+                                        r"task YAML, or choose another split"):
+        read_split(task_spec(cfg), cfg.data, "train")
 
 
 def test_test_split_exists_only_from_v1_3(make_config, real_data):
     from jglue_bench.errors import UserError
 
     cfg = make_config("task=jnli", f"data.dir={real_data}", "data.version=1.1")
-    with pytest.raises(UserError, match="JGLUE v1.1 has no 'test' split"):
-        load_split(cfg.data, TaskSpec.from_config(cfg.task), "test")
+    with pytest.raises(UserError, match="jnli-v1.1/test-v1.1.json is not a file of any pinned JGLUE release "
+                                        r"\(JGLUE v1.1 and v1.2 publish train and valid; v1.3 adds test\)"):
+        read_split(task_spec(cfg), cfg.data, "test")

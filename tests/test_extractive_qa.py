@@ -13,8 +13,10 @@ import torch
 import yaml
 from conftest import REPO, TOKENIZER_NAMES
 
-from jglue_bench.data.readers import read_squad
+from jglue_bench.config import compose_config
+from jglue_bench.data.readers import Row, read_rows
 from jglue_bench.errors import DataError
+from jglue_bench.prepare import task_spec
 from jglue_bench.tasks import extractive_qa as qa
 from jglue_bench.tasks.common import Example
 from jglue_bench.tasks.spec import TaskSpec
@@ -26,12 +28,20 @@ ANSWER_SENTENCE = "東京タワーへ行った。"
 
 
 def jsquad_spec(**qa_overrides) -> TaskSpec:
-    spec = TaskSpec.from_config(yaml.safe_load((REPO / "configs" / "task" / "jsquad.yaml").read_text("utf-8")))
+    spec = task_spec(compose_config(["task=jsquad"]))
     return replace(spec, qa={**spec.qa, **qa_overrides})
+
+
+def squad_row(values: dict, where: str = "data[0].paragraphs[0].qas[0]") -> Row:
+    return Row(values, PATH, where, 1)
 
 
 def example(question: str, context: str, answer: str, index: int = 0) -> Example:
     return Example(f"q{index}", (question, context), ((answer, context.index(answer)),), f"data[0].qas[{index}]")
+
+
+def texts(predictions: list[dict]) -> list[str]:
+    return [prediction["text"] for prediction in predictions]
 
 
 def logits_picking(feature: dict, start: int, end: int, strength: float = 10.0,
@@ -58,7 +68,7 @@ def record(**changes) -> dict:
 
 def test_to_example_keeps_question_context_and_every_gold_answer():
     answers = [{"text": "東京タワー", "answer_start": 9}, {"text": "東京タワーへ", "answer_start": 9}]
-    built = qa.to_example(record(answers=answers), jsquad_spec(), PATH, "data[0].paragraphs[0].qas[0]")
+    built = qa.to_example(squad_row(record(answers=answers)), jsquad_spec())
     assert built.texts == ("どこへ行った?", "旅行 [SEP] 東京タワーへ行った。")
     assert built.label == (("東京タワー", 9), ("東京タワーへ", 9)) and built.id == "a1000-0"
 
@@ -69,21 +79,25 @@ def test_to_example_keeps_question_context_and_every_gold_answer():
     ({"answers": [{"text": "東京タワー", "answer_start": True}]}, "answers[0].answer_start", ["integer"]),
     ({"answers": [{"text": "", "answer_start": 9}]}, "answers[0].text", ["non-empty"]),
     ({"answers": "東京タワー"}, "answers", ["list"]),
-    ({"answers": []}, "answers", ["at least one answer", "a1000-0"]),
+    ({"answers": []}, "answers", ["at least one answer", "a1000-0", "unanswerable"]),
+    ({"is_impossible": True}, "answers", ["at least one answer", "a1000-0", "SQuAD 2.0"]),
+    ({"answers": [{"text": "東京タワー", "answer_start": 40}]}, "answers[0].answer_start",
+     ["out of range", "the context has 19 characters", "found 40"]),
+    ({"answers": [{"text": "東京タワー"}]}, "answers[0].answer_start", ["the field is missing"]),
     ({"question": " "}, "question", ["non-empty"]),
     ({"id": None}, "id", ["id"]),
 ])
 def test_to_example_names_file_place_field_and_expectation(changes, field, words):
     with pytest.raises(DataError) as raised:
-        qa.to_example(record(**changes), jsquad_spec(), PATH, "data[3].paragraphs[0].qas[2]")
+        qa.to_example(squad_row(record(**changes), "data[3].paragraphs[0].qas[2]"), jsquad_spec())
     message = str(raised.value)
     assert str(PATH) in message and "data[3].paragraphs[0].qas[2]" in message and f"'{field}'" in message
     assert all(word in message for word in words), message
 
 
-def test_to_example_accepts_no_answers_only_when_impossible():
-    built = qa.to_example(record(answers=[], is_impossible=True), jsquad_spec(), PATH, "data[0]")
-    assert built.label == ()
+def test_a_question_without_answers_is_read_only_for_prediction():
+    built = qa.to_example(squad_row(record(answers=[])), jsquad_spec(), labelled=False)
+    assert built.label is None and built.texts[0] == "どこへ行った?"
 
 
 # ---- answers come back exactly as written -----------------------------------------------------------------
@@ -100,7 +114,7 @@ def test_answer_is_sliced_from_the_original_context_not_rebuilt_from_tokens(toke
     rebuilt = "".join(tokenizer.convert_ids_to_tokens(feature["input_ids"][start:end + 1]))
     assert rebuilt != written  # the tokenizer normalized it (NFKC, maybe lower-case)
     [prediction] = qa.decode([logits_picking(feature, start, end)], [feature], examples, jsquad_spec())
-    assert prediction == written
+    assert prediction["text"] == written and context[prediction["start"]:prediction["end"]] == written
     assert qa.score(examples, [prediction], jsquad_spec()) == {"exact_match": 1.0, "f1": 1.0}
 
 
@@ -182,9 +196,9 @@ def test_decode_picks_the_best_span_over_all_windows_and_respects_max_answer_len
     outputs[w] = logits_picking(home, position_of(home, gold), position_of(home, gold) + 1, strength=5.0)
     # the strongest span of all, but 4 tokens long: longer than max_answer_length=3
     outputs[0] = logits_picking(first, 3, 6, strength=50.0)
-    assert qa.decode(outputs, features, examples, spec) == ["東京タワー"]
+    assert texts(qa.decode(outputs, features, examples, spec)) == ["東京タワー"]
     outputs[0] = logits_picking(first, 3, 5, strength=6.0)  # 3 tokens, and better than the gold's 5 + 5
-    assert qa.decode(outputs, features, examples, spec) == [context[first["offsets"][3][0]:first["offsets"][5][1]]]
+    assert texts(qa.decode(outputs, features, examples, spec)) == [context[first["offsets"][3][0]:first["offsets"][5][1]]]
 
 
 def test_decode_ignores_starts_outside_their_max_context_window(tokenizers):
@@ -198,14 +212,14 @@ def test_decode_ignores_starts_outside_their_max_context_window(tokenizers):
     outputs[1] = logits_picking(second, 13, 13, strength=1.0)
     context = examples[0].texts[1]
     expected, ignored = context[slice(*second["offsets"][13])], context[slice(*first["offsets"][late])]
-    assert expected != ignored and qa.decode(outputs, features, examples, spec) == [expected]
+    assert expected != ignored and texts(qa.decode(outputs, features, examples, spec)) == [expected]
 
 
 def test_question_without_valid_span_predicts_empty_string(tokenizers):
     spec, examples, features = windows_setup(tokenizers("hand_wordpiece"))
     # [CLS] has the best start and end logit; with n_best_size 1 no context token is even considered
     outputs = [logits_picking(f, 0, 0, strength=1.0, background=0.0) for f in features]
-    assert qa.decode(outputs, features, examples, jsquad_spec(n_best_size=1)) == [""]
+    assert qa.decode(outputs, features, examples, jsquad_spec(n_best_size=1)) == [{"text": "", "start": -1, "end": -1}]
 
 
 def test_batch_outputs_are_float32_rows_without_padding():
@@ -220,10 +234,11 @@ def test_batch_outputs_are_float32_rows_without_padding():
 def test_score_and_rows_use_every_gold_and_character_f1():
     examples = [Example("a", ("q", "東京タワーへ行った。"), (("東京タワー", 0), ("タワー", 2)), 1),
                 Example("b", ("q", "京都の寺"), (("京都", 0),), 2)]
-    predictions = ["タワー", "京"]
+    predictions = [{"text": "タワー", "start": 2, "end": 5}, {"text": "京", "start": 0, "end": 1}]
     assert qa.score(examples, predictions, jsquad_spec()) == pytest.approx({"exact_match": 0.5, "f1": (1 + 2 / 3) / 2})
     rows = qa.prediction_rows(examples, predictions, jsquad_spec())
-    assert rows[0] == {"id": "a", "gold": ["東京タワー", "タワー"], "prediction": "タワー", "exact_match": 1.0, "f1": 1.0}
+    assert rows[0] == {"id": "a", "gold": ["東京タワー", "タワー"], "prediction": "タワー", "start": 2, "end": 5,
+                       "exact_match": 1.0, "f1": 1.0}
     assert rows[1]["f1"] == pytest.approx(2 / 3) and rows[1]["exact_match"] == 0.0
 
 
@@ -240,7 +255,7 @@ def test_real_jsquad_valid_answers_fall_inside_windows(real_data, tokenizers):
         pytest.skip(f"{path} is missing")
     tokenizer = tokenizers("bandainamco")
     spec = jsquad_spec()
-    examples = [qa.to_example(rec, spec, path, where) for where, rec in read_squad(path)]
+    examples = [qa.to_example(row, spec) for row in read_rows(path, "squad")]
     started = time.perf_counter()
     features = qa.featurize(examples, tokenizer, spec, spec.max_seq_length, with_token_types=False)
     seconds = time.perf_counter() - started

@@ -14,13 +14,19 @@ import numpy as np
 import pytest
 
 from jglue_bench.metrics import (
-    METRICS,
+    REGISTRY,
     accuracy,
+    compute,
     jsquad_exact_match,
     jsquad_f1,
     jsquad_scores,
+    macro_f1,
+    mcc,
+    mean_exact_match,
+    mean_f1,
     normalize_jsquad_answer,
     pearson,
+    problem_with,
     spearman,
 )
 
@@ -122,8 +128,65 @@ def test_correlation_of_a_single_pair_raises(metric):
         metric([1.0], [1.0])
 
 
-def test_metrics_registry_names_the_functions():
-    assert METRICS == {"accuracy": accuracy, "pearson": pearson, "spearman": spearman}
+# ---------------------------------------------------------------- macro F1 and MCC
+
+MACRO_F1_CASES = [
+    # class 0: TP 1, FP 1, FN 1 -> F1 0.5; class 1: TP 2, FP 1, FN 0 -> P 2/3, R 1, F1 0.8;
+    # class 2: TP 0, FN 1 -> F1 0; mean (0.5 + 0.8 + 0) / 3 = 0.43333...
+    ([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], 1.3 / 3),
+    # strings: a: P 1, R 1/2 -> 2/3; b: P 1/2, R 1 -> 2/3; mean 2/3
+    (["a", "a", "b"], ["a", "b", "b"], 2 / 3),
+    ([1, 2, 3], [1, 2, 3], 1.0),  # perfect
+    # a class predicted but never gold counts (F1 0): golds all 0, one 1 predicted -> class 0 F1 = 2*1*(2/3)/(5/3)
+    # = 0.8, class 1 F1 0 -> 0.4
+    ([0, 0, 0], [0, 0, 1], 0.4),
+]
+
+MCC_CASES = [
+    # TP 2, FN 1, TN 1, FP 1: (2*1 - 1*1) / sqrt(3*3*2*2) = 1/6
+    ([1, 1, 1, 0, 0], [1, 1, 0, 0, 1], 1 / 6),
+    ([0, 1, 0, 1], [0, 1, 0, 1], 1.0),  # perfect
+    ([0, 1, 0, 1], [1, 0, 1, 0], -1.0),  # always wrong
+    ([0, 1, 1, 1], [1, 1, 1, 1], 0.0),  # a constant prediction: undefined, 0 by definition (the majority baseline)
+    ([0, 1, 2], [0, 1, 2], 1.0),  # multi-class perfect
+]
+
+
+@pytest.mark.parametrize("golds, predictions, expected", MACRO_F1_CASES)
+def test_macro_f1_by_hand(golds, predictions, expected):
+    assert macro_f1(golds, predictions) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("golds, predictions, expected", MCC_CASES)
+def test_mcc_by_hand(golds, predictions, expected):
+    assert mcc(golds, predictions) == pytest.approx(expected)
+
+
+def test_qa_means_average_per_question():
+    golds = [["東京"], ["京都", "京都府"]]
+    # q1: "東京" exact (EM 1, F1 1); q2: "京都府庁" vs "京都府": common 3, P 3/4, R 1 -> F1 6/7; EM 0
+    assert mean_exact_match(golds, ["東京", "京都府庁"]) == pytest.approx(0.5)
+    assert mean_f1(golds, ["東京", "京都府庁"]) == pytest.approx((1 + 6 / 7) / 2)
+
+
+def test_registry_says_which_kinds_each_metric_fits():
+    assert {name for name, metric in REGISTRY.items() if "classification" in metric.kinds} == {
+        "accuracy", "macro_f1", "mcc"}
+    assert REGISTRY["pearson"].kinds == ("regression",)
+    assert REGISTRY["f1"].kinds == ("extractive_qa",)
+    assert compute(["accuracy", "mcc"], [1, 1, 1, 0, 0], [1, 1, 0, 0, 1]) == pytest.approx(
+        {"accuracy": 0.6, "mcc": 1 / 6})
+
+
+@pytest.mark.parametrize("name, kind, message", [
+    ("macro_f", "classification", "unknown metric 'macro_f' (did you mean 'macro_f1'?); a classification task can "
+                                  "use accuracy, macro_f1, mcc"),
+    ("pearson", "classification", "metric 'pearson' scores regression tasks; a classification task can use"),
+    ("accuracy", "regression", "metric 'accuracy' scores classification and multiple_choice tasks"),
+])
+def test_a_metric_that_is_unknown_or_does_not_fit_is_named(name, kind, message):
+    assert message in problem_with(name, kind)
+    assert problem_with("mcc", "multiple_choice") is None
 
 
 # ---------------------------------------------------------------- JSQuAD normalisation

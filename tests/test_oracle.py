@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_extractive_qa import jsquad_spec
 
-from jglue_bench.data.readers import read_squad
+from jglue_bench.data.readers import read_rows
 from jglue_bench.oracle import format_oracle, oracle_scores
 from jglue_bench.tasks import extractive_qa as qa
 from jglue_bench.tasks.common import Example
@@ -19,9 +19,13 @@ def question(index: int, *answers: str) -> Example:
     return Example(f"q{index}", ("どこ?", CONTEXT), label, index)
 
 
+def oracle(examples, tokenizer, spec, max_seq_length):
+    return oracle_scores(examples, qa.featurize(examples, tokenizer, spec, max_seq_length, False), spec)
+
+
 def test_answers_on_token_boundaries_are_reachable_exactly(tokenizers):
     examples = [question(0, "東京タワー"), question(1, "寺"), question(2, "行った。")]
-    result = oracle_scores(examples, tokenizers("hand_wordpiece"), jsquad_spec(), 384)
+    result = oracle(examples, tokenizers("hand_wordpiece"), jsquad_spec(), 384)
     assert result["exact_match"] == 1.0 and result["f1"] == 1.0
     assert result["questions"] == result["windows"] == result["gold_in_window"] == 3
     assert result["gold_on_token_boundaries"] == 3
@@ -31,7 +35,7 @@ def test_answers_inside_words_cap_the_score(tokenizers):
     # "京タワー" starts inside 東京: the best spans are 東京タワー (F1 8/9) and タワー (6/7).
     # "タワ" ends inside タワー: the best span is タワー (precision 2/3, recall 1: F1 0.8).
     examples = [question(0, "東京タワー"), question(1, "京タワー"), question(2, "タワ")]
-    result = oracle_scores(examples, tokenizers("hand_wordpiece"), jsquad_spec(), 384)
+    result = oracle(examples, tokenizers("hand_wordpiece"), jsquad_spec(), 384)
     assert result["exact_match"] == pytest.approx(1 / 3)
     assert result["f1"] == pytest.approx((1 + 8 / 9 + 0.8) / 3)
     assert result["gold_on_token_boundaries"] == 1 and result["gold_in_window"] == 3
@@ -40,7 +44,7 @@ def test_answers_inside_words_cap_the_score(tokenizers):
 
 
 def test_any_gold_answer_counts(tokenizers):
-    result = oracle_scores([question(0, "京タワー", "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(), 384)
+    result = oracle([question(0, "京タワー", "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(), 384)
     assert result["exact_match"] == 1.0 and result["gold_on_token_boundaries"] == 0  # the first gold decides
 
 
@@ -49,7 +53,7 @@ def test_windows_too_short_for_the_answer_cap_the_score(tokenizers):
     # (precision 1, recall 3/5: F1 0.75).
     tokenizer = tokenizers("hand_wordpiece")
     one_token_windows = 3 + len(tokenizer.tokenize("どこ?")) + 1  # [CLS] question [SEP] one token [SEP]
-    result = oracle_scores([question(0, "東京タワー")], tokenizer, jsquad_spec(), one_token_windows)
+    result = oracle([question(0, "東京タワー")], tokenizer, jsquad_spec(), one_token_windows)
     assert result["gold_in_window"] == 0 and result["windows"] == len(tokenizer.tokenize(CONTEXT))
     assert result["exact_match"] == 0.0 and result["f1"] == pytest.approx(0.75)
 
@@ -60,13 +64,13 @@ def test_only_spans_the_decoder_accepts_count(tokenizers):
     # 東京タワー lies wholly inside the window that starts at 東京.
     tokenizer = tokenizers("hand_wordpiece")
     two_token_windows = 3 + len(tokenizer.tokenize("どこ?")) + 2
-    result = oracle_scores([question(0, "東京タワー")], tokenizer, jsquad_spec(doc_stride=1), two_token_windows)
+    result = oracle([question(0, "東京タワー")], tokenizer, jsquad_spec(doc_stride=1), two_token_windows)
     assert result["gold_in_window"] == 1
     assert result["exact_match"] == 0.0 and result["f1"] == pytest.approx(0.75)
 
 
 def test_max_answer_length_caps_the_score(tokenizers):
-    result = oracle_scores([question(0, "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(max_answer_length=1),
+    result = oracle([question(0, "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(max_answer_length=1),
                            384)
     assert result["gold_in_window"] == 1 and result["exact_match"] == 0.0 and result["f1"] == pytest.approx(0.75)
 
@@ -74,7 +78,7 @@ def test_max_answer_length_caps_the_score(tokenizers):
 def test_oracle_answers_keep_the_original_characters(tokenizers):
     context = "解説 [SEP] 彼はＪＧＬＵＥを読んだ。"
     example = Example("q", ("何?", context), (("ＪＧＬＵＥ", context.index("ＪＧＬＵＥ")),), 0)
-    result = oracle_scores([example], tokenizers("tiny"), jsquad_spec(), 384)
+    result = oracle([example], tokenizers("tiny"), jsquad_spec(), 384)
     assert result["exact_match"] == 1.0  # the tiny tokenizer reads it as "jglue"; the oracle slices the original
 
 
@@ -83,8 +87,8 @@ def test_real_jsquad_oracle_is_close_to_perfect(real_data, tokenizers):
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     spec = jsquad_spec()
-    examples = [qa.to_example(rec, spec, path, where) for where, rec in read_squad(path)][:400]
-    result = oracle_scores(examples, tokenizers("bandainamco"), spec, spec.max_seq_length)
+    examples = [qa.to_example(row, spec) for row in read_rows(path, "squad")][:400]
+    result = oracle(examples, tokenizers("bandainamco"), spec, spec.max_seq_length)
     print("\n" + format_oracle(result))
     assert result["questions"] == 400 and result["gold_in_window"] == 400
     assert 0.95 <= result["exact_match"] <= result["f1"] <= 1.0

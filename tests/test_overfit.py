@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench.data.readers import read_records
+from jglue_bench.data.readers import read_rows
 from jglue_bench.training import train
 
 # task, split with gold labels here, metric, threshold (x100), epochs
@@ -44,8 +44,8 @@ def test_tiny_model_memorises_a_few_dozen_examples(make_config, request, task, s
     assert result.metrics[metric] >= threshold, result.record["history"][-3:]
 
     source = Path(result.record["task"]["files"][1]["path"])
-    golds = {str(record[ID_FIELDS[task]]): gold_of(task, record)
-             for _, record in read_records(source, "squad" if task == "jsquad" else "jsonl")}
+    golds = {str(row.values[ID_FIELDS[task]]): gold_of(task, row.values)
+             for row in read_rows(source, "squad" if task == "jsquad" else "jsonl")}
     rows = [json.loads(line) for line in
             (result.output_dir / f"predictions-{split}.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 32

@@ -24,12 +24,14 @@ def test_jnli_on_the_sample_writes_record_predictions_and_a_loadable_model(make_
     assert RECORD_KEYS <= set(record)
     assert read_records(tmp_path / "runs.jsonl") == [record]
     assert record["task"]["data_version"] == "1.3" and record["task"]["data_source"] == "bundled-sample"
+    assert record["task"]["labels"] == ["entailment", "contradiction", "neutral"]
     assert [file["split"] for file in record["task"]["files"]] == ["train", "valid"]
     assert all(len(file["sha256"]) == 64 for file in record["task"]["files"])
     assert len(record["model"]["tokenizer_fingerprint"]) == 16
     assert record["config"]["learning_rate"] == 5e-5 and record["seed"] == 42
     assert [row["epoch"] for row in record["history"]] == [1, 2]
     assert record["throughput"] == {**record["throughput"], "train_features": 40, "eval_features": 20}
+    assert [row["metrics"]["valid"] for row in record["history"]][-1] == record["metrics"]
     assert 0 <= record["metrics"]["accuracy"] <= 100
 
     rows = [json.loads(line) for line in (result.output_dir / "predictions-valid.jsonl").read_text().splitlines()]
@@ -82,7 +84,7 @@ def test_jnli_on_real_files_trains_on_all_test_pairs_and_scores_all_dev_pairs(ma
     result = train(cfg)
     assert result.record["throughput"]["train_features"] == 2508
     assert result.record["throughput"]["eval_features"] == 2434
-    assert all(file["matches_release"] for file in result.record["task"]["files"])
+    assert all(file["matches_pin"] for file in result.record["task"]["files"])
     predictions = (result.output_dir / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(predictions) == 2434
     gold_labels = [json.loads(line)["label"] for line in

@@ -30,7 +30,6 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from jglue_bench.data.download import fetch_verified
-from jglue_bench.data.html_text import html_to_text
 from jglue_bench.errors import DataError, UserError
 
 JGLUE_TAG = "v1.3.0"
@@ -53,6 +52,18 @@ CSV_FIELD_LIMIT = 1_000_000  # the script raises csv's limit to this; a runaway 
 LABELS = ("positive", "negative")
 
 log = logging.getLogger(__name__)
+
+
+def html_to_text(markup: str) -> str:
+    """JGLUE's recipe step, with the library it used: BeautifulSoup(markup, "html.parser").get_text()
+    (beautifulsoup4 pinned to 4.10.0, the release current when JGLUE built MARC-ja in 2021)."""
+    import warnings
+
+    from bs4 import BeautifulSoup
+
+    with warnings.catch_warnings():  # a review that looks like a URL or file name is still a review
+        warnings.simplefilter("ignore", UserWarning)
+        return BeautifulSoup(markup, "html.parser").get_text()
 
 
 def fetch_review_id_lists(cache_dir: Path, base_url: str = LIST_BASE_URL) -> Path:
@@ -101,10 +112,10 @@ def read_instances(path: Path) -> list[dict]:
                 if instance is not None:
                     instances.append(instance)
         except csv.Error as error:
-            raise DataError.at(path, reader.line_num, None, "a well-formed TSV record", found=str(error)) from None
+            raise DataError.at(path, reader.line_num, None, "a well-formed TSV record", found_text=str(error)) from None
         except (EOFError, OSError) as error:  # a truncated or corrupt .gz
             raise DataError.at(path, reader.line_num + 1, None, "the rest of a complete file",
-                               found=str(error)) from None
+                               found_text=str(error)) from None
     if extra_field_rows:
         log.warning("%s: %d records have more than %d fields (a quote merged lines); kept, as JGLUE's script did.",
                     path, extra_field_rows, HEADER_FIELDS)

@@ -1,62 +1,256 @@
-"""Read raw records with their location, so every later error can name the file and line."""
+"""Read the rows of a task file, each with where it came from, so every later error can name the file and line.
+
+Formats: jsonl (JSON Lines), json (a list of objects; a SQuAD document is read as squad), squad (SQuAD v1.1
+JSON, one row per question with its context and title), csv and tsv (the csv module: a header row, quoted
+fields, delimiters and newlines inside quotes), parquet (pyarrow). This layer knows files and rows only; what a
+row means is the task kind's business.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from jglue_bench.errors import DataError
 
-Located = tuple[int | str, dict[str, Any]]  # (1-based line number or JSON path, record)
+FORMATS = ("jsonl", "json", "squad", "csv", "tsv", "parquet")
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
+              ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+# Japanese files that are not UTF-8 are usually one of these; the first that decodes the file is named.
+LIKELY_ENCODINGS = ("cp932", "euc_jp", "iso2022_jp")
 
 
-def read_jsonl(path: Path) -> Iterator[Located]:
-    """JSON Lines (JSTS, JNLI, JCommonsenseQA, MARC-ja end in .json but hold one object a line)."""
-    with open(path, encoding="utf-8-sig") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError.at(path, line_number, None, "one JSON object on each line (JSON Lines)",
-                                   found=f"invalid JSON ({error.msg} at character {error.pos + 1})") from None
-            if not isinstance(record, dict):
-                raise DataError.at(path, line_number, None, "a JSON object", found=record)
-            yield line_number, record
+@dataclass(frozen=True)
+class Row:
+    """One record of a file. `where` is a 1-based physical line (JSON Lines, CSV, TSV), "row N" (Parquet,
+    Hugging Face datasets) or a JSON path; `number` is the row's 1-based position among the file's records
+    (the default id); `typed` is False for CSV and TSV, whose values are all strings."""
+
+    values: Mapping[str, Any]
+    path: Path
+    where: int | str
+    number: int
+    typed: bool = True
 
 
-def read_squad(path: Path) -> Iterator[Located]:
-    """SQuAD v1.1 JSON (JSQuAD): one record per question, with title and context attached."""
+def format_of(path: Path, declared: str | None = None) -> str:
+    """The declared format, else the one the file's extension names."""
+    if declared:
+        if declared not in FORMATS:
+            raise DataError.at(path, None, "format", f"one of {', '.join(FORMATS)}", found=declared)
+        return declared
+    found = EXTENSIONS.get(Path(path).suffix.lower())
+    if found is None:
+        raise DataError.at(path, None, "format", f"a file ending in {', '.join(EXTENSIONS)}, or `format:` in the "
+                           "task YAML", found=Path(path).suffix or "no extension")
+    return found
+
+
+OnError = Callable[[DataError], None]
+
+
+def read_rows(path: Path, file_format: str, on_error: OnError | None = None) -> Iterator[Row]:
+    """Every row of the file, in order. An unreadable row (bad JSON on a line, a ragged CSV row) raises a
+    DataError naming its place, or, when `on_error` is given, is handed to it and skipped. A file that cannot be
+    read at all (not UTF-8, not JSON) always raises."""
+    path = Path(path)
+    if file_format == "parquet":
+        return _read_parquet(path)
+    text = read_text(path)
+    report = on_error or _raise
+    if file_format == "jsonl":
+        return _read_jsonl(path, text, report)
+    if file_format == "squad":
+        return _read_squad(path, _parse_json(path, text))
+    if file_format == "json":
+        return _read_json(path, text, report)
+    if file_format in ("csv", "tsv"):
+        return _read_delimited(path, text, "," if file_format == "csv" else "\t", report)
+    raise DataError.at(path, None, "format", f"one of {', '.join(FORMATS)}", found=file_format)
+
+
+def _raise(error: DataError) -> None:
+    raise error
+
+
+def read_squad(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(JSON path, question record with context and title) for every question of a SQuAD v1.1 file."""
+    return ((row.where, dict(row.values)) for row in read_rows(path, "squad"))
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text (a BOM is allowed). Anything else is an error naming the line, the byte and the
+    encoding the file is likely in."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise DataError.at(path, None, None, "a readable file", found=error.strerror) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        guess = _likely_encoding(data)
+        hint = (f"; it looks like {guess}: convert it with `iconv -f {guess.upper()} -t UTF-8`" if guess else "")
+        raise DataError(f"{path}, line {line}: expected UTF-8 text, found byte 0x{data[error.start]:02x} that "
+                        f"UTF-8 cannot start with (byte {error.start}){hint}.") from None
+
+
+def _likely_encoding(data: bytes) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for encoding in LIKELY_ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return None
+
+
+def _read_jsonl(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]:
+    number = 0
+    # split("\n"), not splitlines(): U+2028 and friends may sit unescaped inside JSON strings.
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            report(DataError.at(path, line_number, None, "one JSON object on each line (JSON Lines)",
+                                found_text=f"invalid JSON ({error.msg} at character {error.pos + 1})"))
+            continue
+        if not isinstance(record, dict):
+            report(DataError.at(path, line_number, None, "a JSON object", found=record))
+            continue
+        number += 1
+        yield Row(record, path, line_number, number)
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError.at(path, error.lineno, None, "a SQuAD v1.1 JSON document",
-                           found=f"invalid JSON ({error.msg} at column {error.colno})") from None
-    articles = _list_at(path, document, "data", "data")
-    for a, article in enumerate(articles):
+        raise DataError.at(path, error.lineno, None, "a JSON document",
+                           found_text=f"invalid JSON ({error.msg} at column {error.colno})") from None
+
+
+def _read_json(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]:
+    """A list of objects; a SQuAD document ({"data": [...]}) is read as SQuAD; a file of one object per line
+    (JSON Lines with a .json name, as JGLUE's files are) is read as JSON Lines."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        if error.msg == "Extra data" and error.lineno > 1:
+            return _read_jsonl(path, text, report)
+        raise DataError.at(path, error.lineno, None, "a JSON document",
+                           found_text=f"invalid JSON ({error.msg} at column {error.colno})") from None
+    if isinstance(document, dict) and "data" in document:
+        return _read_squad(path, document)
+    if not isinstance(document, list):
+        raise DataError.at(path, None, None, "a JSON list of objects (or JSON Lines, or a SQuAD document)",
+                           found_text=f"a JSON {type(document).__name__}")
+    return _json_list_rows(path, document, report)
+
+
+def _json_list_rows(path: Path, document: list, report: OnError) -> Iterator[Row]:
+    for index, record in enumerate(document):
+        if not isinstance(record, dict):
+            report(DataError.at(path, f"item [{index}]", None, "a JSON object", found=record))
+            continue
+        yield Row(record, path, f"item [{index}]", index + 1)
+
+
+def _read_squad(path: Path, document: Any) -> Iterator[Row]:
+    if not isinstance(document, dict):
+        raise DataError.at(path, None, None, 'a SQuAD JSON object {"version": ..., "data": [...]} at the top level',
+                           found_text=f"a JSON {type(document).__name__}")
+    number = 0
+    for a, article in enumerate(_list_at(path, document, "data", "the top level")):
         for p, paragraph in enumerate(_list_at(path, article, "paragraphs", f"data[{a}]")):
             where = f"data[{a}].paragraphs[{p}]"
             context = paragraph.get("context") if isinstance(paragraph, dict) else None
-            if not isinstance(context, str) or not context:
-                raise DataError.at(path, where, "context", "a non-empty string", found=context)
+            if not isinstance(context, str) or not context.strip():
+                raise DataError.at(path, where, "context", "a non-empty string", found=context,
+                                   missing=isinstance(paragraph, dict) and "context" not in paragraph)
             for q, qa in enumerate(_list_at(path, paragraph, "qas", where)):
                 if not isinstance(qa, dict):
                     raise DataError.at(path, f"{where}.qas[{q}]", None, "a JSON object", found=qa)
-                yield f"{where}.qas[{q}]", {**qa, "context": context, "title": article.get("title", "")}
-
-
-def read_records(path: Path, file_format: str) -> Iterator[Located]:
-    if file_format == "jsonl":
-        return read_jsonl(path)
-    if file_format == "squad":
-        return read_squad(path)
-    raise DataError.at(path, None, "files.format", "'jsonl' or 'squad'", found=file_format)
+                number += 1
+                question_id = qa.get("id")
+                label = f"{where}.qas[{q}]" + (f" (question id {question_id!r})" if question_id is not None else "")
+                yield Row({**qa, "context": context, "title": article.get("title", "")}, path, label, number)
 
 
 def _list_at(path: Path, parent: Any, key: str, where: str) -> list:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    if not isinstance(value, list):
-        raise DataError.at(path, where, key, "a list", found=value)
-    return value
+    if not isinstance(parent, dict):
+        raise DataError.at(path, where, None, f"a JSON object with a list '{key}'", found=parent)
+    if key not in parent:
+        raise DataError.at(path, where, key, "a list", missing=True)
+    if not isinstance(parent[key], list):
+        raise DataError.at(path, where, key, "a list", found=parent[key])
+    return parent[key]
+
+
+def _read_delimited(path: Path, text: str, delimiter: str, report: OnError = _raise) -> Iterator[Row]:
+    """CSV or TSV with a header row. Every row must have the header's number of columns."""
+    name = "CSV" if delimiter == "," else "TSV"
+    csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**31 - 1)  # long reviews, long contexts
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    number, last_line = 0, 0
+    while True:
+        start = last_line + 1  # a quoted field may span lines; the row is named by its first line
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # the reader cannot go on after this
+            report(DataError.at(path, reader.line_num, None, f"a well-formed {name} row", found_text=str(error)))
+            return
+        last_line = reader.line_num
+        if not cells or cells == [""]:
+            continue
+        if header is None:
+            header = _checked_header(path, start, cells, name)
+            continue
+        if len(cells) != len(header):
+            report(_ragged(path, start, header, cells, name))
+            continue
+        number += 1
+        yield Row(dict(zip(header, cells)), path, start, number, typed=False)
+
+
+def _checked_header(path: Path, line: int, cells: list[str], name: str) -> list[str]:
+    header = [cell.strip() for cell in cells]
+    duplicates = sorted({cell for cell in header if header.count(cell) > 1})
+    if duplicates or "" in header:
+        raise DataError.at(path, line, None, f"a {name} header row of distinct, non-empty column names",
+                           found_text=", ".join(duplicates) or "an empty column name")
+    return header
+
+
+def _ragged(path: Path, line: int, header: list[str], cells: list[str], name: str) -> DataError:
+    columns = ", ".join(header)
+    if len(cells) < len(header):
+        missing = header[len(cells)]
+        return DataError.at(path, line, missing, f"{len(header)} columns as in the header ({columns})",
+                            found_text=f"{len(cells)} columns: the row ends before '{missing}'")
+    return DataError.at(path, line, None, f"{len(header)} columns as in the header ({columns})",
+                       found_text=f"{len(cells)} columns (an unquoted {'comma' if name == 'CSV' else 'tab'} in a field?)")
+
+
+def _read_parquet(path: Path) -> Iterator[Row]:
+    import pyarrow
+    import pyarrow.parquet
+
+    try:
+        table = pyarrow.parquet.read_table(path)
+    except (pyarrow.ArrowException, OSError) as error:
+        raise DataError.at(path, None, None, "a Parquet file", found_text=str(error).splitlines()[0]) from None
+    for index, record in enumerate(table.to_pylist()):
+        yield Row(record, path, f"row {index + 1}", index + 1)

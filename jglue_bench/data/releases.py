@@ -84,6 +84,19 @@ def release_file(dir_name: str, version: str, split: str) -> ReleaseFile | None:
                        git_blob=_GIT_BLOB.get((dir_name, split, version), _GIT_BLOB.get((dir_name, split))))
 
 
+def release_file_at(relative: str) -> ReleaseFile | None:
+    """The release file at a path relative to a datasets/ folder (`jnli-v1.3/valid-v1.3.json`), or None."""
+    for version in VERSIONS:
+        for release in release_files(version):
+            if release.relative_path == relative:
+                return release
+    return None
+
+
+def describe_releases() -> str:
+    return "JGLUE v1.1 and v1.2 publish train and valid; v1.3 adds test"
+
+
 def normalize_version(version: object) -> str:
     """Accept 1.3, "1.3", "v1.3" (Hydra parses `data.version=1.3` as a float)."""
     text = str(version).lstrip("v")

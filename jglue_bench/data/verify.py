@@ -3,13 +3,11 @@ pinned releases (record counts and checksums)."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jglue_bench.data.download import file_sha256, matches_pin
-from jglue_bench.data.readers import read_records
+from jglue_bench.data.readers import read_rows
 from jglue_bench.data.releases import NOT_DISTRIBUTED, ReleaseFile, release_files
 
 FORMATS = {"jsquad": "squad"}
@@ -44,7 +42,7 @@ def verify_folder(root: Path, versions: list[str]) -> list[FileStatus]:
             if not path.is_file():
                 statuses.append(FileStatus(release, path, present=False))
                 continue
-            records = sum(1 for _ in read_records(path, FORMATS.get(release.dir_name, "jsonl")))
+            records = sum(1 for _ in read_rows(path, FORMATS.get(release.dir_name, "jsonl")))
             sha256 = file_sha256(path)
             ok = matches_pin(path, sha256, release.sha256, release.git_blob)
             statuses.append(FileStatus(release, path, True, records, sha256, ok))
@@ -64,17 +62,3 @@ def format_verify(statuses: list[FileStatus]) -> str:
     if missing:
         lines.append("Missing: " + ", ".join(missing))
     return "\n".join(lines)
-
-
-def split_stats(path: Path, file_format: str, tokenize=None) -> dict[str, Any]:
-    """Record count and character lengths of every text field (tokens too when a tokenizer is given)."""
-    lengths: dict[str, list[int]] = {}
-    count = 0
-    for _, record in read_records(path, file_format):
-        count += 1
-        for field, value in record.items():
-            if isinstance(value, str) and field not in ("id", "title", "sentence_pair_id", "yjcaptions_id",
-                                                          "review_id"):
-                lengths.setdefault(field, []).append(len(tokenize(value)) if tokenize else len(value))
-    return {"records": count, "fields": {field: {"mean": round(statistics.fmean(values), 1), "max": max(values)}
-                                         for field, values in lengths.items()}}

@@ -1,33 +1,60 @@
-"""Classification (MARC-ja, JNLI): one or two texts, one label from a fixed list, scored by accuracy."""
+"""Classification (MARC-ja, JNLI, JCoLA, users' own): one or two texts, one label from a list; accuracy,
+macro F1 or MCC."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections import Counter
+from typing import Any, Sequence
 
+import numpy as np
 from transformers import AutoModelForSequenceClassification
 
+from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import (Example, decode_argmax, featurize_texts, id_field, logits_rows, score_accuracy,
-                                      text_field)
+from jglue_bench.tasks.common import (Example, decode_argmax, example_id, featurize_texts, logits_rows, score_labels,
+                                      softmax, text_field)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
 batch_outputs = logits_rows
 featurize = featurize_texts
 decode = decode_argmax
-score = score_accuracy
+score = score_labels
 
 
-def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
-    texts = tuple(text_field(record, field, path, where) for field in spec.fields["texts"])
-    label_field = spec.fields["label"]
-    label = record.get(label_field)
-    # Labels in YAML are strings; a user's file may hold them as integers (0, 1), which match "0", "1".
-    name = str(label) if isinstance(label, (str, int)) and not isinstance(label, bool) else None
-    if name not in spec.labels:
-        raise DataError.at(path, where, label_field, f"one of {', '.join(spec.labels)}", found=label)
-    return Example(id_field(record, spec.fields["id"], path, where), texts, spec.labels.index(name), where)
+def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
+    texts = tuple(text_field(row, field) for field in spec.fields["texts"])
+    label = label_index(row, spec) if labelled else None
+    return Example(example_id(row, spec.fields.get("id")), texts, label, row.where)
+
+
+def raw_label(row: Row, spec: TaskSpec) -> str:
+    """The row's label as written, for inferring a task's labels from its train file."""
+    field = spec.fields["label"]
+    value = row.values.get(field)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise DataError.at(row.path, row.where, field, "a label (a string or an integer)", found=value,
+                           missing=field not in row.values)
+    return str(value)
+
+
+def label_index(row: Row, spec: TaskSpec) -> int:
+    """The index of the row's label in `spec.labels`. A label is matched by name; an integer (or, in CSV and
+    TSV, a string of digits) is read as an index when no label name is itself a number, so a 0/1 column with
+    `labels: [unacceptable, acceptable]` reads as those two."""
+    field, labels = spec.fields["label"], spec.labels
+    value = row.values.get(field)
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if text is not None and text in labels:
+        return labels.index(text)
+    is_index = isinstance(value, int) or (not row.typed and isinstance(value, str) and value.strip().isdigit())
+    if text is not None and is_index and not any(label.lstrip("-").isdigit() for label in labels):
+        if 0 <= int(value) < len(labels):
+            return int(value)
+    names = ", ".join(labels)
+    indices = "" if any(label.lstrip("-").isdigit() for label in labels) else f" (or an index 0-{len(labels) - 1})"
+    raise DataError.at(row.path, row.where, field, f"one of {names}{indices}", found=value,
+                       missing=field not in row.values)
 
 
 def head_config(spec: TaskSpec) -> dict[str, Any]:
@@ -35,12 +62,27 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
             "label2id": {label: i for i, label in enumerate(spec.labels)}}
 
 
-
-
-
-
-
-
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:
     return [{"id": example.id, "gold": spec.labels[example.label], "prediction": spec.labels[prediction],
              "correct": example.label == prediction} for example, prediction in zip(examples, predictions)]
+
+
+def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
+                spec: TaskSpec) -> list[dict]:
+    """For `predict`: the input texts, the predicted label and every label's probability."""
+    rows = []
+    for example, logits in zip(examples, feature_outputs):
+        probabilities = softmax(np.asarray(logits, dtype=np.float64))
+        rows.append({"id": example.id, "texts": list(example.texts),
+                     "prediction": spec.labels[int(np.argmax(logits))],
+                     "probabilities": {label: round(float(p), 6) for label, p in zip(spec.labels, probabilities)}})
+    return rows
+
+
+def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
+    counts = Counter(spec.labels[example.label] for example in examples)
+    return "labels " + ", ".join(f"{label} {counts[label]}" for label in spec.labels)
+
+
+def text_names(spec: TaskSpec) -> list[str]:
+    return list(spec.fields["texts"])

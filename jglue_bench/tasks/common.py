@@ -4,47 +4,72 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from jglue_bench import metrics
+from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
 
 
 @dataclass(frozen=True)
 class Example:
     """One validated example. `texts` holds the inputs in order (QA: question, context; multiple choice:
-    question, then the choices); `label` is a class index, a score, a choice index or the gold answers."""
+    question, then the choices); `label` is a class index, a score, a choice index or the gold answers (None
+    for an unlabelled row to predict)."""
 
     id: str
     texts: tuple[str, ...]
     label: Any
-    where: int | str  # line number or JSON path in the source file, for messages
+    where: int | str  # line number, row or JSON path in the source file, for messages
 
 
-def text_field(record: Mapping[str, Any], field: str, path: Path, where: int | str) -> str:
-    value = record.get(field)
+def text_field(row: Row, field: str) -> str:
+    value = row.values.get(field)
     if not isinstance(value, str) or not value.strip():
-        expected = "a non-empty string" + (" (the field is missing)" if field not in record else "")
-        raise DataError.at(path, where, field, expected, found=None if field not in record else value)
+        expected = "a non-empty string" if value is None or isinstance(value, str) else "a string"
+        raise DataError.at(row.path, row.where, field, expected, found=value, missing=field not in row.values)
     return value
 
 
-def id_field(record: Mapping[str, Any], field: str, path: Path, where: int | str) -> str:
-    value = record.get(field)
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
-        raise DataError.at(path, where, field, "an id (string or integer)", found=value)
+def example_id(row: Row, field: str | None) -> str:
+    """The row's id from its id column; without one, the row's 1-based position in its file."""
+    if field is None:
+        return str(row.number)
+    value = row.values.get(field)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise DataError.at(row.path, row.where, field, "an id (a non-empty string or an integer)", found=value,
+                           missing=field not in row.values)
     return str(value)
 
 
-def check_unique_ids(examples: Sequence[Example], path: Path) -> None:
+def integer_field(row: Row, field: str, expected: str, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer value; in CSV and TSV (all strings) a string of digits counts."""
+    value = row.values.get(field)
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None and not row.typed and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        raise DataError.at(row.path, row.where, field, expected, found=value, missing=field not in row.values)
+    return number
+
+
+def check_unique_ids(examples: Sequence[Example], path: Path, field: str | None, report=None) -> None:
+    """Ids must be unique within a file. The first repeat raises, or every repeat goes to `report`."""
     seen: dict[str, int | str] = {}
     for example in examples:
         if example.id in seen:
-            raise DataError.at(path, example.where, "id", f"a unique id; '{example.id}' already appeared at "
-                                                           f"{seen[example.id]}")
-        seen[example.id] = example.where
+            error = DataError.at(path, example.where, field or "id", f"a unique id; {example.id!r} already appeared "
+                                 f"at {_place(seen[example.id])}", found=example.id)
+            if report is None:
+                raise error
+            report(error)
+        seen.setdefault(example.id, example.where)
+
+
+def _place(where: int | str) -> str:
+    return f"line {where}" if isinstance(where, int) else where
 
 
 def encode(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
@@ -61,8 +86,13 @@ def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length
     firsts = [example.texts[0] for example in examples]
     seconds = [example.texts[1] for example in examples] if len(spec.fields["texts"]) > 1 else None
     encoded = encode(tokenizer, firsts, seconds, max_seq_length, with_token_types)
-    return [{**{key: values[i] for key, values in encoded.items()}, "labels": example.label, "example_index": i}
-            for i, example in enumerate(examples)]
+    features = []
+    for i, example in enumerate(examples):
+        feature = {key: values[i] for key, values in encoded.items()}
+        if example.label is not None:
+            feature["labels"] = example.label
+        features.append({**feature, "example_index": i})
+    return features
 
 
 def decode_argmax(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
@@ -71,8 +101,14 @@ def decode_argmax(feature_outputs: Sequence[np.ndarray], features: Sequence[dict
     return [int(np.argmax(row)) for row in feature_outputs]
 
 
-def score_accuracy(examples: Sequence[Example], predictions: Sequence[int], spec) -> dict[str, float]:
-    return {"accuracy": metrics.accuracy([example.label for example in examples], predictions)}
+def score_labels(examples: Sequence[Example], predictions: Sequence, spec) -> dict[str, float]:
+    """The task's metrics over the examples' labels (class or choice indices, or scores)."""
+    return metrics.compute(spec.metrics, [example.label for example in examples], list(predictions))
+
+
+def softmax(row: np.ndarray) -> np.ndarray:
+    shifted = np.exp(row - np.max(row))
+    return shifted / shifted.sum()
 
 
 def logits_rows(outputs, batch) -> list[np.ndarray]:

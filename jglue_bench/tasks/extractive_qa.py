@@ -18,8 +18,9 @@ import numpy as np
 from transformers import AutoModelForQuestionAnswering
 
 from jglue_bench import metrics
+from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.tasks.common import Example, id_field, text_field
+from jglue_bench.tasks.common import Example, example_id, integer_field, text_field
 from jglue_bench.tasks.spec import TaskSpec
 from jglue_bench.tokenization.alignment import token_char_spans
 
@@ -32,22 +33,27 @@ def qa_setting(spec: TaskSpec, key: str) -> int:
     return int(spec.qa.get(key, DEFAULTS[key]))
 
 
-def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
+def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
     """texts = (question, context); label = ((answer text, answer_start), ...), every answer checked to be
-    exactly at its answer_start in the context."""
-    question_id = id_field(record, _key(spec, "id"), path, where)
-    question = text_field(record, _key(spec, "question"), path, where)
-    context = text_field(record, _key(spec, "context"), path, where)
-    answers_key = _key(spec, "answers")
-    answers = record.get(answers_key)
-    if not isinstance(answers, list):
-        raise DataError.at(path, where, answers_key, "a list of {text, answer_start} objects", found=answers)
-    if not answers and not record.get("is_impossible", False):
-        raise DataError.at(path, where, answers_key, f"at least one answer for question '{question_id}' "
-                           "(or is_impossible: true)", found=answers)
+    exactly at its answer_start in the context. Answers come from a SQuAD `answers` list, or from one
+    `answer_text` and `answer_start` column (CSV, TSV)."""
+    question_id = example_id(row, _key(spec, "id") if "id" in spec.fields or _has_squad_ids(row) else None)
+    question = text_field(row, _key(spec, "question"))
+    context = text_field(row, _key(spec, "context"))
+    if not labelled:
+        return Example(question_id, (question, context), None, row.where)
+    answers = _raw_answers(row, spec)
+    if not answers or row.values.get("is_impossible") is True:
+        raise DataError.at(row.path, row.where, _key(spec, "answers"), f"at least one answer for question "
+                           f"{question_id!r}; unanswerable (SQuAD 2.0) questions are not supported, since JSQuAD "
+                           f"and the SQuAD v1.1 protocol have none", found=answers)
     return Example(question_id, (question, context),
-                   tuple(_checked_answer(answer, k, context, question_id, path, where, answers_key)
-                         for k, answer in enumerate(answers)), where)
+                   tuple(_checked_answer(answer, k, context, question_id, row, _key(spec, "answers"))
+                         for k, answer in enumerate(answers)), row.where)
+
+
+def _has_squad_ids(row: Row) -> bool:
+    return "id" in row.values
 
 
 def _key(spec: TaskSpec, name: str) -> str:
@@ -55,20 +61,40 @@ def _key(spec: TaskSpec, name: str) -> str:
     return str(spec.fields.get(name, name))
 
 
-def _checked_answer(answer: Any, k: int, context: str, question_id: str, path: Path, where: int | str,
+def _raw_answers(row: Row, spec: TaskSpec) -> list:
+    if "answer_text" in spec.fields:
+        text_key, start_key = spec.fields["answer_text"], spec.fields.get("answer_start", "answer_start")
+        start = integer_field(row, start_key, "an integer character offset into the context")
+        return [{"text": text_field(row, text_key), "answer_start": start}]
+    key = _key(spec, "answers")
+    answers = row.values.get(key)
+    if not isinstance(answers, list):
+        raise DataError.at(row.path, row.where, key, "a list of {text, answer_start} objects", found=answers,
+                           missing=key not in row.values)
+    return answers
+
+
+def _checked_answer(answer: Any, k: int, context: str, question_id: str, row: Row,
                     answers_field: str) -> tuple[str, int]:
     name = f"{answers_field}[{k}]"
-    text = answer.get("text") if isinstance(answer, dict) else None
-    start = answer.get("answer_start") if isinstance(answer, dict) else None
+    if not isinstance(answer, dict):
+        raise DataError.at(row.path, row.where, name, "an object {text, answer_start}", found=answer)
+    text, start = answer.get("text"), answer.get("answer_start")
     if not isinstance(text, str) or not text:
-        raise DataError.at(path, where, f"{name}.text", "a non-empty answer string", found=text)
+        raise DataError.at(row.path, row.where, f"{name}.text", "a non-empty answer string", found=text,
+                           missing="text" not in answer)
     if isinstance(start, bool) or not isinstance(start, int):
-        raise DataError.at(path, where, f"{name}.answer_start", "an integer character offset", found=start)
+        raise DataError.at(row.path, row.where, f"{name}.answer_start", "an integer character offset", found=start,
+                           missing="answer_start" not in answer)
+    if not 0 <= start <= len(context) - len(text):
+        raise DataError.at(row.path, row.where, f"{name}.answer_start", f"an offset from 0 to "
+                           f"{len(context) - len(text)} for the answer {text!r} of question {question_id!r} "
+                           f"(the context has {len(context)} characters); it is out of range", found=start)
     if context[start:start + len(text)] != text:
         elsewhere = context.find(text)
         hint = f"it occurs at offset {elsewhere}" if elsewhere >= 0 else "it does not occur in the context at all"
-        raise DataError.at(path, where, f"{name}.answer_start", f"the character offset of the answer {text!r} of "
-                           f"question '{question_id}' ({hint}; the context has "
+        raise DataError.at(row.path, row.where, f"{name}.answer_start", f"the character offset of the answer "
+                           f"{text!r} of question {question_id!r} ({hint}; the context has "
                            f"{context[start:start + len(text)]!r} there)", found=start)
     return text, start
 
@@ -96,7 +122,7 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
                             f"{len(question_ids)} tokens; raise max_seq_length or lower max_query_length.")
         tokens = context_tokens[context]
         starts = window_starts(len(tokens), window_length, doc_stride)
-        gold = gold_token_span(tokens, example.label[0]) if example.label else None
+        gold = gold_token_span(tokens, example.label[0]) if example.label else None  # None: unlabelled
         for start, max_context in zip(starts, max_context_flags(len(tokens), starts, window_length)):
             window = tokens[start:start + window_length]
             features.append(_window_feature(tokenizer, question_ids, window, start, max_context, gold, index,
@@ -184,8 +210,9 @@ def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, feature: M
 
 
 def decode(feature_outputs: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequence[dict],
-           examples: Sequence[Example], spec: TaskSpec) -> list[str]:
-    """The best-scoring span over all windows of each question, sliced from the original context ("" if none)."""
+           examples: Sequence[Example], spec: TaskSpec) -> list[dict]:
+    """The best-scoring span over all windows of each question: {text, start, end}, the text sliced from the
+    original context (empty, at -1, when no window allows a span)."""
     n_best_size, max_answer_length = qa_setting(spec, "n_best_size"), qa_setting(spec, "max_answer_length")
     best: list[tuple[float, int, int] | None] = [None] * len(examples)
     for (start_logits, end_logits), feature in zip(feature_outputs, features):
@@ -194,24 +221,33 @@ def decode(feature_outputs: Sequence[tuple[np.ndarray, np.ndarray]], features: S
                                          n_best_size, max_answer_length):
             if best[index] is None or candidate[0] > best[index][0]:  # strict: earlier candidates win ties
                 best[index] = candidate
-    return [example.texts[1][span[1]:span[2]] if span else "" for example, span in zip(examples, best)]
+    return [{"text": example.texts[1][span[1]:span[2]], "start": span[1], "end": span[2]} if span else
+            {"text": "", "start": -1, "end": -1} for example, span in zip(examples, best)]
 
 
 def gold_texts(example: Example) -> list[str]:
     return [text for text, _ in example.label]
 
 
-def score(examples: Sequence[Example], predictions: Sequence[str], spec: TaskSpec) -> dict[str, float]:
-    golds = {example.id: gold_texts(example) for example in examples}
-    return metrics.jsquad_scores({example.id: prediction for example, prediction in zip(examples, predictions)},
-                                 golds)
+def score(examples: Sequence[Example], predictions: Sequence[dict], spec: TaskSpec) -> dict[str, float]:
+    return metrics.compute(spec.metrics, [gold_texts(example) for example in examples],
+                           [prediction["text"] for prediction in predictions])
 
 
-def prediction_rows(examples: Sequence[Example], predictions: Sequence[str], spec: TaskSpec) -> list[dict]:
-    return [{"id": example.id, "gold": gold_texts(example), "prediction": prediction,
-             "exact_match": metrics.jsquad_exact_match(prediction, gold_texts(example)),
-             "f1": metrics.jsquad_f1(prediction, gold_texts(example))}
+def prediction_rows(examples: Sequence[Example], predictions: Sequence[dict], spec: TaskSpec) -> list[dict]:
+    return [{"id": example.id, "gold": gold_texts(example), "prediction": prediction["text"],
+             "start": prediction["start"], "end": prediction["end"],
+             "exact_match": metrics.jsquad_exact_match(prediction["text"], gold_texts(example)),
+             "f1": metrics.jsquad_f1(prediction["text"], gold_texts(example))}
             for example, prediction in zip(examples, predictions)]
+
+
+def output_rows(examples: Sequence[Example], feature_outputs, features: Sequence[dict],
+                spec: TaskSpec) -> list[dict]:
+    """For `predict`: the question, the chosen answer and its character offsets in the context."""
+    answers = decode(feature_outputs, features, examples, spec)
+    return [{"id": example.id, "question": example.texts[0], "prediction": answer["text"],
+             "start": answer["start"], "end": answer["end"]} for example, answer in zip(examples, answers)]
 
 
 def window_stats(examples: Sequence[Example], features: Sequence[dict]) -> dict[str, int | float]:
@@ -220,3 +256,12 @@ def window_stats(examples: Sequence[Example], features: Sequence[dict]) -> dict[
     answered = sum(1 for example in examples if example.label)
     return {"questions": len(examples), "windows": len(features), "questions_with_answer": answered,
             "gold_in_window": len(inside), "gold_in_window_fraction": len(inside) / answered if answered else 1.0}
+
+
+def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
+    counts = [len(example.label) for example in examples]
+    return f"gold answers per question mean {sum(counts) / len(counts):.2f}, max {max(counts)}"
+
+
+def text_names(spec: TaskSpec) -> list[str]:
+    return [_key(spec, "question"), _key(spec, "context")]

@@ -1,31 +1,32 @@
-"""Multiple choice (JCommonsenseQA): a question and N choices, each scored as (question, choice); accuracy."""
+"""Multiple choice (JCommonsenseQA, users' own): a question and N choices, each scored as (question, choice)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections import Counter
+from typing import Any, Sequence
 
+import numpy as np
 from transformers import AutoModelForMultipleChoice
 
-from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, decode_argmax, encode, id_field, logits_rows, score_accuracy, text_field
+from jglue_bench.data.readers import Row
+from jglue_bench.tasks.common import (Example, decode_argmax, encode, example_id, integer_field, logits_rows,
+                                      score_labels, softmax, text_field)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForMultipleChoice
 batch_outputs = logits_rows
 decode = decode_argmax
-score = score_accuracy
+score = score_labels
 
 
-def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
-    question = text_field(record, spec.fields["question"], path, where)
-    choices = tuple(text_field(record, field, path, where) for field in spec.fields["choices"])
-    label_field = spec.fields["label"]
-    label = record.get(label_field)
-    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < len(choices):
-        raise DataError.at(path, where, label_field, f"an integer choice index from 0 to {len(choices) - 1}",
-                           found=label)
-    return Example(id_field(record, spec.fields["id"], path, where), (question, *choices), label, where)
+def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
+    question = text_field(row, spec.fields["question"])
+    choices = tuple(text_field(row, field) for field in spec.fields["choices"])
+    label = None
+    if labelled:
+        label = integer_field(row, spec.fields["label"], f"an integer choice index from 0 to {len(choices) - 1}",
+                              maximum=len(choices) - 1)
+    return Example(example_id(row, spec.fields.get("id")), (question, *choices), label, row.where)
 
 
 def head_config(spec: TaskSpec) -> dict[str, Any]:
@@ -42,16 +43,36 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
     for index, example in enumerate(examples):
         count = len(example.texts) - 1
         feature = {key: values[cursor:cursor + count] for key, values in encoded.items()}
-        features.append({**feature, "labels": example.label, "example_index": index})
+        if example.label is not None:
+            feature["labels"] = example.label
+        features.append({**feature, "example_index": index})
         cursor += count
     return features
-
-
-
-
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:
     return [{"id": example.id, "gold": example.label, "prediction": prediction,
              "gold_text": example.texts[1 + example.label], "prediction_text": example.texts[1 + prediction],
              "correct": example.label == prediction} for example, prediction in zip(examples, predictions)]
+
+
+def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
+                spec: TaskSpec) -> list[dict]:
+    """For `predict`: the question, the choices, the chosen one and every choice's probability."""
+    rows = []
+    for example, logits in zip(examples, feature_outputs):
+        choice = int(np.argmax(logits))
+        probabilities = softmax(np.asarray(logits, dtype=np.float64))
+        rows.append({"id": example.id, "question": example.texts[0], "choices": list(example.texts[1:]),
+                     "prediction": choice, "prediction_text": example.texts[1 + choice],
+                     "probabilities": [round(float(p), 6) for p in probabilities]})
+    return rows
+
+
+def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
+    counts = Counter(example.label for example in examples)
+    return "gold choice " + ", ".join(f"{index}: {counts[index]}" for index in range(len(spec.fields["choices"])))
+
+
+def text_names(spec: TaskSpec) -> list[str]:
+    return [spec.fields["question"], *spec.fields["choices"]]

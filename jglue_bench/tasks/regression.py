@@ -1,41 +1,42 @@
-"""Regression (JSTS): a sentence pair, one real-valued score (MSE loss), scored by Pearson and Spearman."""
+"""Regression (JSTS, users' own): one text or a pair, one real-valued score (MSE loss); Pearson and Spearman."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from transformers import AutoModelForSequenceClassification
 
-from jglue_bench import metrics
+from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, featurize_texts, id_field, logits_rows, text_field
+from jglue_bench.tasks.common import Example, example_id, featurize_texts, logits_rows, score_labels, text_field
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
 batch_outputs = logits_rows
 featurize = featurize_texts
+score = score_labels
 
 
-def to_example(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> Example:
-    texts = tuple(text_field(record, field, path, where) for field in spec.fields["texts"])
-    return Example(id_field(record, spec.fields["id"], path, where), texts, _score(record, spec, path, where), where)
+def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
+    texts = tuple(text_field(row, field) for field in spec.fields["texts"])
+    label = _score(row, spec) if labelled else None
+    return Example(example_id(row, spec.fields.get("id")), texts, label, row.where)
 
 
-def _score(record: Mapping[str, Any], spec: TaskSpec, path: Path, where: int | str) -> float:
+def _score(row: Row, spec: TaskSpec) -> float:
     field = spec.fields["label"]
-    raw = record.get(field)
+    raw = row.values.get(field)
     low, high = spec.label_range or (-math.inf, math.inf)
-    expected = f"a number in [{low}, {high}]"
-    # JSTS v1.0 stored scores as strings ("3.8"); a numeric string is accepted, anything else is not.
+    expected = f"a number in [{low}, {high}]" if spec.label_range else "a number"
+    # JSTS v1.0 stored scores as strings ("3.8"), as CSV does; a numeric string is accepted, anything else is not.
     try:
-        value = float(raw) if not isinstance(raw, bool) and raw is not None else math.nan
-    except (TypeError, ValueError):
+        value = float(raw) if isinstance(raw, (int, float, str)) and not isinstance(raw, bool) else math.nan
+    except ValueError:
         value = math.nan
-    if not low <= value <= high:
-        raise DataError.at(path, where, field, expected, found=raw)
+    if not low <= value <= high:  # NaN fails too
+        raise DataError.at(row.path, row.where, field, expected, found=raw, missing=field not in row.values)
     return value
 
 
@@ -43,18 +44,27 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
     return {"num_labels": 1, "problem_type": "regression"}
 
 
-
-
 def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
            spec: TaskSpec) -> list[float]:
     return [float(row[0]) for row in feature_outputs]
 
 
-def score(examples: Sequence[Example], predictions: Sequence[float], spec: TaskSpec) -> dict[str, float]:
-    golds = [example.label for example in examples]
-    return {name: metrics.METRICS[name](golds, predictions) for name in spec.metrics}
-
-
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[float], spec: TaskSpec) -> list[dict]:
     return [{"id": example.id, "gold": example.label, "prediction": round(prediction, 6),
              "error": round(prediction - example.label, 6)} for example, prediction in zip(examples, predictions)]
+
+
+def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
+                spec: TaskSpec) -> list[dict]:
+    """For `predict`: the input texts and the predicted score."""
+    return [{"id": example.id, "texts": list(example.texts), "prediction": round(float(row[0]), 6)}
+            for example, row in zip(examples, feature_outputs)]
+
+
+def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
+    values = [example.label for example in examples]
+    return f"label mean {sum(values) / len(values):.2f}, min {min(values):g}, max {max(values):g}"
+
+
+def text_names(spec: TaskSpec) -> list[str]:
+    return list(spec.fields["texts"])

@@ -90,13 +90,18 @@ def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     """A short hash of what the tokenizer does: its recipe, vocabulary and the ids of a probe sentence.
-    Keys that only say where the files came from are left out, so a saved copy hashes like the original."""
+    Keys that only say where the files came from are left out, so a saved copy hashes like the original.
+    Computed once per tokenizer object (hashing the vocabulary takes a moment)."""
+    cached = getattr(tokenizer, "jglue_fingerprint", None)
+    if cached is not None:
+        return cached
     digest = hashlib.sha256()
     behaviour = {key: value for key, value in tokenizer.jglue_recipe.items() if key not in LOCATION_KEYS}
     digest.update(json.dumps(behaviour, sort_keys=True, default=str).encode())
     digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     digest.update(json.dumps(tokenizer(FINGERPRINT_PROBE)["input_ids"]).encode())
-    return digest.hexdigest()[:16]
+    tokenizer.jglue_fingerprint = digest.hexdigest()[:16]
+    return tokenizer.jglue_fingerprint
 
 
 def _spm_file(model_cfg: Mapping[str, Any], recipe: Mapping[str, Any], cache_dir: str | Path | None) -> Path:

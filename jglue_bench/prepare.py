@@ -1,0 +1,198 @@
+"""The prepare stage, the one way every command gets its data: config + split -> examples, features and their
+provenance (the files with their sha256, the tokenizer fingerprint, a feature key).
+
+`train`, `evaluate`, `predict`, `oracle`, `data stats` and `data validate` all come through here, so a file is
+read, validated and featurized the same way whichever command asks. The data layer (`data/`) finds files and
+reads rows; the kind modules (`tasks/`) turn rows into examples and examples into features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from jglue_bench.data.readers import Row, read_rows
+from jglue_bench.data.sources import SplitFile, locate_file
+from jglue_bench.errors import DataError, UserError
+from jglue_bench.tasks import TaskSpec, kind_module
+from jglue_bench.tasks.common import Example, check_unique_ids
+
+FEATURIZE_VERSION = 1  # bump when featurization changes what it produces: it is part of every feature key
+
+
+@dataclass
+class SplitData:
+    """The validated examples of one split, and where they came from."""
+
+    split: str
+    examples: list[Example]
+    file: SplitFile
+    total: int  # examples in the split before any max_*_samples limit
+
+
+@dataclass
+class PreparedSplit(SplitData):
+    """A split with its model features (QA: one per window) and the key they are known by."""
+
+    features: list[dict] = field(default_factory=list)
+    feature_key: str = ""
+    seconds: float = 0.0
+
+
+def task_spec(cfg: DictConfig | Mapping[str, Any]) -> TaskSpec:
+    """The checked TaskSpec of a composed config's `task`."""
+    task = cfg["task"]
+    return TaskSpec.from_config(OmegaConf.to_container(task, resolve=True) if isinstance(task, DictConfig)
+                                else dict(task))
+
+
+def resolve_labels(spec: TaskSpec, data_cfg: Mapping[str, Any], lenient: bool = False) -> TaskSpec:
+    """A classification task without `labels` gets the sorted label values of its train file (numbers in numeric
+    order); the record and the saved config keep them, so a saved model maps its outputs the same way.
+    `lenient` skips unreadable rows (`data validate` reports them when it reads the split)."""
+    if spec.kind != "classification" or spec.labels is not None:
+        return spec
+    if "train" not in spec.files:
+        raise UserError(f"task '{spec.name}' lists no `labels` and has no train file to infer them from.")
+    kind = kind_module(spec.kind)
+    rows, split_file = _rows(spec, data_cfg, "train", (lambda error: None) if lenient else None)
+    values = set()
+    for row in rows:
+        try:
+            values.add(kind.raw_label(row, spec))
+        except DataError:
+            if not lenient:
+                raise
+    ordered = sorted(values, key=lambda value: (0, int(value), "") if value.lstrip("-").isdigit() else (1, 0, value))
+    if len(ordered) < 2:
+        raise DataError.at(split_file.path, None, spec.fields["label"], "at least two different labels in the train "
+                           "file (or `labels:` in the task YAML)", found=ordered)
+    return spec.with_labels(tuple(ordered))
+
+
+def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: int | None = None,
+               labelled: bool = True, problems: list[DataError] | None = None) -> SplitData:
+    """Every example of `split`, each validated (even past `limit`), then the first `limit` kept.
+
+    The first bad record raises its DataError; with a `problems` list, every bad record is added to it instead
+    and the good ones are kept (`data validate`)."""
+    kind = kind_module(spec.kind)
+    report = problems.append if problems is not None else None
+    rows, split_file = _split_rows(spec, data_cfg, split, report)
+    examples = []
+    # disable=None: a bar on a terminal only; `with`, so the bar is gone before an error message is printed
+    with tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False, disable=None) as bar:
+        for row in bar:
+            try:
+                examples.append(kind.to_example(row, spec, labelled))
+            except DataError as error:
+                if report is None:
+                    raise
+                report(error)
+    if not examples and not problems:
+        raise DataError.at(split_file.path, None, None, f"at least one record in the {split} split", found_text="none")
+    id_field = spec.fields.get("id") or ("id" if spec.kind == "extractive_qa" else None)
+    check_unique_ids(examples, split_file.path, id_field, report)
+    return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples))
+
+
+def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:
+    """A CSV or TSV header must have every column the task's `fields` names."""
+    if not rows or rows[0].typed:
+        return None
+    header = list(rows[0].values)
+    for key, columns in spec.fields.items():
+        for column in ([columns] if isinstance(columns, str) else columns):
+            if column not in header and not (spec.kind == "extractive_qa" and key == "title"):
+                return DataError.at(path, 1, column, f"a column named '{column}' (fields.{key} of task "
+                                    f"'{spec.name}')", found_text=f"a header of {', '.join(header)}")
+    return None
+
+
+def prepare_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, tokenizer, max_seq_length: int,
+                  with_token_types: bool, limit: int | None = None, labelled: bool = True) -> PreparedSplit:
+    """read_split, then the features of the kind for this tokenizer and length."""
+    started = time.perf_counter()
+    data = read_split(spec, data_cfg, split, limit, labelled)
+    return featurize_split(data, spec, tokenizer, max_seq_length, with_token_types, started)
+
+
+def featurize_split(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int, with_token_types: bool,
+                    started: float | None = None) -> PreparedSplit:
+    started = time.perf_counter() if started is None else started
+    kind = kind_module(spec.kind)
+    key = feature_key(data, spec, tokenizer, max_seq_length, with_token_types)
+    features = kind.featurize(data.examples, tokenizer, spec, max_seq_length, with_token_types)
+    return PreparedSplit(data.split, data.examples, data.file, data.total, features, key,
+                         time.perf_counter() - started)
+
+
+def feature_key(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int, with_token_types: bool) -> str:
+    """What the features depend on: the data's content, the tokenizer, the task's reading of the data, the length
+    and the featurization code. Equal keys mean equal features."""
+    from jglue_bench.tokenization import tokenizer_fingerprint
+
+    parts = {"sha256": data.file.sha256, "carve": (data.file.extra or {}).get("carve"), "split": data.split,
+             "examples": len(data.examples), "tokenizer": tokenizer_fingerprint(tokenizer), "kind": spec.kind,
+             "fields": dict(spec.fields), "labels": spec.labels, "label_range": spec.label_range, "qa": dict(spec.qa),
+             "max_seq_length": max_seq_length, "token_types": with_token_types, "version": FEATURIZE_VERSION}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _split_rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str,
+                report=None) -> tuple[list[Row], SplitFile]:
+    """The rows of `split`: its own file, or its part of the train file when `split:` carves it out."""
+    carve = spec.carve or {}
+    carved_splits = [name for name in ("valid", "test") if name in carve]
+    if split not in spec.files and split not in carved_splits:
+        raise UserError(f"task '{spec.name}' has no {split!r} split; its splits are "
+                        f"{', '.join(spec.split_names())}.")
+    if split not in carved_splits and not (split == "train" and carved_splits):
+        return _rows(spec, data_cfg, split, report)
+    rows, train_file = _rows(spec, data_cfg, "train", report)
+    parts = carve_rows(len(rows), carve)
+    chosen = [rows[i] for i in parts[split]]
+    settings = {name: carve[name] for name in (*carved_splits, "seed")}
+    return chosen, replace(train_file, split=split, extra={**(train_file.extra or {}), "carve": {
+        "from": "train", **settings, "rows": len(chosen)}})
+
+
+def carve_rows(count: int, carve: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Row indices of train, valid and test when `split:` carves valid/test out of `count` train rows: a seeded
+    shuffle, valid first, then test, the rest train (each kept in file order)."""
+    order = list(range(count))
+    random.Random(carve.get("seed", 42)).shuffle(order)
+    parts, cursor = {}, 0
+    for name in ("valid", "test"):
+        size = round(count * carve[name]) if name in carve else 0
+        if name in carve and not 0 < size < count:
+            raise UserError(f"split.{name}: {carve[name]} of {count} train rows leaves {size} rows; use more data or "
+                            f"another fraction.")
+        parts[name] = sorted(order[cursor:cursor + size])
+        cursor += size
+    parts["train"] = sorted(order[cursor:])
+    return parts
+
+
+def _rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, report=None) -> tuple[list[Row], SplitFile]:
+    entry = spec.files[split]
+    if spec.hf_dataset is not None:
+        from jglue_bench.data.hub_datasets import read_hf_split
+
+        return read_hf_split(spec.hf_dataset, entry.path, split, data_cfg.get("cache_dir") or "~/.cache/jglue-bench")
+    split_file = locate_file(entry, spec.source, data_cfg)
+    rows = list(read_rows(split_file.path, split_file.format, report))
+    problem = _check_columns(spec, rows, split_file.path)
+    if problem is not None:
+        if report is None:
+            raise problem
+        report(problem)
+        return [], split_file
+    return rows, split_file
