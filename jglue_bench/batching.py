@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from typing import Iterable, Sequence
 
+import numpy as np
 import torch
 
 LABEL_KEYS = ("labels", "start_positions", "end_positions")
@@ -16,8 +17,9 @@ MEGABATCH_FACTOR = 50  # like HF's LengthGroupedSampler: sort within windows of 
 
 
 def feature_length(feature: dict) -> int:
+    """The feature's sequence length; multiple choice: its longest choice."""
     ids = feature["input_ids"]
-    return max(len(row) for row in ids) if ids and isinstance(ids[0], list) else len(ids)
+    return max(len(row) for row in ids) if len(ids) and not np.isscalar(ids[0]) else len(ids)
 
 
 def training_batches(lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool) -> list[list[int]]:
@@ -54,7 +56,8 @@ def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int
 
 def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
             pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
-    """Pad the model inputs of `features` to the batch's longest sequence; labels become tensors as they are."""
+    """Pad the model inputs of `features` to the batch's longest sequence (filled into one NumPy array, then one
+    tensor); labels become tensors as they are."""
     longest = max(feature_length(feature) for feature in features)
     if pad_to_multiple_of:
         longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
@@ -63,14 +66,20 @@ def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: 
         if name not in features[0]:
             continue
         pad_value = pad_token_id if name == "input_ids" else 0
-        batch[name] = torch.tensor([_pad(feature[name], longest, pad_value) for feature in features])
+        batch[name] = torch.from_numpy(_padded([feature[name] for feature in features], longest, pad_value))
     for name in LABEL_KEYS:
         if name in features[0]:
             batch[name] = torch.tensor([feature[name] for feature in features])
     return batch
 
 
-def _pad(values: list, length: int, pad_value: int) -> list:
-    if values and isinstance(values[0], list):  # multiple choice: one sequence per choice
-        return [row + [pad_value] * (length - len(row)) for row in values]
-    return values + [pad_value] * (length - len(values))
+def _padded(sequences: list, length: int, pad_value: int) -> np.ndarray:
+    """[batch, length], or [batch, choices, length] for multiple choice (one sequence per choice)."""
+    nested = len(sequences[0]) and not np.isscalar(sequences[0][0])
+    shape = (len(sequences), len(sequences[0]), length) if nested else (len(sequences), length)
+    out = np.full(shape, pad_value, dtype=np.int64)
+    for i, sequence in enumerate(sequences):
+        for j, row in enumerate(sequence if nested else [sequence]):
+            target = out[i, j] if nested else out[i]
+            target[:len(row)] = row
+    return out

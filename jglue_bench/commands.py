@@ -32,13 +32,28 @@ def _train_job(cfg) -> float:
     # In a sweep each job writes into its own folder under the sweep folder (which output_dir, if set, names).
     single_run = hydra.mode == RunMode.RUN and cfg.output_dir
     output_dir = Path(cfg.output_dir if single_run else hydra.runtime.output_dir)
+    sweep = None
+    if hydra.mode == RunMode.MULTIRUN:
+        cell = dict(override.split("=", 1) for override in hydra.overrides.task if "=" in override)
+        excluded = set(hydra.job.config.override_dirname.exclude_keys)
+        sweep = {"sweep": str(Path(hydra.sweep.dir).resolve()), "job": hydra.job.num,
+                 "cell": {key.lstrip("+~"): value for key, value in sorted(cell.items()) if key not in excluded}}
     try:
-        result = train(cfg, output_dir)
+        result = train(cfg, output_dir, sweep)
     except UserError as error:
         _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
         print(f"jglue-bench: error: {error}", file=sys.stderr)
         sys.exit(2)
-    if result.main_process:
+    except KeyboardInterrupt:
+        _remove_if_empty(output_dir)
+        kept = output_dir.is_dir()
+        print("jglue-bench: interrupted; " + (f"the last checkpoint is kept in {output_dir}/checkpoints: run the same "
+              "command with resume=true to continue" if kept else "nothing was kept (no checkpoint yet)"),
+              file=sys.stderr)
+        sys.exit(130)
+    if result.skipped:
+        _remove_if_empty(output_dir)
+    elif result.main_process:
         print("\n" + markdown_table([result.record]))
         print(f"\nrun folder: {result.output_dir}  (record.json, predictions, model/)")
     return result.metrics[result.record["main_metric"]]  # the objective a Hydra sweeper optimizes
@@ -251,7 +266,7 @@ def run_oracle(args) -> None:
         name, _, path = choice.partition("=")
         model_cfg = compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]).model
         tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
-        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types=False)
+        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, cfg.data)
         results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec)
     print(format_oracle_comparison(results))
 
@@ -278,8 +293,14 @@ def _existing_dir(path: Path | None) -> Path:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    """Remove the run folder and the empty folders above it that Hydra made, up to the working directory."""
+    """Remove the run folder if nothing was written into it (Hydra makes it before the job starts), and, inside
+    the working directory, the empty folders above it that Hydra made for it."""
     folder, stop = folder.resolve(), Path.cwd().resolve()
+    try:
+        folder.rmdir()
+    except OSError:
+        return
+    folder = folder.parent
     while folder != stop and stop in folder.parents:
         try:
             folder.rmdir()

@@ -13,7 +13,8 @@ import json
 import random
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 from jglue_bench.data.readers import Row, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
+from jglue_bench.features import FeatureTable
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
 
@@ -35,15 +37,22 @@ class SplitData:
     examples: list[Example]
     file: SplitFile
     total: int  # examples in the split before any max_*_samples limit
+    read_seconds: float = 0.0
 
 
 @dataclass
 class PreparedSplit(SplitData):
-    """A split with its model features (QA: one per window) and the key they are known by."""
+    """A split with its model features (QA: one per window), the key they are known by, and whether they came
+    from the feature cache."""
 
-    features: list[dict] = field(default_factory=list)
+    features: Sequence[dict] = field(default_factory=list)
     feature_key: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # featurizing, or loading the cached features
+    cache_hit: bool = False
+
+    def preprocessing(self) -> dict[str, Any]:
+        return {"cache_hit": self.cache_hit, "featurize_seconds": round(self.seconds, 3),
+                "read_seconds": round(self.read_seconds, 3), "feature_key": self.feature_key}
 
 
 def task_spec(cfg: DictConfig | Mapping[str, Any]) -> TaskSpec:
@@ -83,6 +92,7 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
 
     The first bad record raises its DataError; with a `problems` list, every bad record is added to it instead
     and the good ones are kept (`data validate`)."""
+    started = time.perf_counter()
     kind = kind_module(spec.kind)
     report = problems.append if problems is not None else None
     rows, split_file = _split_rows(spec, data_cfg, split, report)
@@ -100,7 +110,8 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
         raise DataError.at(split_file.path, None, None, f"at least one record in the {split} split", found_text="none")
     id_field = spec.fields.get("id") or ("id" if spec.kind == "extractive_qa" else None)
     check_unique_ids(examples, split_file.path, id_field, report)
-    return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples))
+    return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples),
+                     time.perf_counter() - started)
 
 
 def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:
@@ -118,20 +129,32 @@ def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:
 
 def prepare_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, tokenizer, max_seq_length: int,
                   with_token_types: bool, limit: int | None = None, labelled: bool = True) -> PreparedSplit:
-    """read_split, then the features of the kind for this tokenizer and length."""
-    started = time.perf_counter()
+    """read_split, then the features of the kind for this tokenizer and length (from the cache when it has them)."""
     data = read_split(spec, data_cfg, split, limit, labelled)
-    return featurize_split(data, spec, tokenizer, max_seq_length, with_token_types, started)
+    return featurize_split(data, spec, tokenizer, max_seq_length, with_token_types, data_cfg)
 
 
 def featurize_split(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int, with_token_types: bool,
-                    started: float | None = None) -> PreparedSplit:
-    started = time.perf_counter() if started is None else started
-    kind = kind_module(spec.kind)
+                    data_cfg: Mapping[str, Any] | None = None) -> PreparedSplit:
+    """The split's features. With data.cache (the default) they are looked up in data.cache_dir/features by
+    their key, and stored there after featurizing; a sweep's cells and seeds tokenize each split once."""
+    started = time.perf_counter()
     key = feature_key(data, spec, tokenizer, max_seq_length, with_token_types)
-    features = kind.featurize(data.examples, tokenizer, spec, max_seq_length, with_token_types)
-    return PreparedSplit(data.split, data.examples, data.file, data.total, features, key,
-                         time.perf_counter() - started)
+    data_cfg = data_cfg or {}
+    path = None
+    if data_cfg.get("cache", True) and data_cfg.get("cache_dir"):
+        path = Path(str(data_cfg["cache_dir"])).expanduser() / "features" / f"{key}.arrow"
+    hit = path is not None and path.is_file()
+    if hit:
+        features = FeatureTable.load(path)
+    else:
+        kind = kind_module(spec.kind)
+        features = FeatureTable.from_rows(kind.featurize(data.examples, tokenizer, spec, max_seq_length,
+                                                         with_token_types))
+        if path is not None:
+            features.save(path)
+    return PreparedSplit(data.split, data.examples, data.file, data.total, data.read_seconds, features, key,
+                         time.perf_counter() - started, hit)
 
 
 def feature_key(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int, with_token_types: bool) -> str:

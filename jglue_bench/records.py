@@ -12,17 +12,18 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from jglue_bench.prepare import SplitData
-from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, config_hash, device_info, git_state,
-                                 package_versions, write_json_atomic)
+from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, device_info, git_state, package_versions,
+                                 write_json_atomic)
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tokenization import tokenizer_fingerprint
 
 
 def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,
                  metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device: torch.device,
-                 num_processes: int, num_parameters: int) -> dict[str, Any]:
+                 num_processes: int, num_parameters: int, experiment: dict[str, Any] | None = None) -> dict[str, Any]:
     """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
-    split. The first eval split's scores are the record's headline `metrics`."""
+    split. The first eval split's scores are the record's headline `metrics`. `experiment`: its key, and the
+    sweep and grid cell the run belongs to."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     eval_splits = list(metrics)
     origins = sorted({data.file.origin for data in splits})
@@ -35,8 +36,9 @@ def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[Sp
                  "data_source": "+".join(origins), "train_split": cfg.data.train_split if kind == "train" else None,
                  "eval_splits": eval_splits, "labels": list(spec.labels) if spec.labels else None,
                  "origin": spec.origin,
-                 "files": [{**data.file.as_record(), "examples": data.total, "used": len(data.examples),
-                            "feature_key": getattr(data, "feature_key", None)} for data in splits]},
+                 "files": [{**data.file.as_record(), "examples": data.total, "used": len(data.examples)}
+                           for data in splits]},
+        "preprocessing": {data.split: data.preprocessing() for data in splits if hasattr(data, "preprocessing")},
         "model": {"name": cfg.model.name, "pretrained": cfg.model.pretrained, "revision": cfg.model.revision,
                   "num_parameters": num_parameters, "tokenizer_recipe": dict(tokenizer.jglue_recipe),
                   "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer)},
@@ -50,8 +52,9 @@ def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[Sp
         "hyperparameters": {"learning_rate": cfg.learning_rate, "num_train_epochs": cfg.num_train_epochs,
                             "batch_size": cfg.batch_size, "max_seq_length": cfg.max_seq_length,
                             "precision": cfg.trainer.precision},
+        "protocol": cfg.get("protocol", "single"),
+        "experiment": experiment or {},
         "config": resolved,
-        "config_hash": config_hash(resolved),
         "git": git_state(),
         "packages": package_versions(),
         "device": device_info(device, cfg.trainer.precision, num_processes),

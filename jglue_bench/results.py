@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -21,8 +22,7 @@ import torch
 
 from jglue_bench.errors import DataError
 
-RECORD_SCHEMA_VERSION = 1
-RUN_LOCATION_KEYS = ("output_dir", "results.path", "data.cache_dir", "trainer.progress_bar", "save_model")
+RECORD_SCHEMA_VERSION = 2
 PACKAGES = ("jglue-bench", "torch", "transformers", "accelerate", "tokenizers", "datasets", "hydra-core",
             "omegaconf", "fugashi", "unidic-lite", "ipadic", "sentencepiece", "scikit-learn", "scipy", "numpy")
 
@@ -55,7 +55,16 @@ def append_record(store: str | Path, record: Mapping[str, Any]) -> None:
         os.close(descriptor)
 
 
-def read_records(store: str | Path) -> list[dict[str, Any]]:
+def find_record(store: str | Path, key: str) -> dict[str, Any] | None:
+    """The last training record in the store with this experiment key, or None."""
+    found = None
+    for record in read_records(store, skip_corrupt=True):
+        if record.get("run_kind") == "train" and (record.get("experiment") or {}).get("key") == key:
+            found = record
+    return found
+
+
+def read_records(store: str | Path, skip_corrupt: bool = False) -> list[dict[str, Any]]:
     path = Path(store)
     if not path.is_file():
         return []
@@ -65,23 +74,12 @@ def read_records(store: str | Path) -> list[dict[str, Any]]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as error:
-                raise DataError.at(path, number, None, "one JSON run record on each line",
-                                   found_text=f"invalid JSON ({error.msg})") from None
+                problem = DataError.at(path, number, None, "one JSON run record on each line",
+                                       found_text=f"invalid JSON ({error.msg})")
+                if not skip_corrupt:
+                    raise problem from None
+                print(f"jglue-bench: warning: {problem} (skipped)", file=sys.stderr)
     return records
-
-
-def config_hash(resolved_config: Mapping[str, Any]) -> str:
-    """Hash of what determines the experiment: where its outputs go and how it reports progress are left out,
-    so the same experiment run twice hashes the same."""
-    experiment = json.loads(json.dumps(resolved_config, default=str))
-    for path in RUN_LOCATION_KEYS:
-        *parents, leaf = path.split(".")
-        node = experiment
-        for parent in parents:
-            node = node.get(parent, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    return hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def without_nan(value: Any) -> Any:

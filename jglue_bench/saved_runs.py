@@ -60,7 +60,8 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
-        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, "token_type_ids" in input_names)
+        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, "token_type_ids" in input_names,
+                                   cfg.data)
         outputs, seconds = predict(model, prepared.features, kind, input_names, tokenizer.pad_token_id,
                                    cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
                                    cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar)

@@ -1,7 +1,9 @@
 """train(cfg) -> RunResult: prepare, fine-tune with Accelerate, score each epoch on every eval split, save, record.
 
 The loop reads top to bottom; the official JGLUE protocol scores the last epoch, so that is the reported
-result (every epoch's scores are kept in the record's history).
+result (every epoch's scores are kept in the record's history). Every epoch's batches are planned from the seed
+before training starts, so the number of optimizer steps is counted from the batches themselves, and a run
+resumed from a checkpoint sees exactly the batches it would have seen.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +23,22 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
-from jglue_bench.batching import collate, feature_length, shard_batches, training_batches
+from jglue_bench import checkpoints
+from jglue_bench.batching import collate, shard_batches, training_batches
 from jglue_bench.config import check_run_config
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
+from jglue_bench.experiment import experiment_key
 from jglue_bench.modeling import build_model, count_parameters, forward_input_names, library_progress_bars
-from jglue_bench.prepare import featurize_split, read_split, resolve_labels, task_spec
+from jglue_bench.preflight import check_output_dir, check_writable_store, warn_about_precision
+from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records import build_record, finish_record
-from jglue_bench.results import write_yaml_atomic
+from jglue_bench.results import find_record, write_yaml_atomic
 from jglue_bench.tasks import TaskSpec, kind_module
-from jglue_bench.tokenization import load_tokenizer
+from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
 from jglue_bench.tokenization.recipes import save_recipe
+
+LOG_EVERY = 50  # optimizer steps between progress-bar loss updates (reading the loss waits for the device)
 
 
 @dataclass
@@ -40,76 +47,229 @@ class RunResult:
     record: dict[str, Any]
     output_dir: Path
     main_process: bool = True  # under a multi-process launch only the main process writes and prints
+    skipped: bool = False  # the results store already held this experiment
 
 
-def train(cfg: DictConfig, output_dir: str | Path | None = None) -> RunResult:
+@dataclass
+class Loop:
+    """What the training loop works with, and where it is (the part a checkpoint saves)."""
+
+    cfg: DictConfig
+    accelerator: Accelerator
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    input_names: tuple[str, ...]
+    pad_id: int
+    plan: list[list[list[int]]]  # per epoch, this process's batches of feature indices
+    out: Path
+    state: dict[str, Any] = field(default_factory=lambda: {"epoch": 1, "batches_done": 0, "loss_sum": 0.0,
+                                                           "optimizer_steps": 0, "history": [],
+                                                           "train_seconds": 0.0, "eval_seconds": 0.0})
+
+
+def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str, Any] | None = None) -> RunResult:
+    """Fine-tune and score one run. `sweep`: the sweep and grid cell it belongs to (the CLI passes it)."""
     started = time.perf_counter()
     check_run_config(cfg)
+    check_writable_store(cfg.results.path)
+    accelerator, per_device_batch = make_accelerator(cfg)
     spec = resolve_labels(task_spec(cfg), cfg.data)
-    eval_splits = eval_split_names(cfg.data, spec)
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
-    eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in eval_splits]
-    out = Path(output_dir or cfg.output_dir or default_output_dir(cfg))
-    accelerator, per_device_batch = make_accelerator(cfg)
+    eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
+                 for split in eval_split_names(cfg.data, spec)]
+    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    experiment = {"key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
+                  **(sweep or {})}
+    if not cfg.get("rerun", False) and (done := find_record(cfg.results.path, experiment["key"])) is not None:
+        return skipped_run(done, cfg)
+    resume_dir = checkpoints.run_in_progress(cfg.data.cache_dir, experiment["key"]) if cfg.get("resume") else None
+    out = resume_dir or Path(output_dir or cfg.output_dir or default_output_dir(cfg))
+    check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite", False)))
+
+    warn_about_precision(cfg.trainer, accelerator.device)
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)
-    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
     kind = kind_module(spec.kind)
     model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
-    train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types)
-    eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types) for data in eval_data]
+    train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
+    eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
+                 for data in eval_data]
+    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, input_names, tokenizer.pad_token_id, out)
+    if resume_dir is not None:
+        loop.state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(out), accelerator, loop.model,
+                                                 loop.optimizer, loop.scheduler)
+        accelerator.print(f"resuming {out} at epoch {loop.state['epoch']}, batch {loop.state['batches_done']}")
+    if accelerator.is_main_process:
+        checkpoints.remember_run(cfg.data.cache_dir, experiment["key"], out)
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
-                                  betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    steps_per_epoch = math.ceil(math.ceil(len(train_set.features) / per_device_batch / accelerator.num_processes)
-                                / accelerator.gradient_accumulation_steps)
-    total_steps = steps_per_epoch * cfg.num_train_epochs
-    scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
-                              num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
-    show = cfg.trainer.progress_bar and accelerator.is_local_main_process
-    pad_id = tokenizer.pad_token_id
-
-    history, train_seconds, eval_seconds = [], 0.0, 0.0
-    for epoch in range(1, cfg.num_train_epochs + 1):
-        epoch_started = time.perf_counter()
-        loss = train_one_epoch(cfg, accelerator, model, optimizer, scheduler, train_set.features, input_names,
-                               pad_id, per_device_batch, epoch, show)
-        train_seconds += time.perf_counter() - epoch_started
-        scores, predictions = {}, {}
-        for prepared in eval_sets:
-            outputs, seconds = predict(model, prepared.features, kind, input_names, pad_id,
-                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                                       cfg.trainer.pad_to_multiple_of, show, desc=f"eval {prepared.split} epoch {epoch}")
-            eval_seconds += seconds
-            predictions[prepared.split], scores[prepared.split] = score_outputs(
-                kind, spec, outputs, prepared.features, prepared.examples)
-        history.append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
-        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
-            f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
-            for split, split_scores in scores.items()))
-
+    predictions = run_epochs(loop, spec, kind, train_set, eval_sets)
+    history = loop.state["history"]
     record = build_record(cfg, spec, kind="train", splits=[train_set, *eval_sets], tokenizer=tokenizer,
                           metrics=history[-1]["metrics"], history=history, device=accelerator.device,
-                          num_processes=accelerator.num_processes, num_parameters=count_parameters(model))
+                          num_processes=accelerator.num_processes, num_parameters=count_parameters(model),
+                          experiment=experiment)
     if accelerator.is_main_process:
         for prepared in eval_sets:
             write_predictions(out / f"predictions-{prepared.split}.jsonl", kind, spec, prepared.examples,
                               predictions[prepared.split])
         if cfg.save_model:
-            accelerator.unwrap_model(model).save_pretrained(out / "model", safe_serialization=True)
+            accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
             save_recipe(tokenizer, out / "model")
         save_run_config(cfg, spec, out / "config.yaml")
-    eval_features = sum(len(prepared.features) for prepared in eval_sets)
-    finish_record(record, out, cfg.results.path, started, throughput={
-        "train_samples_per_s": round(len(train_set.features) * cfg.num_train_epochs / max(train_seconds, 1e-9), 2),
-        "eval_samples_per_s": round(eval_features * cfg.num_train_epochs / max(eval_seconds, 1e-9), 2),
-        "train_features": len(train_set.features), "eval_features": eval_features},
-        write=accelerator.is_main_process)
+    finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
+                  write=accelerator.is_main_process)
+    if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
+        checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
+        checkpoints.remove_all(out)
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
+
+
+def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: PreparedSplit, per_device_batch: int,
+              input_names: tuple[str, ...], pad_id: int, out: Path) -> Loop:
+    """Plan every epoch's batches, then the optimizer and a schedule over exactly that many optimizer steps."""
+    lengths = train_set.features.lengths()
+    plan = [shard_batches(training_batches(lengths, per_device_batch, seed=cfg.seed + epoch,
+                                           group_by_length=cfg.trainer.group_by_length),
+                          accelerator.num_processes, accelerator.process_index)
+            for epoch in range(1, cfg.num_train_epochs + 1)]
+    total_steps = sum(math.ceil(len(batches) / accelerator.gradient_accumulation_steps) for batches in plan)
+    fused = accelerator.device.type == "cuda"  # one kernel for the whole update on a GPU
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
+                                  betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay,
+                                  fused=fused)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    if cfg.trainer.get("compile"):
+        model = torch.compile(model, dynamic=True)  # dynamic: every batch has its own padded length
+    scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
+                              num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
+    return Loop(cfg, accelerator, model, optimizer, scheduler, input_names, pad_id, plan, out)
+
+
+def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
+               eval_sets: list[PreparedSplit]) -> dict[str, list]:
+    """Train and score epoch by epoch from where the loop state is; the last epoch's predictions per split."""
+    cfg, accelerator, state = loop.cfg, loop.accelerator, loop.state
+    show = cfg.trainer.progress_bar and accelerator.is_local_main_process
+    predictions: dict[str, list] = {}
+    while state["epoch"] <= cfg.num_train_epochs:
+        epoch = state["epoch"]
+        epoch_started = time.perf_counter()
+        loss = train_one_epoch(loop, train_set.features, show)
+        state["train_seconds"] += time.perf_counter() - epoch_started
+        scores = {}
+        for prepared in eval_sets:
+            outputs, seconds = predict(loop.model, prepared.features, kind, loop.input_names, loop.pad_id,
+                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
+                                       cfg.trainer.pad_to_multiple_of, show, desc=f"eval {prepared.split} epoch {epoch}")
+            state["eval_seconds"] += seconds
+            predictions[prepared.split], scores[prepared.split] = score_outputs(
+                kind, spec, outputs, prepared.features, prepared.examples)
+        state["history"].append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
+        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
+            f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
+            for split, split_scores in scores.items()))
+        state.update(epoch=epoch + 1, batches_done=0, loss_sum=0.0)
+        if epoch < cfg.num_train_epochs:
+            save_checkpoint(loop)
+    return predictions
+
+
+def train_one_epoch(loop: Loop, features, show: bool) -> float:
+    """The current epoch's planned batches, from the first one not yet done; returns the epoch's mean loss.
+    The loss is summed on the device and read only at logging points and the epoch's end."""
+    cfg, accelerator, state = loop.cfg, loop.accelerator, loop.state
+    batches = loop.plan[state["epoch"] - 1]
+    accumulation = accelerator.gradient_accumulation_steps
+    checkpoint_steps = cfg.trainer.get("checkpoint_steps")
+    loop.model.train()
+    loss_sum = torch.zeros((), device=accelerator.device)
+    # disable=None: a bar on a terminal, none in a log file (epoch lines are printed either way)
+    progress = tqdm(total=len(batches), initial=state["batches_done"], desc=f"train epoch {state['epoch']}",
+                    unit="batch", leave=False, disable=None if show else True)
+    for step, batch in enumerate(batch_stream(loop, features, batches[state["batches_done"]:]),
+                                 start=state["batches_done"] + 1):
+        # Accumulation is counted here rather than by accelerator.accumulate(): the batches are planned per
+        # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
+        update = step % accumulation == 0 or step == len(batches)
+        group_size = min(accumulation, len(batches) - (step - 1) // accumulation * accumulation)
+        with (nullcontext() if update else accelerator.no_sync(loop.model)), accelerator.autocast():
+            loss = loop.model(**batch).loss
+            # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
+            # gradient must still be the mean over the micro-batches it has.
+            accelerator.backward(loss * (accumulation / group_size))
+        loss_sum += loss.detach()
+        progress.update()
+        if update:
+            optimizer_step(loop)
+            state["optimizer_steps"] += 1
+            if state["optimizer_steps"] % LOG_EVERY == 0:
+                progress.set_postfix(loss=f"{loss.item():.4f}")
+            if checkpoint_steps and state["optimizer_steps"] % checkpoint_steps == 0 and step < len(batches):
+                state.update(batches_done=step, loss_sum=state["loss_sum"] + loss_sum.item())
+                loss_sum.zero_()
+                save_checkpoint(loop)
+    progress.close()
+    return (state["loss_sum"] + loss_sum.item()) / max(len(batches), 1)
+
+
+def batch_stream(loop: Loop, features, batches: list[list[int]]):
+    """Padded tensors on the device, one batch after another. On a GPU a DataLoader builds them in worker
+    processes into pinned memory, so the next batch is ready while the current one trains."""
+    cfg, device = loop.cfg, loop.accelerator.device
+
+    def build(indices: list[int]) -> dict[str, torch.Tensor]:
+        return collate([features[i] for i in indices], loop.input_names, loop.pad_id, cfg.trainer.pad_to_multiple_of)
+
+    workers = cfg.trainer.get("dataloader_workers")
+    workers = (2 if device.type == "cuda" else 0) if workers in (None, "auto") else int(workers)
+    # A generator of its own: the loader must not draw from the global RNG that dropout (and a resumed run) uses.
+    source = (torch.utils.data.DataLoader(batches, batch_size=None, collate_fn=build, num_workers=workers,
+                                          pin_memory=device.type == "cuda", generator=torch.Generator())
+              if workers else map(build, batches))
+    for batch in source:
+        yield {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
+
+
+def optimizer_step(loop: Loop) -> None:
+    if loop.cfg.trainer.max_grad_norm:
+        loop.accelerator.clip_grad_norm_(loop.model.parameters(), loop.cfg.trainer.max_grad_norm)
+    loop.optimizer.step()
+    loop.scheduler.step()  # not prepared by Accelerate: one schedule step per optimizer step, exactly
+    loop.optimizer.zero_grad(set_to_none=True)
+
+
+def save_checkpoint(loop: Loop) -> None:
+    if loop.cfg.trainer.get("save_checkpoints", True) and loop.accelerator.is_main_process:
+        checkpoints.save_checkpoint(loop.out, loop.accelerator, loop.model, loop.optimizer, loop.scheduler,
+                                    loop.state, keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)))
+    loop.accelerator.wait_for_everyone()
+
+
+def throughput(cfg: DictConfig, loop: Loop, train_set: PreparedSplit, eval_sets: list[PreparedSplit]) -> dict:
+    state = loop.state
+    eval_features = sum(len(prepared.features) for prepared in eval_sets)
+    return {"train_samples_per_s": round(len(train_set.features) * cfg.num_train_epochs
+                                         / max(state["train_seconds"], 1e-9), 2),
+            "eval_samples_per_s": round(eval_features * cfg.num_train_epochs / max(state["eval_seconds"], 1e-9), 2),
+            "train_features": len(train_set.features), "eval_features": eval_features}
+
+
+def skipped_run(record: dict[str, Any], cfg: DictConfig) -> RunResult:
+    """A run whose experiment the results store already holds: one line, and the stored result."""
+    from accelerate import PartialState
+
+    main = PartialState().is_main_process
+    if main:
+        scores = ", ".join(f"{name} {value:.2f}" for name, value in record["metrics"].items() if value is not None)
+        hyper = record["hyperparameters"]
+        print(f"skip: {record['task']['name']} / {record['model']['name']} (lr {hyper['learning_rate']}, epochs "
+              f"{hyper['num_train_epochs']}, seed {record['seed']}): experiment {record['experiment']['key']} is "
+              f"already in {cfg.results.path} (run {record['run_id']}: {scores}); rerun=true runs it again")
+    return RunResult(record["metrics"], record, Path(record.get("output_dir", ".")), main, skipped=True)
 
 
 def eval_split_names(data_cfg: DictConfig, spec: TaskSpec) -> list[str]:
@@ -168,38 +328,3 @@ def fresh_accelerator(**settings) -> Accelerator:
     AcceleratorState._reset_state(reset_partial_state=not torch.distributed.is_initialized())
     GradientState._reset_state()
     return Accelerator(**settings)
-
-
-def train_one_epoch(cfg, accelerator, model, optimizer, scheduler, features, input_names, pad_id,
-                    per_device_batch, epoch, show) -> float:
-    """One pass over the training features; returns the mean loss."""
-    model.train()
-    batches = training_batches([feature_length(feature) for feature in features], per_device_batch,
-                               seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length)
-    batches = shard_batches(batches, accelerator.num_processes, accelerator.process_index)
-    accumulation = accelerator.gradient_accumulation_steps
-    total_loss = 0.0
-    # disable=None: a bar on a terminal, none in a log file (epoch lines are printed either way)
-    progress = tqdm(batches, desc=f"train epoch {epoch}", unit="batch", leave=False, disable=None if show else True)
-    for step, indices in enumerate(progress, start=1):
-        batch = collate([features[i] for i in indices], input_names, pad_id, cfg.trainer.pad_to_multiple_of)
-        batch = {name: tensor.to(accelerator.device) for name, tensor in batch.items()}
-        # Accumulation is counted here rather than by accelerator.accumulate(): the batches are built per
-        # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
-        update = step % accumulation == 0 or step == len(batches)
-        group_start = (step - 1) // accumulation * accumulation
-        group_size = min(accumulation, len(batches) - group_start)
-        with (nullcontext() if update else accelerator.no_sync(model)), accelerator.autocast():
-            loss = model(**batch).loss
-            # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
-            # gradient must still be the mean over the micro-batches it has.
-            accelerator.backward(loss * (accumulation / group_size))
-        if update:
-            if cfg.trainer.max_grad_norm:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.trainer.max_grad_norm)
-            optimizer.step()
-            scheduler.step()  # not prepared by Accelerate: one schedule step per optimizer step, exactly
-            optimizer.zero_grad()
-        total_loss += loss.item()
-        progress.set_postfix(loss=f"{loss.item():.4f}")
-    return total_loss / max(len(batches), 1)

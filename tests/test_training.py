@@ -13,7 +13,7 @@ from jglue_bench.modeling import forward_input_names
 from jglue_bench.results import read_records
 from jglue_bench.training import train
 
-RECORD_KEYS = {"task", "model", "config", "config_hash", "seed", "metrics", "split", "git", "packages", "device",
+RECORD_KEYS = {"task", "model", "config", "experiment", "protocol", "seed", "metrics", "split", "git", "packages", "device",
                "wall_time_s", "throughput", "history", "run_id", "created_at"}
 
 

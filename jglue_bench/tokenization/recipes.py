@@ -56,7 +56,13 @@ def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = 
 
 
 def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
-    """A file of the model: from its local folder, else from the hub (cached; offline when HF_HUB_OFFLINE=1)."""
+    """A file of the model: an absolute path as it is; else from the model's local folder, else from the hub
+    (cached; offline when HF_HUB_OFFLINE=1)."""
+    if Path(str(filename)).expanduser().is_absolute():
+        path = Path(str(filename)).expanduser()
+        if not path.is_file():
+            raise UserError(f"{path} does not exist (model '{model_cfg.get('name')}' names it in its tokenizer recipe).")
+        return path
     source = model_cfg.get("pretrained")
     if source is None:
         raise UserError(f"model '{model_cfg.get('name')}' has no `pretrained` folder or hub id to read {filename} from.")

@@ -1,0 +1,129 @@
+"""Features as columns: one Arrow table per split, stored in the feature cache and read back memory-mapped.
+
+A featurizer gives one dict per feature (input_ids, attention_mask, labels, QA offsets, ...). FeatureTable keeps
+them as Arrow columns (never pickle), written atomically as an Arrow IPC file, and serves row `i` as a dict again:
+token sequences as NumPy views into the column (no copy), the rest as plain values. So a cached split loads in
+a fraction of the time it took to tokenize, and batches are padded straight from the arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow  # at import, not at the first cache hit: the load time is then the load alone
+import pyarrow.ipc
+
+SEQUENCE_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class FeatureTable(Sequence):
+    """A split's features, row by row as dicts, backed by Arrow columns."""
+
+    def __init__(self, table):
+        self.table = table
+        self._readers = {name: _row_reader(table.column(name).combine_chunks()) for name in table.column_names}
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[dict]) -> "FeatureTable":
+        import pyarrow
+
+        table = pyarrow.Table.from_pylist(list(rows))
+        for name in SEQUENCE_COLUMNS:  # ids fit in 32 bits: half the cache, and the same values
+            if name in table.column_names:
+                table = table.set_column(table.column_names.index(name), name,
+                                         table.column(name).cast(_int32_like(table.schema.field(name).type)))
+        return cls(table)
+
+    @classmethod
+    def load(cls, path: Path) -> "FeatureTable":
+        import pyarrow
+
+        with pyarrow.memory_map(str(path)) as source:
+            return cls(pyarrow.ipc.open_file(source).read_all())
+
+    def save(self, path: Path) -> None:
+        """Write to a temporary file beside `path`, then rename: a reader never sees half a cache entry."""
+        import pyarrow
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(handle)
+        try:
+            with pyarrow.OSFile(tmp_name, "wb") as sink, pyarrow.ipc.new_file(sink, self.table.schema) as writer:
+                writer.write_table(self.table)
+            os.replace(tmp_name, path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return {name: read(index) for name, read in self._readers.items()}
+
+    def column(self, name: str) -> list:
+        return [self._readers[name](i) for i in range(len(self))]
+
+    def lengths(self) -> list[int]:
+        """Each feature's sequence length (multiple choice: its longest choice), from the column offsets."""
+        ids = self.table.column("input_ids").combine_chunks()
+        outer = numpy_view(ids.offsets)
+        if not _is_nested(ids.type):
+            return np.diff(outer).tolist()
+        inner = numpy_view(ids.values.offsets)
+        return [int(np.diff(inner[outer[i]:outer[i + 1] + 1]).max(initial=0)) for i in range(len(outer) - 1)]
+
+
+def _row_reader(column) -> Callable[[int], Any]:
+    import pyarrow
+
+    kind = column.type
+    if not pyarrow.types.is_list(kind):
+        if column.null_count:
+            return lambda i: column[i].as_py()
+        values = numpy_view(column)
+        return lambda i: values[i].item()
+    if not _is_nested(kind) and column.values.null_count == 0:
+        flat, offsets = numpy_view(column.values), numpy_view(column.offsets)
+        return lambda i: flat[offsets[i]:offsets[i + 1]]
+    if _is_nested(kind) and column.values.values.null_count == 0 and column.values.null_count == 0:
+        flat = numpy_view(column.values.values)
+        outer, inner = numpy_view(column.offsets), numpy_view(column.values.offsets)
+        return lambda i: [flat[inner[j]:inner[j + 1]] for j in range(outer[i], outer[i + 1])]
+    # QA offsets: (start, end) per token, null outside the context; read back as tuples and None
+    return lambda i: [tuple(item) if isinstance(item, list) else item for item in column[i].as_py()]
+
+
+def numpy_view(array) -> np.ndarray:
+    """A null-free numeric or boolean Arrow array as NumPy, read from its buffer. (pyarrow's own to_numpy imports
+    pandas, a third of a second that would make a warm cache look slow.)"""
+    import pyarrow
+
+    data = array.buffers()[1]
+    if pyarrow.types.is_boolean(array.type):
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+        return bits[array.offset:array.offset + len(array)].astype(bool)
+    dtype = np.dtype(str(array.type))  # int32, int64, float, double: NumPy knows the same names
+    return np.frombuffer(data, dtype=dtype)[array.offset:array.offset + len(array)]
+
+
+def _is_nested(kind) -> bool:
+    import pyarrow
+
+    return pyarrow.types.is_list(kind) and pyarrow.types.is_list(kind.value_type)
+
+
+def _int32_like(kind):
+    import pyarrow
+
+    return pyarrow.list_(_int32_like(kind.value_type)) if pyarrow.types.is_list(kind) else pyarrow.int32()
