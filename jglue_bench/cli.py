@@ -130,10 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a model config whose tokenizer to measure, optionally with a local folder for its files "
                              "(repeatable; default: tiny)")
     oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. data.dir=PATH data.eval_split=test")
-    report = _command(sub, "report", "table of the run records in the results store", commands.run_report)
-    report.add_argument("--results", type=Path, default=Path("results/runs.jsonl"))
-    report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
-    report.add_argument("--last", type=int, default=None, help="only the last N records")
+    from jglue_bench.report_cli import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 

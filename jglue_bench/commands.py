@@ -15,8 +15,15 @@ def run_train(hydra_args: Sequence[str]) -> None:
     """Hand the arguments to Hydra, which composes the config, handles -m sweeps and the run folder.
     `task=PATH.yaml` and users' task names become a generated config folder on Hydra's search path first."""
     import hydra
+    from hydra.core.plugins import Plugins
 
     register_resolvers()
+    # Hydra finds plugins by scanning its namespace folders, which an editable install does not have, so the
+    # sweeper is registered by hand; after the scan, which reloads Hydra's own plugin modules (BasicSweeper).
+    plugins = Plugins.instance()
+    from hydra_plugins.jglue_bench_sweeper import TaskGridSweeper
+
+    plugins.register(TaskGridSweeper)
     sys.argv = ["jglue-bench train", *expand_task_overrides(hydra_args)]
     hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_train_job)()
 
@@ -269,20 +276,6 @@ def run_oracle(args) -> None:
         prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, cfg.data)
         results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec)
     print(format_oracle_comparison(results))
-
-
-def run_report(args) -> None:
-    from jglue_bench.report import csv_table, markdown_table
-    from jglue_bench.results import read_records
-
-    records = read_records(args.results)
-    if not records:
-        raise UserError(f"{args.results} holds no run records yet; run `jglue-bench train` first.")
-    records = records[-args.last:] if args.last else records
-    if args.format == "json":
-        print("\n".join(json.dumps(record, ensure_ascii=False) for record in records))
-    else:
-        print(markdown_table(records) if args.format == "markdown" else csv_table(records), end="\n")
 
 
 def _existing_dir(path: Path | None) -> Path:

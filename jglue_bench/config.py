@@ -34,6 +34,10 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("first_set"):
         OmegaConf.register_new_resolver("first_set", lambda *values: next(
             (value for value in values if value not in (None, "", "None", "null")), None))
+    if not OmegaConf.has_resolver("paper_choice"):
+        from jglue_bench.protocols import paper_choice
+
+        OmegaConf.register_new_resolver("paper_choice", paper_choice)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -145,6 +149,7 @@ def _cache_root(overrides: Sequence[str]) -> Path:
 
 def check_run_config(cfg: DictConfig) -> None:
     """Settings a user types on the command line, checked before any work, each with what was expected."""
+    resolve_all(cfg)
     _check(cfg.learning_rate, "learning_rate", float, "a positive number", lambda v: v > 0)
     _check(cfg.num_train_epochs, "num_train_epochs", int, "a whole number of epochs, at least 1", lambda v: v >= 1)
     _check(cfg.batch_size, "batch_size", int, "a positive whole number", lambda v: v >= 1)
@@ -164,6 +169,19 @@ def check_run_config(cfg: DictConfig) -> None:
     if cfg.trainer.lr_scheduler not in schedulers:
         raise UserError(f"trainer.lr_scheduler is {cfg.trainer.lr_scheduler!r}; expected one of "
                         f"{', '.join(schedulers)}.")
+
+
+def resolve_all(cfg: DictConfig) -> None:
+    """Resolve every interpolation now, so a resolver's user error (say, robust before paper) is one line."""
+    from omegaconf.errors import InterpolationResolutionError
+
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as error:
+        cause = error.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise UserError(f"the config could not be resolved: {str(error).splitlines()[0]}") from None
 
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:

@@ -1,52 +1,553 @@
-"""Tables from run records: Markdown for people (and GitHub), CSV for other tools."""
+"""Tables from run records: the runs, the paper protocol's chosen grid cells, robust seed statistics, ours beside
+the published numbers, model against model, and efficiency. Markdown for people (and GitHub), CSV and JSON for
+other tools.
+
+Pure functions of the records (plain dicts as the results store holds them) and the published rows; standard
+library only, so `jglue-bench report` starts fast. Every table is sorted by its content, never by the order of the
+store, and numbers have fixed formats: the same records always give the same bytes.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+import json
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
 
-COLUMNS = ("task", "model", "data", "train -> eval", "lr", "epochs", "seed", "metrics", "wall s")
+from jglue_bench.published import PublishedScore
+
+PROTOCOLS = ("paper", "robust", "single", "all")
+TASK_ORDER = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
+METRIC_ORDER = ("accuracy", "macro_f1", "mcc", "pearson", "spearman", "exact_match", "f1", "exact_match_official",
+                "f1_official")
+SPLIT_ORDER = ("valid", "valid_out_of_domain", "test", "test_out_of_domain")
+DEV_SPLIT = "valid"  # JGLUE's dev set: the paper protocol picks its grid cell here
+# With --protocol all, the number that stands for a model on a task: the paper protocol's chosen cell (what the
+# published tables report), else the robust mean, else the latest single run.
+PROTOCOL_PRIORITY = ("paper", "robust", "single")
 
 
-def record_rows(record: dict[str, Any]) -> list[dict[str, str]]:
-    """One row per evaluated split of the record (JCoLA scores two)."""
-    task, hyper = record["task"], record.get("hyperparameters", {})
-    by_split = record.get("eval_metrics") or {record.get("split"): record["metrics"]}
-    version = f"v{task['data_version']} " if task.get("data_version") else ""
-    return [{
-        "task": task["name"],
-        "model": record["model"]["name"],
-        "data": f"{version}{_short_source(task.get('data_source', ''))}",
-        "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
-        "lr": f"{hyper.get('learning_rate', '-')}",
-        "epochs": f"{hyper.get('num_train_epochs', '-')}",
-        "seed": f"{record.get('seed', '-')}",
-        "metrics": " / ".join(f"{name} {_number(value)}" for name, value in metrics.items()),
-        "wall s": f"{record.get('wall_time_s', 0):.1f}",
-    } for split, metrics in by_split.items()]
+@dataclass(frozen=True)
+class Spread:
+    """A mean with its sample standard deviation (None for one value)."""
+
+    mean: float | None
+    std: float | None
+
+
+@dataclass(frozen=True)
+class SeedValues:
+    """Every seed's value, in seed order: a space-separated list in Markdown and CSV, a list in JSON."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    signed: tuple[str, ...] = ()  # columns shown with a sign (deltas)
+    empty: str = "no records"
+
+
+@dataclass(frozen=True)
+class Score:
+    """The number that stands for one model on one task, data version, split and metric under a protocol."""
+
+    model: str
+    task: str
+    data_version: str
+    split: str
+    metric: str
+    value: float | None
+    std: float | None
+    n: int
+    protocol: str
+    main_metric: str
+
+
+# ---- reading records ---------------------------------------------------------------------------------------
+
+
+def ranked(value: str, canonical: Sequence[str]) -> tuple[int, str]:
+    """Sort key: the canonical order first (JGLUE's task order, ...), then the rest by name."""
+    return (canonical.index(value) if value in canonical else len(canonical), value)
+
+
+def version_of(record: dict[str, Any]) -> str:
+    return str(record["task"].get("data_version") or "")
+
+
+def split_scores(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Scores per evaluated split (JCoLA scores two); older records only have the first split's."""
+    return record.get("eval_metrics") or {record.get("split") or DEV_SPLIT: record.get("metrics") or {}}
+
+
+def recency(record: dict[str, Any]) -> tuple[str, str]:
+    return (str(record.get("created_at") or ""), str(record.get("run_id") or ""))
+
+
+def main_metric_of(record: dict[str, Any]) -> str:
+    return record.get("main_metric") or next(iter(record.get("metrics") or {"accuracy": None}))
+
+
+def finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def latest_scores(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Scores per split from the latest record holding that split: a cell trained (valid) and later evaluated
+    (test) keeps both."""
+    merged: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=recency):
+        merged.update(split_scores(record))
+    return merged
+
+
+def hyperparameter_text(record: dict[str, Any]) -> str:
+    return json.dumps(record.get("hyperparameters") or {}, sort_keys=True)
+
+
+def group_by(records: Iterable[dict[str, Any]], key) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[key(record)].append(record)
+    return groups
+
+
+def data_label(version: str, split: str = "") -> str:
+    """ "v1.3 valid"; a user's task may have no version."""
+    return " ".join(part for part in (f"v{version}" if version else "", split) if part) or "-"
+
+
+def evaluation_key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return (record["model"]["name"], record["task"]["name"], version_of(record))
+
+
+def evaluation_order(key: tuple[str, str, str]) -> tuple:
+    model, task, version = key
+    return (ranked(task, TASK_ORDER), model, version)
+
+
+def metric_columns(metric_sets: Iterable[Iterable[str]]) -> list[str]:
+    return sorted({name for names in metric_sets for name in names}, key=lambda name: ranked(name, METRIC_ORDER))
+
+
+# ---- (a) runs ----------------------------------------------------------------------------------------------
+
+
+def runs_table(records: Sequence[dict[str, Any]]) -> Table:
+    """One row per record and evaluated split."""
+    ordered = sorted(records, key=lambda record: (evaluation_order(evaluation_key(record)), recency(record)))
+    metrics = metric_columns(scores for record in ordered for scores in split_scores(record).values())
+    rows = []
+    for record in ordered:
+        task, hyper = record["task"], record.get("hyperparameters") or {}
+        version = f"v{task['data_version']} " if task.get("data_version") else ""
+        for split, scores in split_scores(record).items():
+            rows.append({"task": task["name"], "model": record["model"]["name"],
+                         "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
+                         "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
+                         "lr": str(hyper.get("learning_rate", "-")), "epochs": str(hyper.get("num_train_epochs", "-")),
+                         "seed": str(record.get("seed", "-")), "protocol": record.get("protocol", "single"),
+                         **{name: scores[name] for name in metrics if name in scores},
+                         "wall s": finite(record.get("wall_time_s")), "run": record.get("run_id", "")})
+    columns = ["task", "model", "data", "train -> eval", "lr", "epochs", "seed", "protocol", *metrics, "wall s", "run"]
+    return Table("runs", f"Runs ({len(ordered)} records)", columns, rows)
 
 
 def markdown_table(records: Sequence[dict[str, Any]]) -> str:
-    rows = [row for record in records for row in record_rows(record)]
-    widths = {column: max([len(column)] + [len(row[column]) for row in rows]) for column in COLUMNS}
-    lines = ["| " + " | ".join(column.ljust(widths[column]) for column in COLUMNS) + " |",
-             "|" + "|".join("-" * (widths[column] + 2) for column in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(row[column].ljust(widths[column]) for column in COLUMNS) + " |" for row in rows]
-    return "\n".join(lines)
+    """The runs table alone (what `train` prints after a run, and a sweep after its runs)."""
+    return render_markdown_table(runs_table(records))
 
 
 def csv_table(records: Sequence[dict[str, Any]]) -> str:
+    return render_csv(runs_table(records))
+
+
+# ---- (b) paper protocol: the best grid cell on dev ---------------------------------------------------------
+
+
+@dataclass
+class PaperChoice:
+    key: tuple[str, str, str]
+    chosen: dict[str, Any]  # a record of the chosen cell (for its hyperparameters)
+    scores: dict[str, dict[str, Any]]  # the chosen cell's scores per split
+    cells: int
+    unscored: int  # cells without a dev score for the main metric: not compared
+    learning_rates: list[str]
+    epochs: list[str]
+
+
+def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
+    """For each (model, task, data version) among the records with protocol "paper": the grid cell (its
+    hyperparameters and seed) with the best main metric on the dev split, as JGLUE reports."""
+    choices = []
+    groups = group_by((record for record in records if record.get("protocol") == "paper"), evaluation_key)
+    for key in sorted(groups, key=evaluation_order):
+        cells = group_by(groups[key], lambda record: (hyperparameter_text(record), str(record.get("seed"))))
+        scored = []
+        for cell_key, cell_records in cells.items():
+            scores = latest_scores(cell_records)
+            dev = finite(scores.get(DEV_SPLIT, {}).get(main_metric_of(max(cell_records, key=recency))))
+            if dev is not None:
+                first_run = min(recency(record) for record in cell_records)
+                scored.append((-dev, first_run, cell_key, max(cell_records, key=recency), scores))
+        if not scored:
+            continue
+        # ties: the cell run first, as protocols.best_cell (which picks the cell `experiment=robust` then runs)
+        *_, chosen, scores = min(scored, key=lambda item: item[:3])
+        hypers = [json.loads(item[2][0]) for item in scored]
+        choices.append(PaperChoice(key, chosen, scores, len(scored), len(cells) - len(scored),
+                                   sorted({str(h.get("learning_rate")) for h in hypers}, key=float_or_text),
+                                   sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text)))
+    return choices
+
+
+def float_or_text(text: str) -> tuple[float, str]:
+    try:
+        return (float(text), text)
+    except ValueError:
+        return (math.inf, text)
+
+
+def paper_table(records: Sequence[dict[str, Any]]) -> Table:
+    choices = paper_choices(records)
+    metrics = metric_columns(scores for choice in choices for scores in choice.scores.values())
+    rows = []
+    for choice in choices:
+        model, task, version = choice.key
+        hyper = choice.chosen.get("hyperparameters") or {}
+        for split in sorted(choice.scores, key=lambda split: ranked(split, SPLIT_ORDER)):
+            rows.append({"task": task, "model": model, "data": data_label(version), "split": split,
+                         "lr": str(hyper.get("learning_rate")), "epochs": str(hyper.get("num_train_epochs")),
+                         "seed": str(choice.chosen.get("seed")), "cells": choice.cells,
+                         "grid": f"lr {','.join(choice.learning_rates)} x epochs {','.join(choice.epochs)}",
+                         "chosen on": f"{DEV_SPLIT} {main_metric_of(choice.chosen)}",
+                         **{name: choice.scores[split][name] for name in metrics if name in choice.scores[split]}})
+    notes = ["The reported number is the grid cell with the best main metric on the dev split (JGLUE's protocol); "
+             "`cells` counts the cells compared."]
+    unscored = sum(choice.unscored for choice in choices)
+    if unscored:
+        notes.append(f"{unscored} cell(s) had no dev score for the main metric and were not compared.")
+    return Table("paper", "Paper protocol: the best grid cell on dev",
+                 ["task", "model", "data", "split", "lr", "epochs", "seed", "cells", "grid", "chosen on", *metrics],
+                 rows, notes, empty="no records with protocol paper (with a dev score)")
+
+
+# ---- (c) robust: seeds -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SeedGroup:
+    key: tuple[str, str, str]
+    hyperparameters: dict[str, Any]
+    main_metric: str
+    by_seed: dict[str, dict[str, dict[str, Any]]]  # seed -> split -> scores
+
+    def values(self, split: str, metric: str) -> list[tuple[str, Any]]:
+        return [(seed, scores[split].get(metric)) for seed, scores in self.by_seed.items()
+                if split in scores and metric in scores[split]]
+
+
+def seed_groups(records: Iterable[dict[str, Any]]) -> list[SeedGroup]:
+    """Records with protocol "robust", grouped by (model, task, data version, hyperparameters)."""
+    groups = group_by((record for record in records if record.get("protocol") == "robust"),
+                      lambda record: (*evaluation_key(record), hyperparameter_text(record)))
+    result = []
+    for key in sorted(groups, key=lambda key: (evaluation_order(key[:3]), key[3])):
+        seeds = group_by(groups[key], lambda record: str(record.get("seed")))
+        result.append(SeedGroup(key[:3], json.loads(key[3]), main_metric_of(max(groups[key], key=recency)),
+                                {seed: latest_scores(seeds[seed]) for seed in sorted(seeds, key=float_or_text)}))
+    return result
+
+
+def spread(values: Sequence[Any]) -> Spread:
+    """Mean and sample standard deviation; undefined (None) if any value is, so n never shrinks silently."""
+    numbers = [finite(value) for value in values]
+    if not numbers or any(number is None for number in numbers):
+        return Spread(None, None)
+    return Spread(statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else None)
+
+
+def robust_table(records: Sequence[dict[str, Any]]) -> Table:
+    groups = seed_groups(records)
+    rows, metric_sets = [], []
+    for group in groups:
+        splits = {split for scores in group.by_seed.values() for split in scores}
+        for split in sorted(splits, key=lambda split: ranked(split, SPLIT_ORDER)):
+            metrics = metric_columns(scores[split] for scores in group.by_seed.values() if split in scores)
+            metric_sets.append(metrics)
+            seeds = [seed for seed, scores in group.by_seed.items() if split in scores]
+            row = {"task": group.key[1], "model": group.key[0], "data": data_label(group.key[2]), "split": split,
+                   "lr": str(group.hyperparameters.get("learning_rate")),
+                   "epochs": str(group.hyperparameters.get("num_train_epochs")), "n": len(seeds),
+                   "seeds": " ".join(seeds)}
+            for metric in metrics:
+                values = [value for _, value in group.values(split, metric)]
+                row[metric] = spread(values)
+                row[f"{metric} per seed"] = SeedValues(tuple(values))
+            rows.append(row)
+    metrics = metric_columns(metric_sets)
+    columns = ["task", "model", "data", "split", "lr", "epochs", "n", "seeds",
+               *(name for metric in metrics for name in (metric, f"{metric} per seed"))]
+    return Table("robust", "Robust protocol: mean ± sample std over seeds", columns, rows,
+                 ["Sample standard deviation (n - 1); per-seed values are in the order of `seeds`."],
+                 empty="no records with protocol robust")
+
+
+# ---- one number per model, task, split and metric ----------------------------------------------------------
+
+
+def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
+    """The numbers that stand for each model: the paper protocol's chosen cell, the robust mean over seeds (of
+    the hyperparameters with the best dev mean), or the latest single run. With "all", each (model, task, data
+    version) takes every number from one protocol, the first of PROTOCOL_PRIORITY that has any."""
+    if protocol == "all":
+        owner: dict[tuple[str, str, str], str] = {}
+        kept = []
+        for name in PROTOCOL_PRIORITY:
+            for score in scores_for(records, name):
+                if owner.setdefault((score.model, score.task, score.data_version), name) == name:
+                    kept.append(score)
+        return sort_scores(kept)
+    found: list[Score] = []
+    if protocol == "paper":
+        for choice in paper_choices(records):
+            found += [Score(*choice.key, split, metric, finite(value), None, 1, "paper", main_metric_of(choice.chosen))
+                      for split, scores in choice.scores.items() for metric, value in scores.items()]
+    elif protocol == "robust":
+        by_evaluation = group_by(seed_groups(records), lambda group: group.key)
+        for key, groups in by_evaluation.items():
+            group = max(groups, key=lambda group: (_dev_mean(group), json.dumps(group.hyperparameters, sort_keys=True)))
+            for split in {split for scores in group.by_seed.values() for split in scores}:
+                metrics = {metric for scores in group.by_seed.values() for metric in scores.get(split, {})}
+                for metric in metrics:
+                    values = [value for _, value in group.values(split, metric)]
+                    stat = spread(values)
+                    found.append(Score(*key, split, metric, stat.mean, stat.std, len(values), "robust",
+                                       group.main_metric))
+    else:
+        singles = group_by((record for record in records if record.get("protocol", "single") == "single"),
+                           evaluation_key)
+        for key, group in singles.items():
+            main = main_metric_of(max(group, key=recency))
+            found += [Score(*key, split, metric, finite(value), None, 1, "single", main)
+                      for split, scores in latest_scores(group).items() for metric, value in scores.items()]
+    return sort_scores(found)
+
+
+def _dev_mean(group: SeedGroup) -> float:
+    mean = spread([value for _, value in group.values(DEV_SPLIT, group.main_metric)]).mean
+    return -math.inf if mean is None else mean
+
+
+def sort_scores(scores: Iterable[Score]) -> list[Score]:
+    return sorted(scores, key=lambda s: (evaluation_order((s.model, s.task, s.data_version)),
+                                         ranked(s.split, SPLIT_ORDER), ranked(s.metric, METRIC_ORDER)))
+
+
+def score_cell(score: Score) -> float | Spread | None:
+    return Spread(score.value, score.std) if score.protocol == "robust" else score.value
+
+
+def as_spread(value: float | Spread | None) -> Spread:
+    """The comparison table's number columns always hold a Spread, so its CSV columns never depend on the data."""
+    return value if isinstance(value, Spread) else Spread(value, None)
+
+
+# ---- (d) ours beside the published numbers -----------------------------------------------------------------
+
+
+def domain(split: str) -> bool:
+    return split.endswith("out_of_domain")
+
+
+def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]) -> Table:
+    """Each published number of a model we ran, beside our closest evaluation of the same model, task and metric
+    (same split first, then the same domain, then the same data version), with the delta and what differs."""
+    ours = {(s.model, s.task, s.data_version, s.split, s.metric): s for s in scores}
+    evaluations = defaultdict(set)
+    for s in scores:
+        evaluations[(s.model, s.task)].add((s.data_version, s.split))
+    rows, sources = [], {}
+    for row in sorted(published, key=lambda p: (ranked(p.task, TASK_ORDER), ranked(p.metric, METRIC_ORDER),
+                                                p.model, p.file, p.data_version, ranked(p.split, SPLIT_ORDER))):
+        candidates = sorted((version, split) for version, split in evaluations[(row.model, row.task)]
+                            if _ours(ours, row, version, split) is not None)
+        if not candidates:
+            continue
+        version, split = max(candidates, key=lambda option: (option[1] == row.split,
+                                                             domain(option[1]) == domain(row.split),
+                                                             option[0] == row.data_version))
+        score = _ours(ours, row, version, split)
+        differs = [word for word, same in (("data version", version == row.data_version), ("split", split == row.split))
+                   if not same]
+        delta = None if score.value is None else score.value - row.value
+        sources[row.file] = row.source
+        rows.append({"task": row.task, "model": row.model, "metric": row.metric, "ours": as_spread(score_cell(score)),
+                     "ours data": data_label(version, split), "ours protocol": score.protocol,
+                     "published": Spread(row.value, row.std),
+                     "published data": data_label(row.data_version, row.split), "delta": delta,
+                     "differs": ", ".join(differs), "source": row.file, "ours metric": score.metric})
+    notes = ["delta = ours - published (x100). `differs` names what is not the same evaluation on both sides."]
+    if any(row["task"] == "jsquad" for row in rows):
+        notes.append("JSQuAD: `ours metric` *_official rebuilds answers from tokens, as JGLUE's script did for the "
+                     "published numbers; plain exact_match/f1 slice answers from the original text (compared only "
+                     "when a record has no *_official).")
+    notes += [f"{name}: {source}" for name, source in sorted(sources.items())]
+    return Table("published", "Ours beside the published numbers",
+                 ["task", "model", "metric", "ours", "ours data", "ours protocol", "published", "published data",
+                  "delta", "differs", "source", "ours metric"], rows, notes, signed=("delta",),
+                 empty="no published number for a model and task of these records")
+
+
+def _ours(ours: dict, row: PublishedScore, version: str, split: str) -> Score | None:
+    """JSQuAD: the *_official metric (answers rebuilt from tokens, as the published numbers were made) when the
+    record has it, else the plain one."""
+    official = ours.get((row.model, row.task, version, split, f"{row.metric}_official"))
+    return official or ours.get((row.model, row.task, version, split, row.metric))
+
+
+# ---- (e) model against model, (f) efficiency ---------------------------------------------------------------
+
+
+def models_table(scores: Sequence[Score]) -> Table:
+    models = sorted({s.model for s in scores})
+    cells: dict[tuple, dict[str, Any]] = {}
+    for s in scores:
+        cells.setdefault((s.task, s.metric, s.data_version, s.split), {})[s.model] = score_cell(s)
+    keys = sorted(cells, key=lambda k: (ranked(k[0], TASK_ORDER), ranked(k[1], METRIC_ORDER), k[2],
+                                        ranked(k[3], SPLIT_ORDER)))
+    rows = [{"task": task, "metric": metric, "data": data_label(version, split), **cells[(task, metric, version, split)]}
+            for task, metric, version, split in keys]
+    return Table("models", "Model against model", ["task", "metric", "data", *models], rows,
+                 ["Each cell: the paper protocol's chosen cell, the robust mean ± std, or the latest single run."])
+
+
+def efficiency_table(records: Sequence[dict[str, Any]]) -> Table:
+    def key(record: dict[str, Any]) -> tuple:
+        device = record.get("device") or {}
+        return (record["model"]["name"], record["task"]["name"], str(device.get("name") or device.get("type") or "?"),
+                str(device.get("precision") or "?"), int(device.get("num_processes") or 1))
+
+    groups = group_by(records, key)
+    rows = []
+    for model, task, device, precision, processes in sorted(groups, key=lambda k: (ranked(k[1], TASK_ORDER), k)):
+        group = groups[(model, task, device, precision, processes)]
+        throughput = [record.get("throughput") or {} for record in group]
+        parameters = {record["model"].get("num_parameters") for record in group} - {None}
+        rows.append({"task": task, "model": model, "device": device, "precision": precision, "processes": processes,
+                     "runs": len(group), "parameters": max(parameters) if parameters else None,
+                     "train samples/s": _mean(t.get("train_samples_per_s") for t in throughput),
+                     "eval samples/s": _mean(t.get("eval_samples_per_s") for t in throughput),
+                     "wall s": _mean(record.get("wall_time_s") for record in group)})
+    return Table("efficiency", "Efficiency (means over runs)",
+                 ["task", "model", "device", "precision", "processes", "runs", "parameters", "train samples/s",
+                  "eval samples/s", "wall s"], rows)
+
+
+def _mean(values: Iterable[Any]) -> float | None:
+    numbers = [number for number in (finite(value) for value in values) if number is not None]
+    return statistics.fmean(numbers) if numbers else None
+
+
+# ---- rendering ---------------------------------------------------------------------------------------------
+
+
+def format_number(value: Any, digits: int, signed: bool = False) -> str:
+    """Fixed formats: None/NaN (an undefined score, say a correlation over constant predictions) is "n/a"."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    value = 0.0 if round(value, digits) == 0 else value  # no "-0.00"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def text_cell(value: Any, digits: int, signed: bool = False) -> str:
+    if isinstance(value, SeedValues):
+        return " ".join(format_number(item, digits) for item in value.values)
+    if isinstance(value, Spread):
+        mean = format_number(value.mean, digits, signed)
+        return mean if value.std is None else f"{mean} ± {format_number(value.std, digits)}"
+    return format_number(value, digits, signed)
+
+
+def render_markdown_table(table: Table) -> str:
+    cells = [{column: text_cell(row[column], 2, column in table.signed) if column in row else ""
+              for column in table.columns} for row in table.rows]
+    widths = {column: max([len(column)] + [len(row[column]) for row in cells]) for column in table.columns}
+    lines = ["| " + " | ".join(column.ljust(widths[column]) for column in table.columns) + " |",
+             "|" + "|".join("-" * (widths[column] + 2) for column in table.columns) + "|"]
+    lines += ["| " + " | ".join(row[column].ljust(widths[column]) for column in table.columns) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def render_markdown(tables: Sequence[Table]) -> str:
+    parts = []
+    for table in tables:
+        body = render_markdown_table(table) if table.rows else f"({table.empty})"
+        notes = "".join(f"\n\n{note}" for note in table.notes) if table.rows else ""
+        parts.append(f"## {table.title}\n\n{body}{notes}\n")
+    return "\n".join(parts)
+
+
+def flat_columns(table: Table) -> list[str]:
+    """CSV and JSON columns: a column holding mean ± std becomes two, `name` and `name std`."""
+    columns = []
+    for column in table.columns:
+        columns.append(column)
+        if any(isinstance(row.get(column), Spread) for row in table.rows):
+            columns.append(f"{column} std")
+    return columns
+
+
+def flat_rows(table: Table) -> list[dict[str, Any]]:
+    """Rows with Spread cells split in two; a column a row lacks stays absent (blank), unlike an undefined score."""
+    rows = []
+    for row in table.rows:
+        flat = {}
+        for column, value in row.items():
+            if isinstance(value, Spread):
+                flat[column] = value.mean
+                if value.std is not None:  # no std (one run, or none given): a blank cell
+                    flat[f"{column} std"] = value.std
+            else:
+                flat[column] = value
+        rows.append(flat)
+    return rows
+
+
+def render_csv(table: Table) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
-    writer.writeheader()
-    writer.writerows(row for record in records for row in record_rows(record))
+    columns = flat_columns(table)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in flat_rows(table):
+        writer.writerow([text_cell(row[column], 4, column in table.signed) if column in row else ""
+                         for column in columns])
     return out.getvalue()
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None or value != value else f"{value:.2f}"  # None/NaN: undefined (constant output)
+def render_json(tables: Sequence[Table]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, SeedValues):
+            return [plain(item) for item in value.values]
+        if isinstance(value, float):
+            return None if not math.isfinite(value) else round(value, 4) + 0.0  # + 0.0: no -0.0
+        return value
 
-
-def _short_source(source: str) -> str:
-    return source.replace("bundled-sample", "sample")
+    document = {"tables": [{"name": table.name, "title": table.title, "columns": flat_columns(table),
+                            "rows": [{column: plain(row.get(column)) for column in flat_columns(table)}
+                                     for row in flat_rows(table)], "notes": table.notes} for table in tables]}
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"

@@ -18,8 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import torch
-
 from jglue_bench.errors import DataError
 
 RECORD_SCHEMA_VERSION = 2
@@ -65,21 +63,45 @@ def find_record(store: str | Path, key: str) -> dict[str, Any] | None:
 
 
 def read_records(store: str | Path, skip_corrupt: bool = False) -> list[dict[str, Any]]:
+    """The store's records in file order. A line that is not a JSON run record raises a DataError naming its
+    line, or with `skip_corrupt` is reported on stderr and skipped: one bad line must not hide every other run."""
     path = Path(store)
     if not path.is_file():
         return []
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
+                problem = record_problem(record)
             except json.JSONDecodeError as error:
-                problem = DataError.at(path, number, None, "one JSON run record on each line",
-                                       found_text=f"invalid JSON ({error.msg})")
-                if not skip_corrupt:
-                    raise problem from None
-                print(f"jglue-bench: warning: {problem} (skipped)", file=sys.stderr)
+                problem = f"invalid JSON ({error.msg})"
+            if problem is None:
+                records.append(record)
+                continue
+            error = DataError.at(path, number, None, "one JSON run record on each line", found_text=problem)
+            if not skip_corrupt:
+                raise error
+            print(f"jglue-bench: warning: {error} (skipped)", file=sys.stderr)
     return records
+
+
+def record_problem(record: Any) -> str | None:
+    """What keeps a parsed line from being a run record the tables can use, or None."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    for part in ("task", "model"):
+        if not isinstance(record.get(part), dict) or not isinstance(record[part].get("name"), str):
+            return f"no {part}.name"
+    scores = record.get("eval_metrics") or {"": record.get("metrics")}
+    if not isinstance(scores, dict) or not all(isinstance(metrics, dict) for metrics in scores.values()):
+        return "no metrics object"
+    for part in ("hyperparameters", "device", "throughput"):
+        if record.get(part) is not None and not isinstance(record[part], dict):
+            return f"'{part}' that is not an object"
+    return None
 
 
 def without_nan(value: Any) -> Any:
@@ -116,7 +138,9 @@ def git_state() -> dict[str, Any]:
     return {"sha": sha, "dirty": dirty}
 
 
-def device_info(device: torch.device, precision: str, num_processes: int) -> dict[str, Any]:
+def device_info(device, precision: str, num_processes: int) -> dict[str, Any]:
+    import torch  # here, not at the top: `report` reads records without torch
+
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return {"type": device.type, "name": name, "num_processes": num_processes, "precision": precision,
             "torch_threads": torch.get_num_threads()}

@@ -93,6 +93,8 @@ def test_a_local_model_folder_that_does_not_exist_is_named(make_config, tmp_path
 
 def test_a_corrupt_records_store_names_the_line(tmp_path):
     store = tmp_path / "runs.jsonl"
-    store.write_text('{"run_id": "a"}\n{"run_id": \n', encoding="utf-8")
+    good = {"run_id": "a", "task": {"name": "jnli"}, "model": {"name": "tiny"}, "metrics": {"accuracy": 50.0}}
+    store.write_text(json.dumps(good) + '\n{"run_id": \n', encoding="utf-8")
     with pytest.raises(UserError, match=r"runs.jsonl, line 2: record: expected one JSON run record"):
         read_records(store)
+    assert read_records(store, skip_corrupt=True) == [good]

@@ -1,0 +1,147 @@
+"""Published reference scores: CSV files under results/published/, one number per row, each with its source.
+
+Loading checks the schema (every column, its type, a known task, metric and split) and then the claims
+themselves: a number outside its metric's range, a negative standard deviation, an exact match above the F1 of
+the same evaluation, or the same number claimed twice. Such a row is a transcription mistake, and a comparison
+against it would mislead, so loading refuses it. Standard library only: `report` must start fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from jglue_bench.errors import DataError, UserError
+
+COLUMNS = ("model", "hub_id", "task", "metric", "value", "std", "data_version", "split", "protocol", "source",
+           "notes")
+TASKS = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
+# Scores are x100, as the published tables print them. Correlations and MCC can be negative.
+METRIC_RANGES = {"accuracy": (0.0, 100.0), "macro_f1": (0.0, 100.0), "exact_match": (0.0, 100.0),
+                 "f1": (0.0, 100.0), "pearson": (-100.0, 100.0), "spearman": (-100.0, 100.0),
+                 "mcc": (-100.0, 100.0)}
+# JCoLA's upstream table scores a test split it does not publish, in-domain and out-of-domain.
+SPLITS = ("valid", "test", "valid_out_of_domain", "test_out_of_domain")
+MODEL_ID = re.compile(r"[a-z0-9][a-z0-9_]*")
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+VERSION = re.compile(r"\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class PublishedScore:
+    """One published number (x100) and where it comes from; `origin` is the file and line it was read from."""
+
+    model: str
+    hub_id: str
+    task: str
+    metric: str
+    value: float
+    std: float | None
+    data_version: str
+    split: str
+    protocol: str
+    source: str
+    notes: str
+    origin: str = ""  # "FILE, line N": where a problem with this row is reported
+    file: str = ""  # the name of the CSV without .csv, e.g. line_distilbert_card: names the table in reports
+
+    def evaluation(self) -> tuple[str, str, str, str, str]:
+        """What one evaluation of one model is: the numbers of one such group come from the same runs."""
+        return (self.model, self.task, self.data_version, self.split, self.source)
+
+
+def load_published(path: str | Path) -> list[PublishedScore]:
+    """Every row of a published-scores CSV, or of every *.csv in a folder (in name order); raises DataError for
+    a malformed row and UserError for an impossible claim."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise UserError(f"{path} holds no .csv files; expected published-score CSVs with columns "
+                            f"{', '.join(COLUMNS)}.")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise UserError(f"{path} does not exist; expected a published-score CSV or a folder of them "
+                        f"(default: results/published/).")
+    scores = [score for file in files for score in read_published_csv(file)]
+    problems = impossible_claims(scores)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"{problems[0]}{more}.")
+    return scores
+
+
+def read_published_csv(path: Path) -> list[PublishedScore]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(header) != COLUMNS:
+            raise DataError.at(path, 1, None, f"the header {','.join(COLUMNS)}",
+                               found_text=repr(",".join(header)) if header else "an empty file")
+        # csv counts physical lines, so a quoted field with a newline still gives the right line number
+        return [parse_row(path, reader.line_num, cells) for cells in reader if cells]
+
+
+def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedScore:
+    """One CSV row as a PublishedScore; DataError naming the file, line and field when a cell is wrong."""
+    if len(cells) != len(COLUMNS):
+        raise DataError.at(path, line, None, f"{len(COLUMNS)} cells ({', '.join(COLUMNS)})",
+                           found_text=f"{len(cells)} cells")
+    row = dict(zip(COLUMNS, (cell.strip() for cell in cells)))
+
+    def expect(field: str, ok: bool, expected: str) -> None:
+        if not ok:
+            raise DataError.at(path, line, field, expected, found=row[field])
+
+    expect("model", bool(MODEL_ID.fullmatch(row["model"])), "a short id of lower-case letters, digits and _")
+    expect("hub_id", row["hub_id"] == "" or bool(HUB_ID.fullmatch(row["hub_id"])),
+           "a Hugging Face id such as owner/name, or nothing")
+    expect("task", row["task"] in TASKS, f"one of {', '.join(TASKS)}")
+    expect("metric", row["metric"] in METRIC_RANGES, f"one of {', '.join(METRIC_RANGES)}")
+    expect("value", _is_number(row["value"]), "a finite number (x100, e.g. 88.9)")
+    expect("std", row["std"] == "" or _is_number(row["std"]), "a finite number (x100) or nothing")
+    expect("data_version", bool(VERSION.fullmatch(row["data_version"])), "a version such as 1.1 or 1.3")
+    expect("split", row["split"] in SPLITS, f"one of {', '.join(SPLITS)}")
+    expect("protocol", row["protocol"] != "", "the fine-tuning protocol as the source states it, or 'unstated'")
+    expect("source", "http" in row["source"], "the URL (and section) the number was copied from")
+    return PublishedScore(**{**row, "value": float(row["value"]), "std": float(row["std"]) if row["std"] else None},
+                          origin=f"{path}, line {line}", file=Path(path).stem)
+
+
+def impossible_claims(scores: Iterable[PublishedScore]) -> list[str]:
+    """One sentence per impossible claim, naming the row: out of range, negative std, EM above F1, duplicates."""
+    scores = list(scores)
+    problems = []
+    for score in scores:
+        low, high = METRIC_RANGES[score.metric]
+        if not low <= score.value <= high:
+            problems.append(f"{score.origin}: {score.metric} {score.value:g} is outside [{low:g}, {high:g}] "
+                            f"(scores are x100)")
+        if score.std is not None and score.std < 0:
+            problems.append(f"{score.origin}: std {score.std:g} is negative")
+    seen: dict[tuple, PublishedScore] = {}
+    for score in scores:
+        key = (*score.evaluation(), score.metric)
+        if key in seen:
+            problems.append(f"{score.origin}: the same {score.metric} of {score.model} on {score.task} "
+                            f"v{score.data_version} {score.split} from the same source as {seen[key].origin}")
+        seen[key] = score
+    for key, exact in seen.items():
+        f1 = seen.get((*key[:-1], "f1"))
+        # Character F1 of an exact match is 1, so per question F1 >= EM, and so is the mean.
+        if key[-1] == "exact_match" and f1 is not None and exact.value > f1.value:
+            problems.append(f"{exact.origin}: exact_match {exact.value:g} is above the f1 {f1.value:g} of the "
+                            f"same evaluation ({f1.origin})")
+    return problems
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
