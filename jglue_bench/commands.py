@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from jglue_bench.config import compose_config, config_dir, expand_task_overrides, register_resolvers
+from jglue_bench.config import check_overrides, compose_config, config_dir, expand_task_overrides, register_resolvers
 from jglue_bench.errors import UserError
 
 
@@ -18,17 +18,26 @@ def run_train(hydra_args: Sequence[str]) -> None:
     from hydra.core.plugins import Plugins
 
     register_resolvers()
+    check_overrides(hydra_args)
+    expanded = expand_task_overrides(hydra_args)
     # Hydra finds plugins by scanning its namespace folders, which an editable install does not have, so the
     # sweeper is registered by hand; after the scan, which reloads Hydra's own plugin modules (BasicSweeper).
     plugins = Plugins.instance()
     from hydra_plugins.jglue_bench_sweeper import TaskGridSweeper
 
     plugins.register(TaskGridSweeper)
-    sys.argv = ["jglue-bench train", *expand_task_overrides(hydra_args)]
+    sys.argv = ["jglue-bench train", *expanded]
     hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_train_job)()
+    from jglue_bench.sweep import SweepSummary
+
+    if SweepSummary.failed_cells:
+        sys.exit(2)
 
 
-def _train_job(cfg) -> float:
+FAILED_CELL_FILE = "failed.json"
+
+
+def _train_job(cfg) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -50,7 +59,13 @@ def _train_job(cfg) -> float:
     except UserError as error:
         _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
         print(f"jglue-bench: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        if sweep is None:
+            sys.exit(2)
+        # In a sweep the other cells go on; the summary names the failed ones and the command exits 2 at the end.
+        from jglue_bench.results import write_json_atomic
+
+        write_json_atomic(output_dir / FAILED_CELL_FILE, {"cell": sweep["cell"], "error": str(error)})
+        return None
     except KeyboardInterrupt:
         _remove_if_empty(output_dir)
         kept = output_dir.is_dir()
@@ -274,7 +289,8 @@ def run_oracle(args) -> None:
         model_cfg = compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]).model
         tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
         prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, cfg.data)
-        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec)
+        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec,
+                                                                          tokenizer)
     print(format_oracle_comparison(results))
 
 

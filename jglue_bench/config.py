@@ -51,8 +51,58 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir()), job_name="jglue-bench"):
             return compose(config_name=CONFIG_NAME, overrides=list(overrides))
     except (MissingConfigException, OverrideParseException, ConfigCompositionException) as error:
-        raise UserError(f"{str(error).splitlines()[0]} (config folder {config_dir()}; "
-                        f"`jglue-bench tasks` lists the tasks and models).") from error
+        raise UserError(explain_composition_error(error)) from None
+
+
+def check_overrides(arguments: Sequence[str]) -> None:
+    """Compose once with the first value of every sweep, so a typo in a key or an option is one line with a
+    did-you-mean before Hydra starts (Hydra's own message is 7 to 14 lines). Hydra's own settings are left to it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    candidates = [argument for argument in arguments if not argument.startswith(("-", "hydra.", "hydra/", "+hydra",
+                                                                                  "~hydra"))]
+    try:
+        parsed = OverridesParser.create().parse_overrides(candidates)
+    except Exception as error:  # the parser's own error types vary; all mean the argument is malformed
+        raise UserError(f"{str(error).splitlines()[0]}; overrides look like key=value (e.g. learning_rate=3e-5), "
+                        f"a sweep like key=a,b with -m.") from None
+    first = [f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
+             if override.is_sweep_override() else override.input_line for override in parsed]
+    compose_config(first)
+
+
+def explain_composition_error(error: Exception) -> str:
+    """Hydra's composition errors as one line: the key or option, a did-you-mean, and what there is."""
+    import re
+
+    text = str(error)
+    missing_option = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
+    if missing_option:
+        group, option = missing_option.groups()
+        options = group_options(group)
+        return (f"unknown {group} {option!r}{did_you_mean(option, options)}; the {group} options are "
+                f"{', '.join(options)}.")
+    unknown_key = re.search(r"Could not (?:override|delete from config)\. ?'?([\w.]+)'?|Could not override '([\w.]+)'",
+                            text)
+    if unknown_key:
+        key = unknown_key.group(1) or unknown_key.group(2)
+        known = _config_keys()
+        return (f"unknown key {key!r}{did_you_mean(key, known)}; `jglue-bench train --cfg job` shows every key "
+                f"(prefix a new key with +, as in +{key}=...).")
+    return f"{text.splitlines()[0]} (config folder {config_dir()}; `jglue-bench tasks` lists the tasks and models)."
+
+
+def _config_keys() -> list[str]:
+    """Every dotted key of the default config."""
+    def walk(node, prefix: str) -> list[str]:
+        keys = []
+        for key, value in node.items():
+            keys.append(prefix + key)
+            if isinstance(value, dict):
+                keys += walk(value, prefix + key + ".")
+        return keys
+
+    return walk(OmegaConf.to_container(compose_config([])), "")
 
 
 def bundled_tasks() -> dict[str, Path]:

@@ -38,9 +38,10 @@ def predict(model, features: Sequence[dict], kind: ModuleType, input_names: Sequ
 
 
 def score_outputs(kind: ModuleType, spec: TaskSpec, outputs: Sequence[Any], features: Sequence[dict],
-                  examples: Sequence[Example]) -> tuple[list[Any], dict[str, float]]:
-    """Decoded predictions per example and the metrics on the published tables' scale (x100)."""
-    predictions = kind.decode(outputs, features, examples, spec)
+                  examples: Sequence[Example], tokenizer=None) -> tuple[list[Any], dict[str, float]]:
+    """Decoded predictions per example and the metrics on the published tables' scale (x100). The tokenizer
+    lets extractive QA rebuild answers from tokens too, for the *_official metrics."""
+    predictions = kind.decode(outputs, features, examples, spec, tokenizer)
     scores = kind.score(examples, predictions, spec)
     return predictions, {name: round(value * PERCENT, 4) for name, value in scores.items()}
 

@@ -188,6 +188,7 @@ class Metric:
     function: Callable[[Sequence, Sequence], float]
     kinds: tuple[str, ...]
     description: str
+    reads: str = "text"  # extractive QA: which answer it scores (text sliced from the context, or official_text)
 
 
 _CHOICE_KINDS = ("classification", "multiple_choice")
@@ -199,6 +200,12 @@ REGISTRY: dict[str, Metric] = {metric.name: metric for metric in (
     Metric("spearman", spearman, ("regression",), "Spearman rank correlation"),
     Metric("exact_match", mean_exact_match, ("extractive_qa",), "JSQuAD exact match (character level)"),
     Metric("f1", mean_f1, ("extractive_qa",), "JSQuAD character F1"),
+    Metric("exact_match_official", mean_exact_match, ("extractive_qa",),
+           "JSQuAD exact match of the answer rebuilt from tokens, as JGLUE's patched script scores it",
+           reads="official_text"),
+    Metric("f1_official", mean_f1, ("extractive_qa",),
+           "JSQuAD character F1 of the answer rebuilt from tokens, as JGLUE's patched script scores it",
+           reads="official_text"),
 )}
 DEFAULT_METRICS = {"classification": ("accuracy",), "regression": ("pearson", "spearman"),
                    "multiple_choice": ("accuracy",), "extractive_qa": ("exact_match", "f1")}

@@ -2,11 +2,13 @@
 
 A model answers with a span of whole tokens inside one window, so an answer that starts or ends inside a token
 (MeCab cut the word elsewhere, or NFKC merged characters) cannot be matched exactly, and an answer that fits no
-window cannot be found. For each question we try every span the decoder could return over the tokens a gold
-answer touches (at most max_answer_length tokens, start in its max-context window), slice its text from the
-original context and keep the best exact match and the best F1. Spans reaching past those tokens only add
-characters from outside the answer (a match there would be a coincidence of the character-bag F1), so they
-are not tried.
+window cannot be found. The metric compares strings, so any place in the context where a gold text stands
+counts, not only the annotated one. For each question we find every occurrence of every gold text, try every
+span the decoder could return over the tokens an occurrence touches (at most max_answer_length tokens, start in
+its max-context window), and keep the best exact match and the best F1 twice: for the answer sliced from the
+original context (ours) and for the answer rebuilt from its tokens (JGLUE's patched script, *_official).
+Spans reaching past an occurrence's tokens only add characters from outside it (a gain there would be a
+coincidence of the character-bag F1), so they are not tried.
 """
 
 from __future__ import annotations
@@ -16,23 +18,31 @@ from typing import Any, Sequence
 
 from jglue_bench import metrics
 from jglue_bench.tasks.common import Example
-from jglue_bench.tasks.extractive_qa import gold_texts, qa_setting, window_stats
+from jglue_bench.tasks.extractive_qa import gold_texts, official_answer_text, qa_setting, window_stats
 from jglue_bench.tasks.spec import TaskSpec
 
 
-def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: TaskSpec) -> dict[str, Any]:
-    """Counts and oracle scores (fractions in [0, 1]) for `examples` and their features (the prepare stage's)."""
+def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: TaskSpec,
+                  tokenizer=None) -> dict[str, Any]:
+    """Counts and oracle scores (fractions in [0, 1]) for `examples` and their features (the prepare stage's);
+    with the tokenizer also the ceiling of the answers rebuilt from tokens (exact_match_official, f1_official)."""
     max_answer_length = qa_setting(spec, "max_answer_length")
     windows_of: dict[int, list[dict]] = defaultdict(list)
     for feature in features:
         windows_of[feature["example_index"]].append(feature)
-    exact_matches, f1s, on_boundaries = [], [], 0
+    totals = defaultdict(float)
+    on_boundaries = 0
     for index, example in enumerate(examples):
         windows = windows_of[index]
-        texts = candidate_texts(example, windows, max_answer_length) or {""}
-        exact_match, f1 = best_scores(texts, gold_texts(example))
-        exact_matches.append(exact_match)
-        f1s.append(f1)
+        candidates = candidate_answers(example, windows, max_answer_length, tokenizer) or {("", "")}
+        golds = gold_texts(example)
+        exact_match, f1 = best_scores({text for text, _ in candidates}, golds)
+        totals["exact_match"] += exact_match
+        totals["f1"] += f1
+        if tokenizer is not None:
+            exact_match, f1 = best_scores({rebuilt for _, rebuilt in candidates}, golds)
+            totals["exact_match_official"] += exact_match
+            totals["f1_official"] += f1
         on_boundaries += bool(example.label) and on_token_boundaries(example.label[0], windows)
     count = len(examples)
     windows = window_stats(examples, features)
@@ -40,26 +50,36 @@ def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: T
             "gold_in_window_fraction": windows["gold_in_window_fraction"],
             "gold_on_token_boundaries": on_boundaries,
             "gold_on_token_boundaries_fraction": on_boundaries / count if count else 0.0,
-            "exact_match": sum(exact_matches) / count if count else 0.0,
-            "f1": sum(f1s) / count if count else 0.0}
+            **{name: total / count if count else 0.0 for name, total in totals.items()}}
 
 
-def candidate_texts(example: Example, windows: Sequence[dict], max_answer_length: int) -> set[str]:
-    """Texts of the token spans the decoder could return within any gold answer's tokens, sliced from the
-    original context."""
+def candidate_answers(example: Example, windows: Sequence[dict], max_answer_length: int,
+                      tokenizer=None) -> set[tuple[str, str]]:
+    """(text sliced from the original context, text rebuilt from its tokens) of every span the decoder could
+    return within the tokens of any occurrence of any gold text."""
     context = example.texts[1]
-    texts: set[str] = set()
+    found: set[tuple[str, str]] = set()
     for window in windows:
-        offsets, max_context = window["offsets"], window["max_context"]
+        offsets, max_context, ids = window["offsets"], window["max_context"], window["input_ids"]
         positions = [p for p, span in enumerate(offsets) if span is not None]
-        for answer_text, answer_start in example.label:
-            answer_end = answer_start + len(answer_text)
+        for answer_start, answer_end in gold_occurrences(example):
             touched = [p for p in positions if offsets[p][0] < answer_end and offsets[p][1] > answer_start]
-            for s in touched:
-                if max_context[s]:
-                    texts.update(context[offsets[s][0]:offsets[e][1]] for e in touched
-                                 if s <= e and e - s + 1 <= max_answer_length)
-    return texts
+            for s in (s for s in touched if max_context[s]):
+                for e in (e for e in touched if s <= e and e - s + 1 <= max_answer_length):
+                    rebuilt = official_answer_text(tokenizer, ids[s:e + 1]) if tokenizer is not None else ""
+                    found.add((context[offsets[s][0]:offsets[e][1]], rebuilt))
+    return found
+
+
+def gold_occurrences(example: Example) -> set[tuple[int, int]]:
+    """(start, end) of every place in the context where a gold answer's text stands."""
+    context, places = example.texts[1], set()
+    for text, _ in example.label:
+        start = context.find(text)
+        while start >= 0:
+            places.add((start, start + len(text)))
+            start = context.find(text, start + 1)
+    return places
 
 
 def best_scores(texts: set[str], golds: list[str]) -> tuple[float, float]:
@@ -95,6 +115,11 @@ def format_oracle_comparison(results: dict[str, dict[str, Any]]) -> str:
               for result in results.values()]),
             ("oracle exact match", [f"{100 * result['exact_match']:.2f}" for result in results.values()]),
             ("oracle F1", [f"{100 * result['f1']:.2f}" for result in results.values()])]
+    if all("f1_official" in result for result in results.values()):
+        rows += [("oracle exact match, rebuilt from tokens (JGLUE)",
+                  [f"{100 * result['exact_match_official']:.2f}" for result in results.values()]),
+                 ("oracle F1, rebuilt from tokens (JGLUE)",
+                  [f"{100 * result['f1_official']:.2f}" for result in results.values()])]
     names = list(results)
     width = max(len(name) for name, _ in rows)
     widths = [max([len(name)] + [len(values[i]) for _, values in rows]) for i, name in enumerate(names)]

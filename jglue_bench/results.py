@@ -42,15 +42,28 @@ def write_jsonl_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> N
 
 
 def append_record(store: str | Path, record: Mapping[str, Any]) -> None:
-    """Append one line; a single write of a whole line with O_APPEND keeps concurrent sweep jobs' lines whole."""
+    """Append one record as one line. Writers take a lock file beside the store (parallel jobs, SLURM jobs on a
+    shared file system, where O_APPEND alone does not keep lines whole), write the line in full, and fsync; a
+    write that fails half way (a full disk) is cut back, so the store never holds half a line."""
+    from filelock import FileLock
+
     store = Path(store)
     store.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(without_nan(record), ensure_ascii=False, default=str, allow_nan=False) + "\n").encode("utf-8")
-    descriptor = os.open(store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(descriptor, line)
-    finally:
-        os.close(descriptor)
+    with FileLock(str(store) + ".lock", timeout=600):
+        descriptor = os.open(store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(descriptor, line[written:])
+                os.fsync(descriptor)
+            except OSError:
+                os.ftruncate(descriptor, size)
+                raise
+        finally:
+            os.close(descriptor)
 
 
 def find_record(store: str | Path, key: str) -> dict[str, Any] | None:

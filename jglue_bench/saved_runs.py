@@ -66,7 +66,8 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
                                    cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
                                    cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar)
         seconds_total += seconds
-        predictions, scores[data.split] = score_outputs(kind, spec, outputs, prepared.features, prepared.examples)
+        predictions, scores[data.split] = score_outputs(kind, spec, outputs, prepared.features, prepared.examples,
+                                                           tokenizer)
         if accelerator.is_main_process:
             write_predictions(out / f"predictions-{data.split}.jsonl", kind, spec, prepared.examples, predictions)
         prepared_sets.append(prepared)

@@ -1,7 +1,9 @@
-"""A Hydra callback that ends a sweep (`jglue-bench train -m ...`) with one table of all its runs."""
+"""A Hydra callback that ends a sweep (`jglue-bench train -m ...`) with one table of its runs and the cells that
+failed (each with its one-line error); any failure makes the command exit 2."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +12,23 @@ from omegaconf import DictConfig
 
 
 class SweepSummary(Callback):
+    failed_cells: list[dict] = []  # read by `jglue-bench train` after the sweep, for its exit code
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from jglue_bench.commands import FAILED_CELL_FILE
         from jglue_bench.report import markdown_table
         from jglue_bench.results import read_records
 
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-        records = [record for record in read_records(config.results.path)
+        records = [record for record in read_records(config.results.path, skip_corrupt=True)
                    if sweep_dir in Path(record.get("output_dir", "")).resolve().parents]
         if records:
             print(f"\nsweep {sweep_dir}: {len(records)} runs\n")
             print(markdown_table(records))
+        failed = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(sweep_dir.glob(f"*/{FAILED_CELL_FILE}"))]
+        SweepSummary.failed_cells = failed
+        if failed:
+            print(f"\n{len(failed)} cell{'s' * (len(failed) != 1)} failed:")
+            for cell in failed:
+                settings = " ".join(f"{key}={value}" for key, value in cell["cell"].items())
+                print(f"  {settings}: {cell['error']}")

@@ -60,7 +60,7 @@ class Loop:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     input_names: tuple[str, ...]
-    pad_id: int
+    tokenizer: Any
     plan: list[list[list[int]]]  # per epoch, this process's batches of feature indices
     out: Path
     state: dict[str, Any] = field(default_factory=lambda: {"epoch": 1, "batches_done": 0, "loss_sum": 0.0,
@@ -98,7 +98,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
     eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
                  for data in eval_data]
-    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, input_names, tokenizer.pad_token_id, out)
+    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, input_names, tokenizer, out)
     if resume_dir is not None:
         loop.state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(out), accelerator, loop.model,
                                                  loop.optimizer, loop.scheduler)
@@ -129,7 +129,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
 
 
 def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: PreparedSplit, per_device_batch: int,
-              input_names: tuple[str, ...], pad_id: int, out: Path) -> Loop:
+              input_names: tuple[str, ...], tokenizer, out: Path) -> Loop:
     """Plan every epoch's batches, then the optimizer and a schedule over exactly that many optimizer steps."""
     lengths = train_set.features.lengths()
     plan = [shard_batches(training_batches(lengths, per_device_batch, seed=cfg.seed + epoch,
@@ -146,7 +146,7 @@ def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: Prepa
         model = torch.compile(model, dynamic=True)  # dynamic: every batch has its own padded length
     scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
                               num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
-    return Loop(cfg, accelerator, model, optimizer, scheduler, input_names, pad_id, plan, out)
+    return Loop(cfg, accelerator, model, optimizer, scheduler, input_names, tokenizer, plan, out)
 
 
 def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
@@ -162,12 +162,13 @@ def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
         state["train_seconds"] += time.perf_counter() - epoch_started
         scores = {}
         for prepared in eval_sets:
-            outputs, seconds = predict(loop.model, prepared.features, kind, loop.input_names, loop.pad_id,
+            outputs, seconds = predict(loop.model, prepared.features, kind, loop.input_names,
+                                       loop.tokenizer.pad_token_id,
                                        cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
                                        cfg.trainer.pad_to_multiple_of, show, desc=f"eval {prepared.split} epoch {epoch}")
             state["eval_seconds"] += seconds
             predictions[prepared.split], scores[prepared.split] = score_outputs(
-                kind, spec, outputs, prepared.features, prepared.examples)
+                kind, spec, outputs, prepared.features, prepared.examples, loop.tokenizer)
         state["history"].append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
         accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
             f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
@@ -222,7 +223,8 @@ def batch_stream(loop: Loop, features, batches: list[list[int]]):
     cfg, device = loop.cfg, loop.accelerator.device
 
     def build(indices: list[int]) -> dict[str, torch.Tensor]:
-        return collate([features[i] for i in indices], loop.input_names, loop.pad_id, cfg.trainer.pad_to_multiple_of)
+        return collate([features[i] for i in indices], loop.input_names, loop.tokenizer.pad_token_id,
+                       cfg.trainer.pad_to_multiple_of)
 
     workers = cfg.trainer.get("dataloader_workers")
     workers = (2 if device.type == "cuda" else 0) if workers in (None, "auto") else int(workers)

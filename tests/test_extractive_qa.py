@@ -113,9 +113,12 @@ def test_answer_is_sliced_from_the_original_context_not_rebuilt_from_tokens(toke
     assert 0 < start <= end
     rebuilt = "".join(tokenizer.convert_ids_to_tokens(feature["input_ids"][start:end + 1]))
     assert rebuilt != written  # the tokenizer normalized it (NFKC, maybe lower-case)
-    [prediction] = qa.decode([logits_picking(feature, start, end)], [feature], examples, jsquad_spec())
+    [prediction] = qa.decode([logits_picking(feature, start, end)], [feature], examples, jsquad_spec(), tokenizer)
     assert prediction["text"] == written and context[prediction["start"]:prediction["end"]] == written
-    assert qa.score(examples, [prediction], jsquad_spec()) == {"exact_match": 1.0, "f1": 1.0}
+    # JGLUE's way rebuilds the answer from the tokens, which the tokenizer normalized: no match at all
+    assert prediction["official_text"] != written
+    assert qa.score(examples, [prediction], jsquad_spec()) == {"exact_match": 1.0, "f1": 1.0,
+                                                               "exact_match_official": 0.0, "f1_official": 0.0}
 
 
 # ---- windows -----------------------------------------------------------------------------------------------
@@ -234,8 +237,13 @@ def test_batch_outputs_are_float32_rows_without_padding():
 def test_score_and_rows_use_every_gold_and_character_f1():
     examples = [Example("a", ("q", "東京タワーへ行った。"), (("東京タワー", 0), ("タワー", 2)), 1),
                 Example("b", ("q", "京都の寺"), (("京都", 0),), 2)]
-    predictions = [{"text": "タワー", "start": 2, "end": 5}, {"text": "京", "start": 0, "end": 1}]
-    assert qa.score(examples, predictions, jsquad_spec()) == pytest.approx({"exact_match": 0.5, "f1": (1 + 2 / 3) / 2})
+    predictions = [{"text": "タワー", "start": 2, "end": 5, "official_text": "タワー"},
+                   {"text": "京", "start": 0, "end": 1, "official_text": "京都の"}]
+    # official: q1 exact; q2 "京都の" vs "京都": common 2, P 2/3, R 1 -> F1 0.8
+    assert qa.score(examples, predictions, jsquad_spec()) == pytest.approx(
+        {"exact_match": 0.5, "f1": (1 + 2 / 3) / 2, "exact_match_official": 0.5, "f1_official": (1 + 0.8) / 2})
+    predictions = [{key: value for key, value in prediction.items() if key != "official_text"}
+                   for prediction in predictions]
     rows = qa.prediction_rows(examples, predictions, jsquad_spec())
     assert rows[0] == {"id": "a", "gold": ["東京タワー", "タワー"], "prediction": "タワー", "start": 2, "end": 5,
                        "exact_match": 1.0, "f1": 1.0}
@@ -269,3 +277,10 @@ def test_real_jsquad_valid_answers_fall_inside_windows(real_data, tokenizers):
             s, e = feature["offsets"][feature["start_positions"]][0], feature["offsets"][feature["end_positions"]][1]
             gold_text, gold_start = example_.label[0]
             assert s <= gold_start and gold_start + len(gold_text) <= e
+
+
+def test_official_answer_is_rebuilt_from_tokens_like_jglues_script(tokenizers):
+    tokenizer = tokenizers("hand_wordpiece")
+    ids = tokenizer.convert_tokens_to_ids(["東京", "タワー", "[UNK]", "ガイド", "##ブック"])
+    # convert_tokens_to_string gives "東京 タワー [UNK] ガイドブック"; the patch then drops every space
+    assert qa.official_answer_text(tokenizer, ids) == "東京タワー[UNK]ガイドブック"

@@ -6,7 +6,7 @@ import pytest
 from test_extractive_qa import jsquad_spec
 
 from jglue_bench.data.readers import read_rows
-from jglue_bench.oracle import format_oracle, oracle_scores
+from jglue_bench.oracle import format_oracle, gold_occurrences, oracle_scores
 from jglue_bench.tasks import extractive_qa as qa
 from jglue_bench.tasks.common import Example
 
@@ -92,3 +92,22 @@ def test_real_jsquad_oracle_is_close_to_perfect(real_data, tokenizers):
     print("\n" + format_oracle(result))
     assert result["questions"] == 400 and result["gold_in_window"] == 400
     assert 0.95 <= result["exact_match"] <= result["f1"] <= 1.0
+
+
+def test_every_place_a_gold_text_stands_counts():
+    context = "東京タワーと東京タワー"
+    example = Example("q", ("どこ?", context), (("東京タワー", 0),), 0)
+    assert gold_occurrences(example) == {(0, 5), (6, 11)}
+
+
+def test_the_ceiling_of_answers_rebuilt_from_tokens_is_reported_too(tokenizers):
+    # 東京タワー is two whole tokens: rebuilt, it is the same text. ＪＧＬＵＥ (tiny lower-cases and NFKCs it)
+    # comes back as "jglue" from its tokens: no exact match, and no common character, the JGLUE way.
+    tiny = tokenizers("tiny")
+    context = "解説 [SEP] 彼はＪＧＬＵＥを読んだ。"
+    examples = [question(0, "東京タワー"),
+                Example("q1", ("何?", context), (("ＪＧＬＵＥ", context.index("ＪＧＬＵＥ")),), 1)]
+    result = oracle_scores(examples, qa.featurize(examples, tiny, jsquad_spec(), 384, False), jsquad_spec(), tiny)
+    assert result["exact_match"] == 1.0 and result["f1"] == 1.0
+    assert result["exact_match_official"] == pytest.approx(0.5) and result["f1_official"] == pytest.approx(0.5)
+    assert "rebuilt from tokens (JGLUE)" in format_oracle(result)

@@ -96,7 +96,7 @@ def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length
 
 
 def decode_argmax(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-                  spec) -> list[int]:
+                  spec, tokenizer=None) -> list[int]:
     """The highest-scoring class or choice of each example (one feature per example)."""
     return [int(np.argmax(row)) for row in feature_outputs]
 

@@ -192,9 +192,9 @@ def batch_outputs(outputs, batch) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, feature: Mapping[str, Any],
-                    n_best_size: int, max_answer_length: int) -> list[tuple[float, int, int]]:
-    """(score, context char start, context char end) of the valid spans among the n-best start and end tokens
-    of one window, in run_squad's order (best start first, then best end)."""
+                    n_best_size: int, max_answer_length: int) -> list[tuple[float, int, int, int, int]]:
+    """(score, context char start, context char end, start token, end token) of the valid spans among the n-best
+    start and end tokens of one window, in run_squad's order (best start first, then best end)."""
     offsets, max_context = feature["offsets"], feature["max_context"]
     best_starts = np.argsort(-start_logits, kind="stable")[:n_best_size]
     best_ends = np.argsort(-end_logits, kind="stable")[:n_best_size]
@@ -205,24 +205,45 @@ def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, feature: M
         for e in best_ends:
             if e >= len(offsets) or offsets[e] is None or e < s or e - s + 1 > max_answer_length:
                 continue
-            found.append((float(start_logits[s] + end_logits[e]), offsets[s][0], offsets[e][1]))
+            found.append((float(start_logits[s] + end_logits[e]), offsets[s][0], offsets[e][1], int(s), int(e)))
     return found
 
 
 def decode(feature_outputs: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequence[dict],
-           examples: Sequence[Example], spec: TaskSpec) -> list[dict]:
+           examples: Sequence[Example], spec: TaskSpec, tokenizer=None) -> list[dict]:
     """The best-scoring span over all windows of each question: {text, start, end}, the text sliced from the
-    original context (empty, at -1, when no window allows a span)."""
+    original context (empty, at -1, when no window allows a span); with a tokenizer also `official_text`, the
+    answer rebuilt from its tokens as JGLUE's patched script does (see official_answer_text)."""
     n_best_size, max_answer_length = qa_setting(spec, "n_best_size"), qa_setting(spec, "max_answer_length")
-    best: list[tuple[float, int, int] | None] = [None] * len(examples)
-    for (start_logits, end_logits), feature in zip(feature_outputs, features):
+    best: list[tuple | None] = [None] * len(examples)
+    for position, ((start_logits, end_logits), feature) in enumerate(zip(feature_outputs, features)):
         index = feature["example_index"]
         for candidate in span_candidates(np.asarray(start_logits), np.asarray(end_logits), feature,
                                          n_best_size, max_answer_length):
             if best[index] is None or candidate[0] > best[index][0]:  # strict: earlier candidates win ties
-                best[index] = candidate
-    return [{"text": example.texts[1][span[1]:span[2]], "start": span[1], "end": span[2]} if span else
-            {"text": "", "start": -1, "end": -1} for example, span in zip(examples, best)]
+                best[index] = (*candidate, position)
+    predictions = []
+    for example, span in zip(examples, best):
+        if span is None:
+            predictions.append({"text": "", "start": -1, "end": -1, **({"official_text": ""} if tokenizer else {})})
+            continue
+        _, start, end, first, last, position = span
+        prediction = {"text": example.texts[1][start:end], "start": start, "end": end}
+        if tokenizer is not None:
+            ids = features[position]["input_ids"][first:last + 1]
+            prediction["official_text"] = official_answer_text(tokenizer, [int(i) for i in ids])
+        predictions.append(prediction)
+    return predictions
+
+
+def official_answer_text(tokenizer, token_ids: Sequence[int]) -> str:
+    """The answer as JGLUE's patched legacy run_squad makes it for BertJapaneseTokenizer: the span's tokens
+    joined by `convert_tokens_to_string`, whitespace collapsed, then every space removed. So NFKC and
+    lower-casing show (`ＪＧＬＵＥ` comes back as `jglue`), `（` as `(`, and an unknown character as `[UNK]`: how
+    the published JSQuAD numbers were made. (The script cut the context at spaces before tokenizing; we
+    tokenize the context whole, so the tokens can differ next to a space.)"""
+    text = tokenizer.convert_tokens_to_string(tokenizer.convert_ids_to_tokens(list(token_ids)))
+    return "".join(text.split())
 
 
 def gold_texts(example: Example) -> list[str]:
@@ -230,16 +251,26 @@ def gold_texts(example: Example) -> list[str]:
 
 
 def score(examples: Sequence[Example], predictions: Sequence[dict], spec: TaskSpec) -> dict[str, float]:
-    return metrics.compute(spec.metrics, [gold_texts(example) for example in examples],
-                           [prediction["text"] for prediction in predictions])
+    """The task's metrics; *_official ones score the answers rebuilt from tokens (JGLUE's way)."""
+    golds = [gold_texts(example) for example in examples]
+    return {name: metrics.REGISTRY[name].function(golds, [prediction[metrics.REGISTRY[name].reads]
+                                                          for prediction in predictions])
+            for name in spec.metrics}
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[dict], spec: TaskSpec) -> list[dict]:
-    return [{"id": example.id, "gold": gold_texts(example), "prediction": prediction["text"],
-             "start": prediction["start"], "end": prediction["end"],
-             "exact_match": metrics.jsquad_exact_match(prediction["text"], gold_texts(example)),
-             "f1": metrics.jsquad_f1(prediction["text"], gold_texts(example))}
-            for example, prediction in zip(examples, predictions)]
+    rows = []
+    for example, prediction in zip(examples, predictions):
+        golds = gold_texts(example)
+        row = {"id": example.id, "gold": golds, "prediction": prediction["text"], "start": prediction["start"],
+               "end": prediction["end"], "exact_match": metrics.jsquad_exact_match(prediction["text"], golds),
+               "f1": metrics.jsquad_f1(prediction["text"], golds)}
+        if "official_text" in prediction:
+            row.update(official_prediction=prediction["official_text"],
+                       exact_match_official=metrics.jsquad_exact_match(prediction["official_text"], golds),
+                       f1_official=metrics.jsquad_f1(prediction["official_text"], golds))
+        rows.append(row)
+    return rows
 
 
 def output_rows(examples: Sequence[Example], feature_outputs, features: Sequence[dict],

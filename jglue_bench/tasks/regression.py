@@ -45,7 +45,7 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
 
 
 def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-           spec: TaskSpec) -> list[float]:
+           spec: TaskSpec, tokenizer=None) -> list[float]:
     return [float(row[0]) for row in feature_outputs]
 
 
