@@ -36,7 +36,8 @@ commands:
   data       validate | stats | verify | download | build-marc-ja
   tasks      list the bundled and your own tasks, and the models
   oracle     best JSQuAD EM/F1 reachable with a model's tokenizer (what tokenization alone costs)
-  report     table of the run records in the results store
+  report     tables of the run records: runs, the paper protocol's best cells, seed statistics, ours vs published
+  bench      benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu
 
 examples: jglue-bench train task=jnli model=tiny data.dir=~/JGLUE/datasets data.train_split=test
           jglue-bench train task=~/my_tasks/topic.yaml model=tiny
@@ -130,9 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a model config whose tokenizer to measure, optionally with a local folder for its files "
                              "(repeatable; default: tiny)")
     oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. data.dir=PATH data.eval_split=test")
+    from jglue_bench.bench.cli import add_bench_parser
     from jglue_bench.report_cli import add_report_parser
 
     add_report_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 

@@ -68,7 +68,10 @@ def check_overrides(arguments: Sequence[str]) -> None:
                         f"a sweep like key=a,b with -m.") from None
     first = [f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
              if override.is_sweep_override() else override.input_line for override in parsed]
-    compose_config(first)
+    cfg = compose_config(first)
+    if cfg.output_dir and Path(str(cfg.output_dir)).expanduser().is_file():  # Hydra would fail making the folder
+        raise UserError(f"output_dir {cfg.output_dir} is a file; expected a folder (or a path that does not exist "
+                        f"yet).")
 
 
 def explain_composition_error(error: Exception) -> str:

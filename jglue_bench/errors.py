@@ -4,8 +4,9 @@ exception is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import difflib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 
 NOTHING = object()  # "no value to show", as opposed to a JSON null
@@ -59,3 +60,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """" (did you mean 'x'?)" when a choice is close to `word`, else ""."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@contextmanager
+def explained_write_errors(what: str) -> Iterator[None]:
+    """An OSError while writing (a full disk, a folder gone read-only) as one line. Every file is written to a
+    temporary name and renamed, and the store is cut back on a failed append, so what was there stays whole."""
+    try:
+        yield
+    except OSError as error:
+        place = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        raise UserError(f"could not write {what}: {error.strerror or error}{place}; the files written before are "
+                        f"intact (each file is written whole or not at all).") from None

@@ -26,19 +26,24 @@ def build_model(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, 
         torch.manual_seed(seed)  # the random initialisation is part of the run, so the seed fixes it
         return kind.AUTO_MODEL.from_config(config)
     return load_pretrained(kind, model_cfg["pretrained"], model_cfg.get("revision"),
-                           bool(model_cfg.get("trust_remote_code", False)), **head)
+                           bool(model_cfg.get("trust_remote_code", False)),
+                           bool(model_cfg.get("allow_pickle", False)), **head)
 
 
 def load_pretrained(kind: ModuleType, source: str | Path, revision: str | None = None,
-                    trust_remote_code: bool = False, **head: Any) -> PreTrainedModel:
-    """Weights from a local folder or the hub; safetensors are preferred when both formats exist."""
+                    trust_remote_code: bool = False, allow_pickle: bool = False, **head: Any) -> PreTrainedModel:
+    """Weights from a local folder or the hub: safetensors only, unless model.allow_pickle=true admits pickled
+    .bin weights (which can run code when loaded); no remote code unless model.trust_remote_code=true."""
     try:
         # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
         return kind.AUTO_MODEL.from_pretrained(str(source), revision=revision, trust_remote_code=trust_remote_code,
+                                               use_safetensors=None if allow_pickle else True,
                                                output_hidden_states=False, **head)
     except (OSError, ValueError) as error:
+        hint = "" if allow_pickle else (" (only safetensors weights are loaded; model.allow_pickle=true admits "
+                                        "pickled .bin weights from a source you trust)")
         raise UserError(f"Could not load the model weights from '{source}' (revision {revision}): "
-                        f"{str(error).splitlines()[0]}") from error
+                        f"{str(error).splitlines()[0]}{hint}") from error
 
 
 def library_progress_bars(enabled: bool) -> None:

@@ -38,6 +38,27 @@ def check_writable_store(store: str | Path) -> None:
     _check_writable(path.parent, "results.path's folder")
 
 
+def check_hub_reachable(model_cfg, timeout_s: float = 5.0) -> None:
+    """A hub model with no network is one line in seconds, instead of the hub client's ~30 s of retries. With
+    HF_HUB_OFFLINE=1 nothing is tried: the local Hugging Face cache answers (or names what it lacks)."""
+    import socket
+    from urllib.parse import urlparse
+
+    source = model_cfg.get("pretrained")
+    if source is None or Path(str(source)).expanduser().exists() or os.environ.get("HF_HUB_OFFLINE") in ("1", "true"):
+        return
+    from huggingface_hub import constants
+
+    endpoint = urlparse(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=timeout_s).close()
+    except OSError as error:
+        raise UserError(f"model.pretrained {source} is on the Hugging Face hub, which cannot be reached "
+                        f"({endpoint.hostname}:{port}: {error.strerror or error}); with the model in your local "
+                        f"cache set HF_HUB_OFFLINE=1, or point model.pretrained at a local folder.") from None
+
+
 def warn_about_precision(trainer, device) -> None:
     """bf16 on a CPU works (autocast) but is slow and rarely what was meant with trainer=gpu_bf16."""
     if trainer.precision == "bf16" and device.type == "cpu":

@@ -26,11 +26,11 @@ from transformers import get_scheduler
 from jglue_bench import checkpoints
 from jglue_bench.batching import collate, shard_batches, training_batches
 from jglue_bench.config import check_run_config
-from jglue_bench.errors import UserError
+from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
 from jglue_bench.modeling import build_model, count_parameters, forward_input_names, library_progress_bars
-from jglue_bench.preflight import check_output_dir, check_writable_store, warn_about_precision
+from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
 from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.results import find_record, write_yaml_atomic
@@ -73,6 +73,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     started = time.perf_counter()
     check_run_config(cfg)
     check_writable_store(cfg.results.path)
+    check_hub_reachable(cfg.model)
     accelerator, per_device_batch = make_accelerator(cfg)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     # Every record of every split is read and validated before anything is written.
@@ -86,7 +87,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         return skipped_run(done, cfg)
     resume_dir = checkpoints.run_in_progress(cfg.data.cache_dir, experiment["key"]) if cfg.get("resume") else None
     out = resume_dir or Path(output_dir or cfg.output_dir or default_output_dir(cfg))
-    check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite", False)))
+    # A sweep's job folder is its cell's; when the store has no record of the cell, the folder is an interrupted
+    # try (or rerun=true asked for it again), so it may be replaced.
+    check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
 
     warn_about_precision(cfg.trainer, accelerator.device)
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
@@ -112,16 +115,17 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
                           metrics=history[-1]["metrics"], history=history, device=accelerator.device,
                           num_processes=accelerator.num_processes, num_parameters=count_parameters(model),
                           experiment=experiment)
-    if accelerator.is_main_process:
-        for prepared in eval_sets:
-            write_predictions(out / f"predictions-{prepared.split}.jsonl", kind, spec, prepared.examples,
-                              predictions[prepared.split])
-        if cfg.save_model:
-            accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
-            save_recipe(tokenizer, out / "model")
-        save_run_config(cfg, spec, out / "config.yaml")
-    finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
-                  write=accelerator.is_main_process)
+    with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
+        if accelerator.is_main_process:
+            for prepared in eval_sets:
+                write_predictions(out / f"predictions-{prepared.split}.jsonl", kind, spec, prepared.examples,
+                                  predictions[prepared.split])
+            if cfg.save_model:
+                accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
+                save_recipe(tokenizer, out / "model")
+            save_run_config(cfg, spec, out / "config.yaml")
+        finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
+                      write=accelerator.is_main_process)
     if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
@@ -137,7 +141,7 @@ def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: Prepa
                           accelerator.num_processes, accelerator.process_index)
             for epoch in range(1, cfg.num_train_epochs + 1)]
     total_steps = sum(math.ceil(len(batches) / accelerator.gradient_accumulation_steps) for batches in plan)
-    fused = accelerator.device.type == "cuda"  # one kernel for the whole update on a GPU
+    fused = accelerator.device.type in ("cuda", "cpu")  # one kernel for the whole update (as HF Trainer's default)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
                                   betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay,
                                   fused=fused)
@@ -246,8 +250,9 @@ def optimizer_step(loop: Loop) -> None:
 
 def save_checkpoint(loop: Loop) -> None:
     if loop.cfg.trainer.get("save_checkpoints", True) and loop.accelerator.is_main_process:
-        checkpoints.save_checkpoint(loop.out, loop.accelerator, loop.model, loop.optimizer, loop.scheduler,
-                                    loop.state, keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)))
+        with explained_write_errors(f"a checkpoint into {loop.out / checkpoints.FOLDER}"):
+            checkpoints.save_checkpoint(loop.out, loop.accelerator, loop.model, loop.optimizer, loop.scheduler,
+                                        loop.state, keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)))
     loop.accelerator.wait_for_everyone()
 
 

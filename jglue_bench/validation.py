@@ -67,5 +67,5 @@ def split_summary(spec: TaskSpec, check: SplitCheck, tokenize: Callable[[str], l
 
 def problem_lines(checks: Sequence[SplitCheck], limit: int = MAX_PROBLEMS_SHOWN) -> tuple[int, list[str]]:
     """The number of problems and up to `limit` of them, one line each."""
-    problems = [str(problem) for check in checks for problem in check.problems]
-    return len(problems), problems[:limit]
+    problems = list(dict.fromkeys(str(problem) for check in checks for problem in check.problems))  # one file may
+    return len(problems), problems[:limit]                                                           # serve 2 splits

@@ -48,16 +48,16 @@ def test_main_job_runs_offline_on_the_sample_and_prints_a_table(tmp_path):
     assert store == [record]
 
 
-def test_multirun_sweeps_write_one_record_per_job(tmp_path):
-    result = run_cli("train", "-m", "learning_rate=5e-4,1e-4", "num_train_epochs=1", "save_model=false",
-                     "trainer.progress_bar=false", cwd=tmp_path, env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "c")})
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in (tmp_path / "results" / "runs.jsonl").read_text().splitlines()]
+def test_multirun_sweeps_write_one_record_per_job(tmp_path, jglue_bench_cli):
+    code, out, err = jglue_bench_cli("train", "-m", "learning_rate=5e-4,1e-4", "num_train_epochs=1",
+                                     "save_model=false", "trainer.progress_bar=false")
+    assert code == 0, err
+    records = [json.loads(line) for line in (tmp_path / "work" / "results" / "runs.jsonl").read_text().splitlines()]
     assert sorted(record["hyperparameters"]["learning_rate"] for record in records) == [1e-4, 5e-4]
     assert len({record["output_dir"] for record in records}) == 2
-    assert ": 2 runs" in result.stdout  # the sweep ends with one table of all its runs
-    report = run_cli("report", cwd=tmp_path)
-    assert report.returncode == 0 and report.stdout.count("| jnli ") == 2
+    assert ": 2 runs" in out  # the sweep ends with one table of all its runs
+    code, out, err = jglue_bench_cli("report")
+    assert code == 0 and out.count("| jnli ") == 2
 
 
 def test_data_verify_on_the_real_files(tmp_path, real_data):
@@ -77,20 +77,22 @@ def test_data_verify_fails_on_a_file_that_differs_from_the_release(tmp_path, rea
     assert "count 1456 != official 1457; checksum differs from the release" in result.stdout
 
 
-def test_data_stats_counts_the_sample(tmp_path):
-    result = run_cli("data", "stats", "task=jnli", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    counts = [line.split()[:2] for line in result.stdout.splitlines() if line.strip().endswith(".json")]
+def test_data_stats_counts_the_sample(jglue_bench_cli, monkeypatch):
+    monkeypatch.delenv("JGLUE_DATA_DIR", raising=False)
+    code, out, err = jglue_bench_cli("data", "stats", "task=jnli")
+    assert code == 0, err
+    counts = [line.split()[:2] for line in out.splitlines() if line.strip().endswith(".json")]
     assert counts == [["train", "40"], ["valid", "20"], ["test", "20"]]
-    assert "labels entailment 14, contradiction 13, neutral 13" in result.stdout
+    assert "labels entailment 14, contradiction 13, neutral 13" in out
 
 
-def test_evaluate_on_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path):
-    result = run_cli("evaluate", str(tmp_path), cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "is not a jglue-bench run folder" in result.stderr
+def test_evaluate_on_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path, jglue_bench_cli):
+    code, out, err = jglue_bench_cli("evaluate", str(tmp_path))
+    assert code == 2 and "Traceback" not in err
+    assert "is not a jglue-bench run folder" in err
 
 
+@pytest.mark.slow
 def test_oracle_compares_two_tokenizers_on_jsquad_dev_in_one_command(tmp_path, real_data, bandainamco_dir):
     from jglue_bench.data.download import file_sha256
     from jglue_bench.data.releases import release_file_at

@@ -33,7 +33,7 @@ def test_bad_settings_are_named_with_what_was_expected(make_config, override, me
 
 
 def test_an_unknown_config_option_is_a_user_error():
-    with pytest.raises(UserError, match="Could not find 'model/nope'"):
+    with pytest.raises(UserError, match="unknown model 'nope'; the model options are bandainamco_distilbert"):
         compose_config(["model=nope"])
 
 

@@ -23,6 +23,7 @@ from jglue_bench.errors import DataError, UserError
 from jglue_bench.tasks.common import Example, example_id, integer_field, text_field
 from jglue_bench.tasks.spec import TaskSpec
 from jglue_bench.tokenization.alignment import token_char_spans
+from jglue_bench.tokenization.fast import encoder_for
 
 AUTO_MODEL = AutoModelForQuestionAnswering
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "n_best_size": 20, "max_answer_length": 30}
@@ -109,13 +110,15 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
     end_positions. For decoding only: example_index, offsets (per token (start, end) in the context, None
     outside it) and max_context (whether a start at this token counts in this window)."""
     max_query_length, doc_stride = qa_setting(spec, "max_query_length"), qa_setting(spec, "doc_stride")
+    encoder = encoder_for(tokenizer)  # the fast path for questions; contexts need character offsets
     context_tokens: dict[str, list[tuple[int, int, int]]] = {}  # contexts repeat across questions: tokenize once
     features: list[dict] = []
     for index, example in enumerate(examples):
         question, context = example.texts
         if context not in context_tokens:
             context_tokens[context] = token_char_spans(tokenizer, context)
-        question_ids = tokenizer(question, add_special_tokens=False)["input_ids"][:max_query_length]
+        question_ids = (encoder.ids(question) if encoder is not None
+                        else tokenizer(question, add_special_tokens=False)["input_ids"])[:max_query_length]
         window_length = max_seq_length - len(question_ids) - 3  # [CLS] question [SEP] window [SEP]
         if window_length < 1:
             raise UserError(f"max_seq_length {max_seq_length} leaves no room for the context after a question of "

@@ -1,0 +1,107 @@
+"""`jglue-bench bench ...`: argument parsing for the benchmarks; each handler only resolves paths and calls its
+module's run(). jglue_bench/cli.py wires it with `add_bench_parser(sub)`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+BENCH_HELP = "benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu"
+EXAMPLES = {
+    "tokenize": "example: jglue-bench bench tokenize --data-dir ~/JGLUE/datasets --vocab ~/bandainamco/vocab.txt",
+    "padding": "example: jglue-bench bench padding --data-dir ~/JGLUE/datasets",
+    "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1",
+    "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
+    "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
+}
+
+
+def add_bench_parser(subparsers) -> argparse.ArgumentParser:
+    """Add `bench` and its sub-benchmarks to the top-level subparsers (each sets `handler`)."""
+    bench = subparsers.add_parser("bench", help=BENCH_HELP, description=BENCH_HELP)
+    benchmarks = bench.add_subparsers(dest="bench_command", required=True)
+    tokenize = _benchmark(benchmarks, "tokenize", "pairs/s of the fast tokenization path vs BertJapaneseTokenizer "
+                          "on JSTS + JNLI pairs at 128 (BandaiNamco vocab), and whether the ids are identical",
+                          run_tokenize)
+    tokenize.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    padding = _benchmark(benchmarks, "padding", "padding efficiency per task: length-grouped batches vs padding to "
+                         "max_seq_length", run_padding)
+    padding.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
+    padding.add_argument("--seed", type=int, default=42)
+    train = _benchmark(benchmarks, "train", "end-to-end JSTS fine-tuning: jglue-bench train vs HF Trainer (padded "
+                       "to max, and dynamic padding + group_by_length)", run_train)
+    train.add_argument("--train-samples", type=int, default=3200)
+    train.add_argument("--eval-samples", type=int, default=None, help="dev pairs to score (default: all 1,457)")
+    train.add_argument("--epochs", type=int, default=1)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    train.add_argument("--sides", nargs="+", default=["hf_pad_to_max", "hf_dynamic", "ours"],
+                       choices=["hf_pad_to_max", "hf_dynamic", "ours"], help="which setups to run, in this order")
+    cache = _benchmark(benchmarks, "cache", "preprocessing time per task: no feature cache vs a cold and a warm "
+                       "cache", run_cache)
+    cache.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
+    gpu = _benchmark(benchmarks, "gpu", "GPU training throughput, MFU and peak memory per task: padded to max vs "
+                     "length-grouped (exits 0 without a GPU)", run_gpu)
+    gpu.add_argument("--steps", type=int, default=30, help="timed optimizer steps per task and batching")
+    gpu.add_argument("--precision", choices=("bf16", "fp32"), default=None, help="default: bf16 on a GPU")
+    gpu.add_argument("--peak-tflops", type=float, default=None, help="the device's peak (default: from its name)")
+    gpu.add_argument("--cpu", action="store_true", help="run on the CPU anyway (a smoke test, not a measurement)")
+    gpu.add_argument("--limit", type=int, default=None, help="examples read per split (default: enough for the steps)")
+    gpu.add_argument("overrides", nargs="*", help="model config overrides on a random DistilBERT-base over "
+                     "BandaiNamco's vocabulary, e.g. model.architecture.n_layers=12")
+    return bench
+
+
+def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:
+    parser = benchmarks.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="JGLUE datasets/ folder (default: $JGLUE_DATA_DIR)")
+    parser.add_argument("--vocab", type=Path, default=None, help="BandaiNamco DistilBERT's vocab.txt (default: "
+                        "$JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese/vocab.txt, else the hub's)")
+    parser.add_argument("--version", default="1.3", help="JGLUE version of the files (default 1.3)")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="where the JSON result goes (default: results/bench)")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def run_tokenize(args) -> None:
+    from jglue_bench.bench import common, tokenize
+
+    tokenize.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), args.version, args.limit, args.out_dir)
+
+
+def run_padding(args) -> None:
+    from jglue_bench.bench import common, padding
+
+    padding.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), args.version, args.limit, args.out_dir,
+                seed=args.seed)
+
+
+def run_train(args) -> None:
+    from jglue_bench.bench import common, train
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    train.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.train_samples,
+              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides))
+
+
+def run_cache(args) -> None:
+    from jglue_bench.bench import cache, common
+
+    cache.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), args.version, args.limit, args.out_dir)
+
+
+def run_gpu(args) -> None:
+    from jglue_bench.bench import common, gpu
+
+    if not args.cpu and not gpu.gpu_visible():  # said before any data or vocabulary is looked for
+        print(gpu.NO_GPU)
+        return
+    gpu.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.overrides,
+            args.steps, args.precision, args.peak_tflops, "cpu" if args.cpu else "cuda", args.out_dir,
+            limit=args.limit)

@@ -1,0 +1,110 @@
+"""`bench train`: end-to-end JSTS fine-tuning, as in DESIGN.md's table. A random DistilBERT (4 layers x 256,
+hidden 1,024, 4 heads) over BandaiNamco's vocabulary (MeCab IPADIC + WordPiece), 3,200 training pairs, the
+1,457 dev pairs, one epoch, fp32, batch 32, max length 128, lr 5e-5, 10% linear warmup, the same seed and the
+same initial weights on every side:
+
+- ours: jglue_bench.training.train(cfg), length-grouped batches padded per batch;
+- HF Trainer, every pair padded to max_seq_length (JGLUE's official setup);
+- HF Trainer with dynamic padding and the length-grouped sampler (the best HF setup).
+
+Reported per side: train samples/s (the training loop), wall seconds (tokenizing, training, scoring dev) and
+dev Pearson x100."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
+
+ARCHITECTURE = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024}
+SIDES = ("hf_pad_to_max", "hf_dynamic", "ours")
+
+
+def run(data: Path, vocab: Path, version: str = "1.3", train_samples: int = 3200, eval_samples: int | None = None,
+        epochs: int = 1, seed: int = 42, out_dir: Path | None = None, sides=SIDES) -> dict:
+    with tempfile.TemporaryDirectory(prefix="jglue-bench-train-") as work:
+        cfg = ours_config(data, vocab, version, train_samples, eval_samples, epochs, seed, Path(work))
+        settings = {"max_seq_length": int(cfg.max_seq_length), "batch_size": int(cfg.batch_size), "epochs": epochs,
+                    "eval_batch_size": int(cfg.trainer.eval_batch_size), "learning_rate": float(cfg.learning_rate),
+                    "warmup_ratio": float(cfg.trainer.warmup_ratio), "seed": seed}
+        shared = shared_inputs(cfg) if any(side != "ours" for side in sides) else None
+        measured = {side: measure_side(side, cfg, settings, shared, Path(work) / side) for side in sides}
+    return report_sides(measured, {**settings, **inputs(data, vocab, version)}, train_samples, eval_samples, out_dir)
+
+
+def ours_config(data: Path, vocab: Path, version: str, train_samples: int, eval_samples: int | None, epochs: int,
+                seed: int, work: Path):
+    """The `tiny` model config turned into DESIGN's random 4 x 256 DistilBERT over BandaiNamco's vocabulary."""
+    overrides = [*random_distilbert_overrides(vocab, ARCHITECTURE, "random_distilbert_4x256_bandainamco_vocab"),
+                 f"data.max_train_samples={train_samples}", f"num_train_epochs={epochs}", "batch_size=32",
+                 "learning_rate=5e-5", f"seed={seed}", "trainer.precision=fp32", "trainer.progress_bar=false",
+                 "save_model=false", "rerun=true", f"output_dir={work / 'ours'}",
+                 f"results.path={work / 'runs.jsonl'}", f"data.cache_dir={work / 'cache'}"]
+    if eval_samples is not None:
+        overrides.append(f"data.max_eval_samples={eval_samples}")
+    cfg = task_config("jsts", data, version, *overrides)
+    if "save_checkpoints" in cfg.trainer:  # the HF side saves nothing either
+        cfg.trainer.save_checkpoints = False
+    return cfg
+
+
+def measure_side(side: str, cfg, settings: dict[str, Any], shared, work: Path) -> dict[str, Any]:
+    if side == "ours":
+        return ours_run(cfg)
+    from jglue_bench.bench.hf_baseline import hf_trainer_run
+
+    model, tokenizer, train_examples, eval_examples = shared
+    return hf_trainer_run(model, tokenizer, train_examples, eval_examples, settings,
+                          pad_to_max=side == "hf_pad_to_max", work_dir=work)
+
+
+def ours_run(cfg) -> dict[str, Any]:
+    from jglue_bench.training import train
+
+    started = time.perf_counter()
+    result = train(cfg)
+    wall = time.perf_counter() - started
+    throughput = result.record["throughput"]
+    return {"train_samples_per_s": throughput["train_samples_per_s"], "wall_seconds": wall,
+            "pearson": result.metrics["pearson"], "train_features": throughput.get("train_features")}
+
+
+def shared_inputs(cfg):
+    """The model every HF side copies (built as train(cfg) builds ours: build_model seeds its initialisation, so
+    the weights are the same), the tokenizer, and the training and dev examples train(cfg) reads."""
+    from jglue_bench.modeling import build_model
+    from jglue_bench.prepare import read_split, task_spec
+    from jglue_bench.tasks import kind_module
+    from jglue_bench.tokenization import load_tokenizer
+
+    spec = task_spec(cfg)
+    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    model = build_model(cfg.model, spec, kind_module(spec.kind), tokenizer, cfg.seed)
+    train_examples = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples).examples
+    eval_examples = read_split(spec, cfg.data, "valid", cfg.data.max_eval_samples).examples
+    return model, tokenizer, train_examples, eval_examples
+
+
+def report_sides(measured: dict[str, dict], settings: dict[str, Any], train_samples: int,
+                 eval_samples: int | None, out_dir: Path | None) -> dict:
+    names = {"hf_pad_to_max": "HF Trainer, padded to max_seq_length (JGLUE official)",
+             "hf_dynamic": "HF Trainer, dynamic padding + group_by_length", "ours": "jglue-bench train (ours)"}
+    rows = [[names[side], m["train_samples_per_s"], m["wall_seconds"], m["pearson"]] for side, m in measured.items()]
+    hf_sides = [side for side in measured if side != "ours"]
+    parts = []
+    if "ours" in measured and hf_sides:
+        best = max(hf_sides, key=lambda side: measured[side]["train_samples_per_s"])
+        speed = measured["ours"]["train_samples_per_s"]
+        parts.append(f"ours/best HF ({best}) {ratio(speed, measured[best]['train_samples_per_s']):.2f}x")
+        if "hf_pad_to_max" in measured:
+            parts.append(f"ours/HF pad-to-max {ratio(speed, measured['hf_pad_to_max']['train_samples_per_s']):.2f}x")
+    result = {"sides": measured, "settings": settings, "train_samples": train_samples, "eval_samples": eval_samples,
+              "architecture": ARCHITECTURE}
+    title = (f"bench train: JSTS, {train_samples:,} training pairs, {eval_samples or 'all'} dev pairs, random "
+             f"DistilBERT 4 x 256 over BandaiNamco's vocabulary, {settings['epochs']} epoch(s), fp32, batch 32")
+    report("train", title, ["side", "train samples/s", "wall s", "dev Pearson x100"], rows, result,
+           "ratio train samples/s: " + ("; ".join(parts) or "n/a (ours and an HF side are both needed)"), out_dir)
+    return result

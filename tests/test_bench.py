@@ -1,0 +1,116 @@
+"""Smoke tests of the benchmarks at tiny sizes on the real JGLUE files: each runs, prints a table whose last
+line is a ratio, and writes its JSON. They report measurements; nothing here asserts a speed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from jglue_bench.bench.common import markdown_table, save_result
+
+TASK = (("jsts", "train"),)
+
+
+def last_line(capsys) -> str:
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def saved(out_dir: Path, name: str) -> dict:
+    files = sorted(out_dir.glob(f"{name}-*.json"))
+    assert len(files) == 1, files
+    result = json.loads(files[0].read_text(encoding="utf-8"))
+    assert result["benchmark"] == name
+    assert {"device", "torch_threads", "packages"} <= set(result["environment"])
+    assert result["environment"]["packages"]["torch"]
+    return result
+
+
+def test_bench_tokenize(real_data, bandainamco_dir, tmp_path, capsys):
+    from jglue_bench.bench import tokenize
+
+    tokenize.run(real_data, bandainamco_dir / "vocab.txt", limit=200, out_dir=tmp_path)
+    line = last_line(capsys)
+    assert line.startswith("ratio fast/slow") and "identical ids on all 200 pairs: yes" in line
+    result = saved(tmp_path, "tokenize")
+    assert result["identical"] and result["pairs"] == 200
+
+
+def test_bench_padding(real_data, bandainamco_dir, tmp_path, capsys):
+    from jglue_bench.bench import padding
+
+    padding.run(real_data, bandainamco_dir / "vocab.txt", limit=64, out_dir=tmp_path,
+                tasks=(("jcommonsenseqa", "train"), ("jsquad", "valid")))
+    assert last_line(capsys).startswith("ratio ours/pad-to-max padding efficiency")
+    measures = saved(tmp_path, "padding")["tasks"]
+    assert [m["task"] for m in measures] == ["jcommonsenseqa", "jsquad"]
+    for m in measures:
+        assert 0 < m["pad_to_max"] <= m["grouped"] <= 1
+
+
+def test_padding_efficiency_counts_every_choice():
+    from jglue_bench.bench.padding import padding_efficiency
+
+    features = [{"input_ids": [[1] * 4, [1] * 2]}, {"input_ids": [[1] * 3, [1] * 3]}]
+    measured = padding_efficiency(features, batch_size=2, max_seq_length=8, seed=0)
+    assert measured["real_tokens"] == 12 and measured["sequences"] == 4
+    assert measured["computed"] == {"pad_to_max": 32, "dynamic_random": 16, "grouped": 16}
+
+
+def test_bench_cache(real_data, bandainamco_dir, tmp_path, capsys):
+    from jglue_bench.bench import cache
+
+    cache.run(real_data, bandainamco_dir / "vocab.txt", limit=32, out_dir=tmp_path, tasks=TASK)
+    assert last_line(capsys).startswith("ratio no-cache/warm-cache")
+    (measure,) = saved(tmp_path, "cache")["tasks"]
+    assert not measure["no_cache"]["cache_hit"] and not measure["cold"]["cache_hit"] and measure["warm"]["cache_hit"]
+
+
+def test_bench_gpu_without_a_gpu_says_so_and_succeeds(capsys, monkeypatch):
+    from jglue_bench.bench import gpu
+    from jglue_bench.bench.cli import add_bench_parser
+
+    monkeypatch.setattr(gpu, "gpu_visible", lambda: False)
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", "gpu"])
+    args.handler(args)  # returns: exit status 0
+    assert "no GPU" in last_line(capsys)
+
+
+def test_bench_gpu_measurements_run_on_the_cpu(real_data, bandainamco_dir, tmp_path, capsys):
+    from jglue_bench.bench import gpu
+
+    small = ["model.architecture.dim=32", "model.architecture.n_layers=1", "model.architecture.n_heads=2",
+             "model.architecture.hidden_dim=64"]
+    gpu.run(real_data, bandainamco_dir / "vocab.txt", overrides=small, steps=1, device="cpu", peak_tflops=1.0,
+            out_dir=tmp_path, tasks=TASK, limit=64)
+    assert last_line(capsys).startswith("ratio ours/pad-to-max samples/s")
+    modes = saved(tmp_path, "gpu")["tasks"][0]["modes"]
+    assert modes["pad_to_max"]["computed_tokens"] == 32 * 128
+    assert modes["grouped"]["mfu"] > 0
+
+
+@pytest.mark.slow
+def test_bench_train(real_data, bandainamco_dir, tmp_path, capsys):
+    from jglue_bench.bench import train
+
+    train.run(real_data, bandainamco_dir / "vocab.txt", train_samples=32, eval_samples=16, out_dir=tmp_path)
+    line = last_line(capsys)
+    assert line.startswith("ratio train samples/s: ours/best HF") and "ours/HF pad-to-max" in line
+    sides = saved(tmp_path, "train")["sides"]
+    assert set(sides) == {"hf_pad_to_max", "hf_dynamic", "ours"}
+    assert all(side["train_samples_per_s"] > 0 for side in sides.values())
+
+
+def test_results_of_the_same_second_do_not_overwrite_each_other(tmp_path):
+    first, second = save_result("demo", {}, tmp_path), save_result("demo", {}, tmp_path)
+    assert first != second and first.is_file() and second.is_file()
+
+
+def test_markdown_table_aligns_numbers_right():
+    table = markdown_table(["name", "value"], [["a", 1234.5], ["bb", 0.5]])
+    assert table.splitlines()[2] == "| a    | 1,234 |"
+    assert table.splitlines()[1].endswith("-:|")
