@@ -9,6 +9,7 @@ resumed from a checkpoint sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
     eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
                  for split in eval_split_names(cfg.data, spec)]
+    if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
+        print(f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean "
+              f"nothing", file=sys.stderr)
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
     experiment = {"key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
                   **(sweep or {})}

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-BENCH_HELP = "benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu"
+BENCH_HELP = ("benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu; "
+              "and estimate (time and memory per task on one GPU, estimated)")
 EXAMPLES = {
     "tokenize": "example: jglue-bench bench tokenize --data-dir ~/JGLUE/datasets --vocab ~/bandainamco/vocab.txt",
     "padding": "example: jglue-bench bench padding --data-dir ~/JGLUE/datasets",
     "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1",
     "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
     "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
+    "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2",
 }
 
 
@@ -49,7 +51,27 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     gpu.add_argument("--limit", type=int, default=None, help="examples read per split (default: enough for the steps)")
     gpu.add_argument("overrides", nargs="*", help="model config overrides on a random DistilBERT-base over "
                      "BandaiNamco's vocabulary, e.g. model.architecture.n_layers=12")
+    estimate = _benchmark(benchmarks, "estimate", "ESTIMATED time and memory per task and protocol for a "
+                          "DistilBERT-base on one GPU, from measured token counts (not a measurement)", run_estimate)
+    estimate.add_argument("--model-dir", type=Path, default=None, help="a DistilBERT-base folder with config.json "
+                          "(default: $JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese)")
+    estimate.add_argument("--jcola-dir", type=Path, default=None, help="folder holding jcola-v1.0/ (default: "
+                          "$JCOLA_DATA_DIR, else the bundled sample)")
+    estimate.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (default: "
+                          "H100 SXM, 989)")
+    estimate.add_argument("--mfu", type=float, default=0.2, help="assumed fraction of the peak reached (default 0.2)")
     return bench
+
+
+def run_estimate(args) -> None:
+    import os
+
+    from jglue_bench.bench import common, estimate
+
+    model_dir = args.model_dir or common.local_vocab_file(args.vocab).parent
+    jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
+    estimate.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), model_dir, jcola, args.peak_tflops,
+                 args.mfu, args.out_dir)
 
 
 def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:
