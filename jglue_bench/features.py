@@ -1,4 +1,4 @@
-"""Features as columns: one Arrow table per split, stored in the feature cache and read back memory-mapped.
+"""Features (and validated examples) as columns: Arrow tables in the cache, read back memory-mapped.
 
 A featurizer gives one dict per feature (input_ids, attention_mask, labels, QA offsets, ...). FeatureTable keeps
 them as Arrow columns (never pickle), written atomically as an Arrow IPC file, and serves row `i` as a dict again:
@@ -8,6 +8,7 @@ a fraction of the time it took to tokenize, and batches are padded straight from
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -41,25 +42,10 @@ class FeatureTable(Sequence):
 
     @classmethod
     def load(cls, path: Path) -> "FeatureTable":
-        import pyarrow
-
-        with pyarrow.memory_map(str(path)) as source:
-            return cls(pyarrow.ipc.open_file(source).read_all())
+        return cls(read_arrow(path))
 
     def save(self, path: Path) -> None:
-        """Write to a temporary file beside `path`, then rename: a reader never sees half a cache entry."""
-        import pyarrow
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(handle)
-        try:
-            with pyarrow.OSFile(tmp_name, "wb") as sink, pyarrow.ipc.new_file(sink, self.table.schema) as writer:
-                writer.write_table(self.table)
-            os.replace(tmp_name, path)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+        write_arrow(self.table, path)
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -82,6 +68,48 @@ class FeatureTable(Sequence):
             return np.diff(outer).tolist()
         inner = numpy_view(ids.values.offsets)
         return [int(np.diff(inner[outer[i]:outer[i + 1] + 1]).max(initial=0)) for i in range(len(outer) - 1)]
+
+
+def write_arrow(table, path: Path) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a cache entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    try:
+        with pyarrow.OSFile(tmp_name, "wb") as sink, pyarrow.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp_name, path)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def read_arrow(path: Path):
+    with pyarrow.memory_map(str(path)) as source:
+        return pyarrow.ipc.open_file(source).read_all()
+
+
+def examples_table(examples: Sequence, extra: dict | None = None):
+    """Validated examples as columns (labels and places as JSON text: their type depends on the task kind), with
+    the split file's extra provenance (a carve) in the table's metadata."""
+    table = pyarrow.table({"id": [example.id for example in examples],
+                           "texts": [list(example.texts) for example in examples],
+                           "label": [json.dumps(example.label, ensure_ascii=False) for example in examples],
+                           "where": [json.dumps(example.where, ensure_ascii=False) for example in examples]})
+    return table.replace_schema_metadata({"extra": json.dumps(extra or {}, ensure_ascii=False)})
+
+
+def examples_from_table(table, make_example) -> tuple[list, dict]:
+    """The examples back (QA answers as tuples again), and the extra provenance."""
+    labels = [_tuples(json.loads(label)) for label in table.column("label").to_pylist()]
+    places = [json.loads(where) for where in table.column("where").to_pylist()]
+    examples = [make_example(example_id, tuple(texts), label, where) for example_id, texts, label, where in
+                zip(table.column("id").to_pylist(), table.column("texts").to_pylist(), labels, places)]
+    return examples, json.loads(table.schema.metadata[b"extra"])
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
 
 
 def _row_reader(column) -> Callable[[int], Any]:

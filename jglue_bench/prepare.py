@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 from jglue_bench.data.readers import Row, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.features import FeatureTable
+from jglue_bench.features import FeatureTable, examples_from_table, examples_table, read_arrow, write_arrow
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
 
 FEATURIZE_VERSION = 1  # bump when featurization changes what it produces: it is part of every feature key
+EXAMPLES_VERSION = 1   # likewise for reading and validating rows into examples
 
 
 @dataclass
@@ -93,6 +94,12 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
     The first bad record raises its DataError; with a `problems` list, every bad record is added to it instead
     and the good ones are kept (`data validate`)."""
     started = time.perf_counter()
+    cache = _examples_cache(spec, data_cfg, split, labelled) if problems is None else None
+    if cache is not None and cache[1].is_file():  # these bytes were read and validated before, the same way
+        examples, extra = examples_from_table(read_arrow(cache[1]), Example)
+        split_file = replace(cache[0], extra={**(cache[0].extra or {}), **extra})
+        return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples),
+                         time.perf_counter() - started)
     kind = kind_module(spec.kind)
     report = problems.append if problems is not None else None
     rows, split_file = _split_rows(spec, data_cfg, split, report)
@@ -110,8 +117,27 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
         raise DataError.at(split_file.path, None, None, f"at least one record in the {split} split", found_text="none")
     id_field = spec.fields.get("id") or ("id" if spec.kind == "extractive_qa" else None)
     check_unique_ids(examples, split_file.path, id_field, report)
+    if cache is not None and not problems:
+        write_arrow(examples_table(examples, {"carve": (split_file.extra or {}).get("carve")}
+                                   if (split_file.extra or {}).get("carve") else {}), cache[1])
     return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples),
                      time.perf_counter() - started)
+
+
+def _examples_cache(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str,
+                    labelled: bool) -> tuple[SplitFile, Path] | None:
+    """The split's file (found and hashed, not read) and where its validated examples are cached; None when the
+    cache is off or the data is a Hugging Face dataset (hashed only by reading it)."""
+    if not (data_cfg.get("cache", True) and data_cfg.get("cache_dir")) or spec.hf_dataset is not None:
+        return None
+    carved = split not in spec.files or bool(spec.carve and split == "train")
+    if split not in spec.split_names():
+        return None  # _split_rows names the problem
+    split_file = locate_file(spec.files["train" if carved else split], spec.source, data_cfg)
+    parts = [split_file.sha256, split, spec.carve if carved else None, labelled, spec.kind, dict(spec.fields),
+             spec.labels, spec.label_range, EXAMPLES_VERSION]
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return replace(split_file, split=split), Path(str(data_cfg["cache_dir"])).expanduser() / "examples" / f"{key}.arrow"
 
 
 def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:

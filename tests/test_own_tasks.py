@@ -108,6 +108,18 @@ def test_jcola_trains_on_the_real_files_and_scores_both_valid_splits(jcola_dir, 
     assert len(lines) == 685
 
 
+def test_jcola_valid_splits_are_mostly_acceptable_so_mcc_leads(jcola_dir):
+    # the README's 83.9% / 73.3%: the accuracy a majority guess gets, which is why MCC is the main metric
+    cfg = compose_config(["task=jcola", f"task.source.dir={jcola_dir}"])
+    spec = task_spec(cfg)
+    counts = {}
+    for split in ("valid", "valid_out_of_domain"):
+        examples = read_split(spec, cfg.data, split).examples
+        counts[split] = (sum(example.label for example in examples), len(examples))
+    assert counts == {"valid": (726, 865), "valid_out_of_domain": (502, 685)}
+    assert spec.labels[1] == "acceptable" and spec.main_metric == "mcc"
+
+
 def test_every_bundled_task_uses_the_same_file_mechanism():
     for name in ("jnli", "jsts", "jcommonsenseqa", "jsquad", "marc_ja", "jcola"):
         spec = task_spec(compose_config([f"task={name}", "data.dir=null"]))
