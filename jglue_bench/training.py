@@ -81,9 +81,6 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
     eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
                  for split in eval_split_names(cfg.data, spec)]
-    if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
-        print(f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean "
-              f"nothing", file=sys.stderr)
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
     experiment = {"key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
                   **(sweep or {})}
@@ -95,6 +92,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     # try (or rerun=true asked for it again), so it may be replaced.
     check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
 
+    if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
+        print(f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean "
+              f"nothing", file=sys.stderr)
     warn_about_precision(cfg.trainer, accelerator.device)
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)

@@ -70,6 +70,7 @@ def make_config(tmp_path, cache_dir):
     def make(*overrides: str):
         return compose_config([f"output_dir={tmp_path / 'run'}", f"results.path={tmp_path / 'runs.jsonl'}",
                                f"data.cache_dir={cache_dir}", "trainer.progress_bar=false", "data.dir=null",
+                               "trainer.save_checkpoints=false",  # tests of resuming turn them on themselves
                                *overrides])
 
     return make

@@ -20,13 +20,25 @@ def run_cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int =
 
 @pytest.mark.parametrize("args", [["--help"], ["evaluate", "--help"], ["predict", "--help"], ["data", "verify", "--help"],
                                   ["data", "stats", "--help"], ["data", "validate", "--help"],
-                                  ["data", "download", "--help"],
-                                  ["data", "build-marc-ja", "--help"], ["tasks", "--help"], ["oracle", "--help"],
-                                  ["report", "--help"], ["train", "--help"]])
-def test_every_command_explains_itself_with_an_example(tmp_path, args):
-    result = run_cli(*args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "example" in result.stdout.lower()
+                                  ["data", "download", "--help"], ["data", "build-marc-ja", "--help"],
+                                  ["tasks", "--help"], ["oracle", "--help"], ["report", "--help"], ["train", "--help"],
+                                  ["bench", "train", "--help"], ["bench", "estimate", "--help"]])
+def test_every_command_explains_itself_with_an_example(jglue_bench_cli, args):
+    code, out, err = jglue_bench_cli(*args)
+    assert code == 0, err
+    assert "example" in out.lower()
+
+
+def test_help_tasks_and_report_start_without_torch(tmp_path):
+    """`--help`, `tasks` and `report` read YAML and JSON only: a user waits for no deep-learning import."""
+    store = tmp_path / "runs.jsonl"
+    store.write_text(json.dumps({"task": {"name": "jnli"}, "model": {"name": "tiny"}, "metrics": {}}) + "\n")
+    for args in (["--help"], ["tasks"], ["report", "--results", str(store)]):
+        code = ("import sys; from jglue_bench.cli import main; main(sys.argv[1:]); "
+                "assert 'torch' not in sys.modules, 'torch was imported'")
+        result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
 
 
 def test_tasks_lists_the_six_tasks_and_four_models(tmp_path):

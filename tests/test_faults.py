@@ -99,7 +99,7 @@ def test_the_same_seed_gives_the_same_metrics_and_predictions(tmp_path, cache_di
 def one_line_error(jglue_bench_cli, *arguments: str) -> str:
     code, out, err = jglue_bench_cli(*arguments)
     assert code == 2, (out, err)
-    lines = [line for line in err.strip().splitlines() if line]
+    lines = [line for line in err.strip().splitlines() if line and not line.startswith("note: ")]
     assert len(lines) == 1 and lines[0].startswith("jglue-bench: error: "), err
     return lines[0]
 

@@ -140,6 +140,7 @@ def test_robust_before_paper_is_one_line(tmp_path, jglue_bench_cli):
     assert "no paper-protocol record of task 'jsts' with model 'tiny'" in line
 
 
+@pytest.mark.slow  # two child processes that each start torch: 15 s on two cores
 def test_two_jobs_through_submitit_local_write_both_records(tmp_path, jglue_bench_cli):
     store = tmp_path / "runs.jsonl"
     code, out, err = jglue_bench_cli("train", "-m", "hydra/launcher=submitit_local", "task=jsts,jnli",
