@@ -90,22 +90,24 @@ def read_arrow(path: Path):
 
 
 def examples_table(examples: Sequence, extra: dict | None = None):
-    """Validated examples as columns (labels and places as JSON text: their type depends on the task kind), with
-    the split file's extra provenance (a carve) in the table's metadata."""
+    """Validated examples as columns; labels and places (their type depends on the task kind) as one JSON list
+    each in the table's metadata, with the split file's extra provenance (a carve): one parse reads them back."""
     table = pyarrow.table({"id": [example.id for example in examples],
-                           "texts": [list(example.texts) for example in examples],
-                           "label": [json.dumps(example.label, ensure_ascii=False) for example in examples],
-                           "where": [json.dumps(example.where, ensure_ascii=False) for example in examples]})
-    return table.replace_schema_metadata({"extra": json.dumps(extra or {}, ensure_ascii=False)})
+                           "texts": [list(example.texts) for example in examples]})
+    return table.replace_schema_metadata({
+        "extra": json.dumps(extra or {}, ensure_ascii=False),
+        "labels": json.dumps([example.label for example in examples], ensure_ascii=False),
+        "where": json.dumps([example.where for example in examples], ensure_ascii=False)})
 
 
 def examples_from_table(table, make_example) -> tuple[list, dict]:
     """The examples back (QA answers as tuples again), and the extra provenance."""
-    labels = [_tuples(json.loads(label)) for label in table.column("label").to_pylist()]
-    places = [json.loads(where) for where in table.column("where").to_pylist()]
+    metadata = table.schema.metadata
+    labels = [_tuples(label) for label in json.loads(metadata[b"labels"])]
+    places = json.loads(metadata[b"where"])
     examples = [make_example(example_id, tuple(texts), label, where) for example_id, texts, label, where in
                 zip(table.column("id").to_pylist(), table.column("texts").to_pylist(), labels, places)]
-    return examples, json.loads(table.schema.metadata[b"extra"])
+    return examples, json.loads(metadata[b"extra"])
 
 
 def _tuples(value: Any) -> Any:
