@@ -1,6 +1,6 @@
-"""Tables from run records: the runs, the paper protocol's chosen grid cells, robust seed statistics, ours beside
-the published numbers, model against model, and efficiency. Markdown for people (and GitHub), CSV and JSON for
-other tools.
+"""Tables from run records: the runs, the paper protocol's chosen grid cells and robust seed statistics (ours
+beside the published numbers, model against model and efficiency are in report_compare.py; Markdown, CSV and JSON
+in report_render.py).
 
 Pure functions of the records (plain dicts as the results store holds them) and the published rows; standard
 library only, so `jglue-bench report` starts fast. Every table is sorted by its content, never by the order of the
@@ -9,8 +9,6 @@ store, and numbers have fixed formats: the same records always give the same byt
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import statistics
@@ -18,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from jglue_bench.published import PublishedScore
 
 PROTOCOLS = ("paper", "robust", "single", "all")
 TASK_ORDER = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
@@ -165,11 +162,9 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
 
 def markdown_table(records: Sequence[dict[str, Any]]) -> str:
     """The runs table alone (what `train` prints after a run, and a sweep after its runs)."""
+    from jglue_bench.report_render import render_markdown_table
+
     return render_markdown_table(runs_table(records))
-
-
-def csv_table(records: Sequence[dict[str, Any]]) -> str:
-    return render_csv(runs_table(records))
 
 
 # ---- (b) paper protocol: the best grid cell on dev ---------------------------------------------------------
@@ -361,193 +356,3 @@ def score_cell(score: Score) -> float | Spread | None:
 def as_spread(value: float | Spread | None) -> Spread:
     """The comparison table's number columns always hold a Spread, so its CSV columns never depend on the data."""
     return value if isinstance(value, Spread) else Spread(value, None)
-
-
-# ---- (d) ours beside the published numbers -----------------------------------------------------------------
-
-
-def domain(split: str) -> bool:
-    return split.endswith("out_of_domain")
-
-
-def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]) -> Table:
-    """Each published number of a model we ran, beside our closest evaluation of the same model, task and metric
-    (same split first, then the same domain, then the same data version), with the delta and what differs."""
-    ours = {(s.model, s.task, s.data_version, s.split, s.metric): s for s in scores}
-    evaluations = defaultdict(set)
-    for s in scores:
-        evaluations[(s.model, s.task)].add((s.data_version, s.split))
-    rows, sources = [], {}
-    for row in sorted(published, key=lambda p: (ranked(p.task, TASK_ORDER), ranked(p.metric, METRIC_ORDER),
-                                                p.model, p.file, p.data_version, ranked(p.split, SPLIT_ORDER))):
-        candidates = sorted((version, split) for version, split in evaluations[(row.model, row.task)]
-                            if _ours(ours, row, version, split) is not None)
-        if not candidates:
-            continue
-        version, split = max(candidates, key=lambda option: (option[1] == row.split,
-                                                             domain(option[1]) == domain(row.split),
-                                                             option[0] == row.data_version))
-        score = _ours(ours, row, version, split)
-        differs = [word for word, same in (("data version", version == row.data_version), ("split", split == row.split))
-                   if not same]
-        delta = None if score.value is None else score.value - row.value
-        sources[row.file] = row.source
-        rows.append({"task": row.task, "model": row.model, "metric": row.metric, "ours": as_spread(score_cell(score)),
-                     "ours data": data_label(version, split), "ours protocol": score.protocol,
-                     "published": Spread(row.value, row.std),
-                     "published data": data_label(row.data_version, row.split), "delta": delta,
-                     "differs": ", ".join(differs), "source": row.file, "ours metric": score.metric})
-    notes = ["delta = ours - published (x100). `differs` names what is not the same evaluation on both sides."]
-    if any(row["task"] == "jsquad" for row in rows):
-        notes.append("JSQuAD: `ours metric` *_official rebuilds answers from tokens, as JGLUE's script did for the "
-                     "published numbers; plain exact_match/f1 slice answers from the original text (compared only "
-                     "when a record has no *_official).")
-    notes += [f"{name}: {source}" for name, source in sorted(sources.items())]
-    return Table("published", "Ours beside the published numbers",
-                 ["task", "model", "metric", "ours", "ours data", "ours protocol", "published", "published data",
-                  "delta", "differs", "source", "ours metric"], rows, notes, signed=("delta",),
-                 empty="no published number for a model and task of these records")
-
-
-def _ours(ours: dict, row: PublishedScore, version: str, split: str) -> Score | None:
-    """JSQuAD: the *_official metric (answers rebuilt from tokens, as the published numbers were made) when the
-    record has it, else the plain one."""
-    official = ours.get((row.model, row.task, version, split, f"{row.metric}_official"))
-    return official or ours.get((row.model, row.task, version, split, row.metric))
-
-
-# ---- (e) model against model, (f) efficiency ---------------------------------------------------------------
-
-
-def models_table(scores: Sequence[Score]) -> Table:
-    models = sorted({s.model for s in scores})
-    cells: dict[tuple, dict[str, Any]] = {}
-    for s in scores:
-        cells.setdefault((s.task, s.metric, s.data_version, s.split), {})[s.model] = score_cell(s)
-    keys = sorted(cells, key=lambda k: (ranked(k[0], TASK_ORDER), ranked(k[1], METRIC_ORDER), k[2],
-                                        ranked(k[3], SPLIT_ORDER)))
-    rows = [{"task": task, "metric": metric, "data": data_label(version, split), **cells[(task, metric, version, split)]}
-            for task, metric, version, split in keys]
-    return Table("models", "Model against model", ["task", "metric", "data", *models], rows,
-                 ["Each cell: the paper protocol's chosen cell, the robust mean ± std, or the latest single run."])
-
-
-def efficiency_table(records: Sequence[dict[str, Any]]) -> Table:
-    def key(record: dict[str, Any]) -> tuple:
-        device = record.get("device") or {}
-        return (record["model"]["name"], record["task"]["name"], str(device.get("name") or device.get("type") or "?"),
-                str(device.get("precision") or "?"), int(device.get("num_processes") or 1))
-
-    groups = group_by(records, key)
-    rows = []
-    for model, task, device, precision, processes in sorted(groups, key=lambda k: (ranked(k[1], TASK_ORDER), k)):
-        group = groups[(model, task, device, precision, processes)]
-        throughput = [record.get("throughput") or {} for record in group]
-        parameters = {record["model"].get("num_parameters") for record in group} - {None}
-        rows.append({"task": task, "model": model, "device": device, "precision": precision, "processes": processes,
-                     "runs": len(group), "parameters": max(parameters) if parameters else None,
-                     "train samples/s": _mean(t.get("train_samples_per_s") for t in throughput),
-                     "eval samples/s": _mean(t.get("eval_samples_per_s") for t in throughput),
-                     "wall s": _mean(record.get("wall_time_s") for record in group)})
-    return Table("efficiency", "Efficiency (means over runs)",
-                 ["task", "model", "device", "precision", "processes", "runs", "parameters", "train samples/s",
-                  "eval samples/s", "wall s"], rows)
-
-
-def _mean(values: Iterable[Any]) -> float | None:
-    numbers = [number for number in (finite(value) for value in values) if number is not None]
-    return statistics.fmean(numbers) if numbers else None
-
-
-# ---- rendering ---------------------------------------------------------------------------------------------
-
-
-def format_number(value: Any, digits: int, signed: bool = False) -> str:
-    """Fixed formats: None/NaN (an undefined score, say a correlation over constant predictions) is "n/a"."""
-    if isinstance(value, bool) or isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    value = 0.0 if round(value, digits) == 0 else value  # no "-0.00"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-
-
-def text_cell(value: Any, digits: int, signed: bool = False) -> str:
-    if isinstance(value, SeedValues):
-        return " ".join(format_number(item, digits) for item in value.values)
-    if isinstance(value, Spread):
-        mean = format_number(value.mean, digits, signed)
-        return mean if value.std is None else f"{mean} ± {format_number(value.std, digits)}"
-    return format_number(value, digits, signed)
-
-
-def render_markdown_table(table: Table) -> str:
-    cells = [{column: text_cell(row[column], 2, column in table.signed) if column in row else ""
-              for column in table.columns} for row in table.rows]
-    widths = {column: max([len(column)] + [len(row[column]) for row in cells]) for column in table.columns}
-    lines = ["| " + " | ".join(column.ljust(widths[column]) for column in table.columns) + " |",
-             "|" + "|".join("-" * (widths[column] + 2) for column in table.columns) + "|"]
-    lines += ["| " + " | ".join(row[column].ljust(widths[column]) for column in table.columns) + " |" for row in cells]
-    return "\n".join(lines)
-
-
-def render_markdown(tables: Sequence[Table]) -> str:
-    parts = []
-    for table in tables:
-        body = render_markdown_table(table) if table.rows else f"({table.empty})"
-        notes = "".join(f"\n\n{note}" for note in table.notes) if table.rows else ""
-        parts.append(f"## {table.title}\n\n{body}{notes}\n")
-    return "\n".join(parts)
-
-
-def flat_columns(table: Table) -> list[str]:
-    """CSV and JSON columns: a column holding mean ± std becomes two, `name` and `name std`."""
-    columns = []
-    for column in table.columns:
-        columns.append(column)
-        if any(isinstance(row.get(column), Spread) for row in table.rows):
-            columns.append(f"{column} std")
-    return columns
-
-
-def flat_rows(table: Table) -> list[dict[str, Any]]:
-    """Rows with Spread cells split in two; a column a row lacks stays absent (blank), unlike an undefined score."""
-    rows = []
-    for row in table.rows:
-        flat = {}
-        for column, value in row.items():
-            if isinstance(value, Spread):
-                flat[column] = value.mean
-                if value.std is not None:  # no std (one run, or none given): a blank cell
-                    flat[f"{column} std"] = value.std
-            else:
-                flat[column] = value
-        rows.append(flat)
-    return rows
-
-
-def render_csv(table: Table) -> str:
-    out = io.StringIO()
-    columns = flat_columns(table)
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in flat_rows(table):
-        writer.writerow([text_cell(row[column], 4, column in table.signed) if column in row else ""
-                         for column in columns])
-    return out.getvalue()
-
-
-def render_json(tables: Sequence[Table]) -> str:
-    def plain(value: Any) -> Any:
-        if isinstance(value, SeedValues):
-            return [plain(item) for item in value.values]
-        if isinstance(value, float):
-            return None if not math.isfinite(value) else round(value, 4) + 0.0  # + 0.0: no -0.0
-        return value
-
-    document = {"tables": [{"name": table.name, "title": table.title, "columns": flat_columns(table),
-                            "rows": [{column: plain(row.get(column)) for column in flat_columns(table)}
-                                     for row in flat_rows(table)], "notes": table.notes} for table in tables]}
-    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from jglue_bench import report
+from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
 from jglue_bench.published import PublishedScore, load_published
 from jglue_bench.results import read_records
@@ -70,11 +70,11 @@ def run_report(args: argparse.Namespace) -> None:
         plot_scores(report.scores_for(records, args.protocol), references, args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
     if args.format == "markdown":
-        sys.stdout.write(report.render_markdown(tables))
+        sys.stdout.write(report_render.render_markdown(tables))
     elif args.format == "json":
-        sys.stdout.write(report.render_json(tables))
+        sys.stdout.write(report_render.render_json(tables))
     else:
-        sys.stdout.write(report.render_csv(tables[0]))
+        sys.stdout.write(report_render.render_csv(tables[0]))
 
 
 def chosen_tables(protocol: str, table: str | None, with_published: bool, output_format: str) -> list[str]:
@@ -98,9 +98,9 @@ def build_tables(names: Sequence[str], records: Sequence[dict[str, Any]], protoc
         "runs": lambda: report.runs_table(records),
         "paper": lambda: report.paper_table(records),
         "robust": lambda: report.robust_table(records),
-        "published": lambda: report.published_table(report.scores_for(records, protocol), published),
-        "models": lambda: report.models_table(report.scores_for(records, protocol)),
-        "efficiency": lambda: report.efficiency_table(records),
+        "published": lambda: report_compare.published_table(report.scores_for(records, protocol), published),
+        "models": lambda: report_compare.models_table(report.scores_for(records, protocol)),
+        "efficiency": lambda: report_compare.efficiency_table(records),
     }
     return [builders[name]() for name in names]
 
@@ -152,7 +152,7 @@ def plot_scores(scores: Sequence[report.Score], published: Sequence[PublishedSco
 def plot_panels(scores: Sequence[report.Score], published: Sequence[PublishedScore]) -> list[tuple]:
     """(title, models, ours [(value, std)], published [(value, std)], published label) per task, for the task's
     main metric (JSQuAD: its *_official form when recorded, as the comparison table uses)."""
-    comparison = report.published_table(scores, published).rows if published else []
+    comparison = report_compare.published_table(scores, published).rows if published else []
     panels = []
     for task in sorted({s.task for s in scores}, key=lambda task: report.ranked(task, report.TASK_ORDER)):
         task_scores = [s for s in scores if s.task == task and s.value is not None]

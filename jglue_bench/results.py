@@ -6,7 +6,6 @@ half-written record; the store gets whole lines only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os

@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-import yaml
-from conftest import REPO, TOKENIZER_NAMES
+from conftest import TOKENIZER_NAMES
 
 from jglue_bench.config import compose_config
 from jglue_bench.data.readers import Row, read_rows

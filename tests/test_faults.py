@@ -215,7 +215,7 @@ def test_report_into_a_closed_pipe_is_quiet(tmp_path, cache_dir):
 
 
 def test_every_option_of_every_config_group_composes():
-    from jglue_bench.config import config_dir, group_options
+    from jglue_bench.config import group_options
 
     composed = 0
     for group in ("task", "model", "trainer", "experiment", "hydra/launcher", "hydra/sweeper"):

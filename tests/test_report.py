@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench import report
+from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
 from jglue_bench.published import load_published
 from jglue_bench.report_cli import add_report_parser, run_report
@@ -108,9 +108,9 @@ def test_robust_mean_and_sample_std_by_hand():
     assert row["n"] == 3 and row["seeds"] == "1 2 3" and row["accuracy"].mean == pytest.approx(83.0)
     assert row["accuracy"].std == pytest.approx(13 ** 0.5)
     assert other["n"] == 1 and other["accuracy"] == report.Spread(70.0, None)
-    markdown = report.render_markdown_table(table)
+    markdown = report_render.render_markdown_table(table)
     assert "| 83.00 ± 3.61 | 80.00 82.00 87.00 " in markdown
-    rows = {row["lr"]: row for row in csv.DictReader(io.StringIO(report.render_csv(table)))}
+    rows = {row["lr"]: row for row in csv.DictReader(io.StringIO(report_render.render_csv(table)))}
     assert (rows["5e-05"]["accuracy"], rows["5e-05"]["accuracy std"], rows["5e-05"]["accuracy per seed"]) == (
         "83.0000", "3.6056", "80.0000 82.0000 87.0000")
     assert rows["2e-05"]["accuracy std"] == ""  # one seed: no sample std
@@ -135,10 +135,10 @@ def published_as_records(scores) -> list[dict]:
 def test_published_numbers_as_our_records_give_zero_deltas():
     published = load_published(PUBLISHED)
     records = published_as_records(published)
-    table = report.published_table(report.scores_for(records, "single"), published)
+    table = report_compare.published_table(report.scores_for(records, "single"), published)
     assert len(table.rows) == len(published)  # every published number found its own evaluation
     assert all(row["delta"] == 0 and row["differs"] == "" for row in table.rows)
-    assert "+0.00" in report.render_markdown_table(table) and "-0.00" not in report.render_markdown_table(table)
+    assert "+0.00" in report_render.render_markdown_table(table) and "-0.00" not in report_render.render_markdown_table(table)
 
 
 def test_a_different_data_version_or_split_is_flagged():
@@ -146,7 +146,7 @@ def test_a_different_data_version_or_split_is_flagged():
     records = [make_record(scores={"valid": {"accuracy": 89.4}}),  # ours: JNLI v1.3 valid
                make_record(model="tohoku_bert_base", task="jcola", version="1.0", main_metric="mcc",
                            scores={"valid": {"mcc": 30.0}, "valid_out_of_domain": {"mcc": 20.0}})]
-    rows = report.published_table(report.scores_for(records, "single"), published).rows
+    rows = report_compare.published_table(report.scores_for(records, "single"), published).rows
     [line] = [row for row in rows if row["model"] == "line_distilbert"]
     assert (line["ours data"], line["published data"], line["differs"]) == ("v1.3 valid", "v1.1 valid", "data version")
     assert line["delta"] == pytest.approx(89.4 - 88.9)
@@ -165,7 +165,7 @@ def test_jsquad_is_compared_with_the_official_metric_when_the_record_has_it():
                make_record(model="laboro_distilbert", task="jsquad", version="1.1", main_metric="f1",
                            scores={"valid": {"exact_match": 71.0, "f1": 87.0}})]
     rows = {(row["model"], row["metric"]): row
-            for row in report.published_table(report.scores_for(records, "single"), published).rows}
+            for row in report_compare.published_table(report.scores_for(records, "single"), published).rows}
     em = rows[("bandainamco_distilbert", "exact_match")]
     assert em["ours metric"] == "exact_match_official" and em["delta"] == pytest.approx(84.1 - 80.0)
     assert rows[("bandainamco_distilbert", "f1")]["delta"] == pytest.approx(91.9 - 88.0)
@@ -181,11 +181,11 @@ def test_model_against_model_and_efficiency():
                make_record(model="laboro_distilbert", scores={"valid": {"accuracy": 82.5}}),
                make_record(model="laboro_distilbert", scores={"valid": {"accuracy": 83.0}}, wall_time_s=300.0,
                            throughput={"train_samples_per_s": 300.0})]
-    models = report.models_table(report.scores_for(records, "single"))
+    models = report_compare.models_table(report.scores_for(records, "single"))
     assert models.columns == ["task", "metric", "data", "laboro_distilbert", "line_distilbert"]
     assert models.rows == [{"task": "jnli", "metric": "accuracy", "data": "v1.3 valid", "laboro_distilbert": 83.0,
                             "line_distilbert": 89.0}]  # laboro: its latest run
-    efficiency = {row["model"]: row for row in report.efficiency_table(records).rows}
+    efficiency = {row["model"]: row for row in report_compare.efficiency_table(records).rows}
     laboro = efficiency["laboro_distilbert"]
     assert (laboro["runs"], laboro["train samples/s"], laboro["wall s"], laboro["device"]) == (
         2, 400.0, 200.0, "NVIDIA H100")

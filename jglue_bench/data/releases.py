@@ -105,7 +105,3 @@ def normalize_version(version: object) -> str:
 
         raise UserError(f"data.version is {version!r}; expected one of {', '.join(VERSIONS)}.")
     return text
-
-
-def has_split(version: str, split: str) -> bool:
-    return split in ("train", "valid") or (split == "test" and normalize_version(version) == "1.3")

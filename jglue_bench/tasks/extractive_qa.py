@@ -11,7 +11,6 @@ from the ORIGINAL context by character offsets (tokenization/alignment.py), neve
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
