@@ -86,6 +86,9 @@ def jglue_bench_cli(capsys, monkeypatch, tmp_path, cache_dir):
     work.mkdir(exist_ok=True)
     monkeypatch.chdir(work)
     monkeypatch.setenv("JGLUE_BENCH_CACHE", str(cache_dir))
+    # The bundled sample unless a test names its data: CI sets these for the real-data tests.
+    monkeypatch.delenv("JGLUE_DATA_DIR", raising=False)
+    monkeypatch.delenv("JCOLA_DATA_DIR", raising=False)
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()

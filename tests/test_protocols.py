@@ -80,7 +80,7 @@ def test_the_experiment_key_does_not_depend_on_where_files_live(tmp_path, cache_
     shutil.copytree(sample_dir(), copy)  # the same files in another folder
 
     def key(*overrides):
-        cfg = compose_config(["task=jnli", f"data.cache_dir={cache_dir}", *overrides])
+        cfg = compose_config(["task=jnli", f"data.cache_dir={cache_dir}", "data.dir=null", *overrides])
         spec = task_spec(cfg)
         splits = [read_split(spec, cfg.data, split) for split in ("train", "valid")]
         return experiment_key(cfg, spec, splits, "fingerprint")
