@@ -18,7 +18,7 @@ from jglue_bench.tasks.common import Example
 PERCENT = 100.0  # records and tables use the published tables' scale: accuracy 88.9, Pearson 89.2, F1 93.3
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model, features: Sequence[dict], kind: ModuleType, input_names: Sequence[str], pad_token_id: int,
             batch_size: int, device: torch.device, autocast, pad_to_multiple_of: int | None = None,
             progress: bool = True, desc: str = "predict") -> tuple[list[Any], float]:

@@ -99,3 +99,14 @@ def test_bf16_autocast_trains_on_the_cpu_and_fp16_asks_for_a_gpu(make_config):
     assert all(row["train_loss"] == row["train_loss"] for row in result.record["history"])  # not NaN
     with pytest.raises(UserError, match="fp16 needs a GPU"):
         train(make_config("task=jnli", "trainer.precision=fp16", "trainer.device=cpu"))
+
+
+def test_a_second_identical_run_reads_its_features_from_the_cache(make_config, tmp_path):
+    first = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'a'}"))
+    second = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'b'}",
+                               "rerun=true"))
+    assert {split["cache_hit"] for split in second.record["preprocessing"].values()} == {True}
+    assert second.record["metrics"] == first.record["metrics"]
+    uncached = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'c'}",
+                                 "rerun=true", "data.cache=false"))
+    assert {split["cache_hit"] for split in uncached.record["preprocessing"].values()} == {False}
