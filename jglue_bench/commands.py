@@ -26,10 +26,11 @@ def run_train(hydra_args: Sequence[str]) -> None:
     from hydra_plugins.jglue_bench_sweeper import TaskGridSweeper
 
     plugins.register(TaskGridSweeper)
-    sys.argv = ["jglue-bench train", *expanded]
-    hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_train_job)()
     from jglue_bench.sweep import SweepSummary
 
+    SweepSummary.failed_cells = []  # this command's sweep only (tests run several commands in one process)
+    sys.argv = ["jglue-bench train", *expanded]
+    hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_train_job)()
     if SweepSummary.failed_cells:
         sys.exit(2)
 
