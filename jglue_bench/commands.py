@@ -185,12 +185,12 @@ def _present_splits(cfg, overrides: Sequence[str]) -> list[str] | None:
     JSQuAD train are large); with task=, every split, so a missing file is reported."""
     if any(item.startswith("task=") for item in overrides):
         return None
-    from jglue_bench.data.sources import locate_file
+    from jglue_bench.data.sources import find_file
 
     spec, present = _spec(cfg), []
     for split in spec.split_names():
         try:
-            locate_file(spec.files[split], spec.source, {**cfg.data, "source": "local"})
+            find_file(spec.files[split], spec.source, {**cfg.data, "source": "local"})
             present.append(split)
         except (UserError, KeyError):
             continue

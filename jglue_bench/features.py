@@ -57,9 +57,6 @@ class FeatureTable(Sequence):
             index += len(self)
         return {name: read(index) for name, read in self._readers.items()}
 
-    def column(self, name: str) -> list:
-        return [self._readers[name](i) for i in range(len(self))]
-
     def lengths(self) -> list[int]:
         """Each feature's sequence length (multiple choice: its longest choice), from the column offsets."""
         ids = self.table.column("input_ids").combine_chunks()

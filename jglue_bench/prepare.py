@@ -94,15 +94,18 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
     The first bad record raises its DataError; with a `problems` list, every bad record is added to it instead
     and the good ones are kept (`data validate`)."""
     started = time.perf_counter()
-    cache = _examples_cache(spec, data_cfg, split, labelled) if problems is None else None
-    if cache is not None and cache[1].is_file():  # these bytes were read and validated before, the same way
-        examples, extra = examples_from_table(read_arrow(cache[1]), Example)
-        split_file = replace(cache[0], extra={**(cache[0].extra or {}), **extra})
+    # Found and hashed once: the hash keys the examples cache, and the rows are read from the same file.
+    located = (None if spec.hf_dataset is not None else
+               locate_file(spec.files[_file_split(spec, split)], spec.source, data_cfg))
+    cache = _examples_cache(spec, data_cfg, split, labelled, located) if problems is None else None
+    if cache is not None and cache.is_file():  # these bytes were read and validated before, the same way
+        examples, extra = examples_from_table(read_arrow(cache), Example)
+        split_file = replace(located, split=split, extra={**(located.extra or {}), **extra})
         return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples),
                          time.perf_counter() - started)
     kind = kind_module(spec.kind)
     report = problems.append if problems is not None else None
-    rows, split_file = _split_rows(spec, data_cfg, split, report)
+    rows, split_file = _split_rows(spec, data_cfg, split, report, located)
     examples = []
     # disable=None: a bar on a terminal only; `with`, so the bar is gone before an error message is printed
     with tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False, disable=None) as bar:
@@ -119,25 +122,39 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
     check_unique_ids(examples, split_file.path, id_field, report)
     if cache is not None and not problems:
         write_arrow(examples_table(examples, {"carve": (split_file.extra or {}).get("carve")}
-                                   if (split_file.extra or {}).get("carve") else {}), cache[1])
+                                   if (split_file.extra or {}).get("carve") else {}), cache)
     return SplitData(split, examples[:limit] if limit else examples, split_file, len(examples),
                      time.perf_counter() - started)
 
 
-def _examples_cache(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str,
-                    labelled: bool) -> tuple[SplitFile, Path] | None:
-    """The split's file (found and hashed, not read) and where its validated examples are cached; None when the
-    cache is off or the data is a Hugging Face dataset (hashed only by reading it)."""
-    if not (data_cfg.get("cache", True) and data_cfg.get("cache_dir")) or spec.hf_dataset is not None:
+def _examples_cache(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, labelled: bool,
+                    located: SplitFile | None) -> Path | None:
+    """Where the split's validated examples are cached, keyed by its file's hash; None when the cache is off or
+    the data is a Hugging Face dataset (hashed only by reading it)."""
+    if not (data_cfg.get("cache", True) and data_cfg.get("cache_dir")) or located is None:
         return None
-    carved = split not in spec.files or bool(spec.carve and split == "train")
-    if split not in spec.split_names():
-        return None  # _split_rows names the problem
-    split_file = locate_file(spec.files["train" if carved else split], spec.source, data_cfg)
-    parts = [split_file.sha256, split, spec.carve if carved else None, labelled, spec.kind, dict(spec.fields),
-             spec.labels, spec.label_range, EXAMPLES_VERSION]
+    parts = [located.sha256, split, spec.carve if _is_carved(spec, split) else None, labelled, spec.kind,
+             dict(spec.fields), spec.labels, spec.label_range, EXAMPLES_VERSION]
     key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return replace(split_file, split=split), Path(str(data_cfg["cache_dir"])).expanduser() / "examples" / f"{key}.arrow"
+    return Path(str(data_cfg["cache_dir"])).expanduser() / "examples" / f"{key}.arrow"
+
+
+def _carved_splits(spec: TaskSpec) -> list[str]:
+    return [name for name in ("valid", "test") if name in (spec.carve or {})]
+
+
+def _is_carved(spec: TaskSpec, split: str) -> bool:
+    """Whether `split`'s rows are a part of the train file cut by `split:` (a carved split, or what train keeps)."""
+    carved = _carved_splits(spec)
+    return split in carved or (split == "train" and bool(carved))
+
+
+def _file_split(spec: TaskSpec, split: str) -> str:
+    """The split whose file holds `split`'s rows: the split itself, or train for a carved split."""
+    if split not in spec.files and split not in _carved_splits(spec):
+        raise UserError(f"task '{spec.name}' has no {split!r} split; its splits are "
+                        f"{', '.join(spec.split_names())}.")
+    return "train" if _is_carved(spec, split) else split
 
 
 def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:
@@ -195,20 +212,17 @@ def feature_key(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int,
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def _split_rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str,
-                report=None) -> tuple[list[Row], SplitFile]:
+def _split_rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, report=None,
+                located: SplitFile | None = None) -> tuple[list[Row], SplitFile]:
     """The rows of `split`: its own file, or its part of the train file when `split:` carves it out."""
-    carve = spec.carve or {}
-    carved_splits = [name for name in ("valid", "test") if name in carve]
-    if split not in spec.files and split not in carved_splits:
-        raise UserError(f"task '{spec.name}' has no {split!r} split; its splits are "
-                        f"{', '.join(spec.split_names())}.")
-    if split not in carved_splits and not (split == "train" and carved_splits):
-        return _rows(spec, data_cfg, split, report)
-    rows, train_file = _rows(spec, data_cfg, "train", report)
+    _file_split(spec, split)  # an unknown split is named here
+    if not _is_carved(spec, split):
+        return _rows(spec, data_cfg, split, report, located)
+    carve = spec.carve
+    rows, train_file = _rows(spec, data_cfg, "train", report, located)
     parts = carve_rows(len(rows), carve)
     chosen = [rows[i] for i in parts[split]]
-    settings = {name: carve[name] for name in (*carved_splits, "seed")}
+    settings = {name: carve[name] for name in ("valid", "test", "seed") if name in carve}
     return chosen, replace(train_file, split=split, extra={**(train_file.extra or {}), "carve": {
         "from": "train", **settings, "rows": len(chosen)}})
 
@@ -230,13 +244,14 @@ def carve_rows(count: int, carve: Mapping[str, Any]) -> dict[str, list[int]]:
     return parts
 
 
-def _rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, report=None) -> tuple[list[Row], SplitFile]:
+def _rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, report=None,
+          located: SplitFile | None = None) -> tuple[list[Row], SplitFile]:
     entry = spec.files[split]
     if spec.hf_dataset is not None:
         from jglue_bench.data.hub_datasets import read_hf_split
 
         return read_hf_split(spec.hf_dataset, entry.path, split, data_cfg.get("cache_dir") or "~/.cache/jglue-bench")
-    split_file = locate_file(entry, spec.source, data_cfg)
+    split_file = located or locate_file(entry, spec.source, data_cfg)
     rows = list(read_rows(split_file.path, split_file.format, report))
     problem = _check_columns(spec, rows, split_file.path)
     if problem is not None:

@@ -78,11 +78,6 @@ def _raise(error: DataError) -> None:
     raise error
 
 
-def read_squad(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(JSON path, question record with context and title) for every question of a SQuAD v1.1 file."""
-    return ((row.where, dict(row.values)) for row in read_rows(path, "squad"))
-
-
 def read_text(path: Path) -> str:
     """The file as UTF-8 text (a BOM is allowed). Anything else is an error naming the line, the byte and the
     encoding the file is likely in."""

@@ -74,22 +74,27 @@ def sample_dir() -> Path:
 
 def locate_file(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -> SplitFile:
     """The file of `entry`, found per `source` and data.source, hashed and checked against its pin."""
+    path, origin = find_file(entry, source, data_cfg)
+    pin_sha256, pin_blob = pin_of(entry, source)
+    sha256 = file_sha256(path)
+    matches = matches_pin(path, sha256, pin_sha256, pin_blob)
+    expanded = Path(entry.path).expanduser()
+    return SplitFile(entry.split, path.resolve(), format_of(path, entry.format), sha256, matches, origin,
+                     entry.path if not expanded.is_absolute() else expanded.name)
+
+
+def find_file(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -> tuple[Path, str]:
+    """Where the file of `entry` is (downloading it if data.source asks for that), and its origin; not hashed."""
     mode = str(data_cfg.get("source") or "auto")
     if mode not in SOURCE_MODES:
         raise UserError(f"data.source is {mode!r}; expected one of {', '.join(SOURCE_MODES)}.")
     expanded = Path(entry.path).expanduser()
-    pin_sha256, pin_blob = pin_of(entry, source)  # first: a file the pinned release lacks is named as such
+    pin_of(entry, source)  # first: a file the pinned release lacks is named as such
     if expanded.is_absolute():
-        path, origin = _existing(expanded, entry), "local"
-    elif not source.declared:
-        base = source.base_dir or Path.cwd()
-        path, origin = _existing(base / expanded, entry), "local"
-    else:
-        path, origin = _from_source(entry, source, mode, data_cfg)
-    sha256 = file_sha256(path)
-    matches = matches_pin(path, sha256, pin_sha256, pin_blob)
-    return SplitFile(entry.split, path.resolve(), format_of(path, entry.format), sha256, matches, origin,
-                     entry.path if not expanded.is_absolute() else expanded.name)
+        return _existing(expanded, entry), "local"
+    if not source.declared:
+        return _existing((source.base_dir or Path.cwd()) / expanded, entry), "local"
+    return _from_source(entry, source, mode, data_cfg)
 
 
 def pin_of(entry: FileEntry, source: Source) -> tuple[str | None, str | None]:

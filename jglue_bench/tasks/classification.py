@@ -11,8 +11,8 @@ from transformers import AutoModelForSequenceClassification
 
 from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import (Example, decode_argmax, example_id, featurize_texts, logits_rows, score_labels,
-                                      softmax, text_field)
+from jglue_bench.tasks.common import (Example, decode_argmax, featurize_texts, logits_rows, score_labels, softmax,
+                                      texts_example)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
@@ -23,9 +23,7 @@ score = score_labels
 
 
 def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
-    texts = tuple(text_field(row, field) for field in spec.fields["texts"])
-    label = label_index(row, spec) if labelled else None
-    return Example(example_id(row, spec.fields.get("id")), texts, label, row.where)
+    return texts_example(row, spec, label_index, labelled)
 
 
 def raw_label(row: Row, spec: TaskSpec) -> str:

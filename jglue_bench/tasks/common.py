@@ -32,6 +32,14 @@ def text_field(row: Row, field: str) -> str:
     return value
 
 
+def texts_example(row: Row, spec, read_label, labelled: bool) -> Example:
+    """An example of one text or a pair (classification, regression): the texts checked first, then the label
+    with `read_label(row, spec)` (None for a row to predict)."""
+    texts = tuple(text_field(row, field) for field in spec.fields["texts"])
+    label = read_label(row, spec) if labelled else None
+    return Example(example_id(row, spec.fields.get("id")), texts, label, row.where)
+
+
 def example_id(row: Row, field: str | None) -> str:
     """The row's id from its id column; without one, the row's 1-based position in its file."""
     if field is None:

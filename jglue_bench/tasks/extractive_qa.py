@@ -37,7 +37,8 @@ def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
     """texts = (question, context); label = ((answer text, answer_start), ...), every answer checked to be
     exactly at its answer_start in the context. Answers come from a SQuAD `answers` list, or from one
     `answer_text` and `answer_start` column (CSV, TSV)."""
-    question_id = example_id(row, _key(spec, "id") if "id" in spec.fields or _has_squad_ids(row) else None)
+    # SQuAD's own "id" unless `fields` names another; a file with neither gets row numbers
+    question_id = example_id(row, spec.fields.get("id", "id" if "id" in row.values else None))
     question = text_field(row, _key(spec, "question"))
     context = text_field(row, _key(spec, "context"))
     if not labelled:
@@ -50,10 +51,6 @@ def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
     return Example(question_id, (question, context),
                    tuple(_checked_answer(answer, k, context, question_id, row, _key(spec, "answers"))
                          for k, answer in enumerate(answers)), row.where)
-
-
-def _has_squad_ids(row: Row) -> bool:
-    return "id" in row.values
 
 
 def _key(spec: TaskSpec, name: str) -> str:

@@ -10,7 +10,7 @@ from transformers import AutoModelForSequenceClassification
 
 from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, example_id, featurize_texts, logits_rows, score_labels, text_field
+from jglue_bench.tasks.common import Example, featurize_texts, logits_rows, score_labels, texts_example
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification
@@ -20,9 +20,7 @@ score = score_labels
 
 
 def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
-    texts = tuple(text_field(row, field) for field in spec.fields["texts"])
-    label = _score(row, spec) if labelled else None
-    return Example(example_id(row, spec.fields.get("id")), texts, label, row.where)
+    return texts_example(row, spec, _score, labelled)
 
 
 def _score(row: Row, spec: TaskSpec) -> float:
