@@ -7,7 +7,8 @@ against a max of 128), so padding everything to max_seq_length wastes most of th
 from __future__ import annotations
 
 import random
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +20,13 @@ MEGABATCH_FACTOR = 50  # like HF's LengthGroupedSampler: sort within windows of 
 def feature_length(feature: dict) -> int:
     """The feature's sequence length; multiple choice: its longest choice."""
     ids = feature["input_ids"]
-    return max(len(row) for row in ids) if len(ids) and not np.isscalar(ids[0]) else len(ids)
+    return max(len(row) for row in ids) if has_choices(feature) else len(ids)
+
+
+def has_choices(feature: dict) -> bool:
+    """A multiple choice feature holds one sequence per choice (lists, or NumPy rows from the cache)."""
+    ids = feature["input_ids"]
+    return bool(len(ids)) and not np.isscalar(ids[0])
 
 
 def training_batches(lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool) -> list[list[int]]:
@@ -54,22 +61,87 @@ def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+@dataclass(frozen=True)
+class Collator:
+    """A batch's tensors from its features. Multiple choice with `choice_groups` > 1: the batch's (question,
+    choice) sequences sorted by length and cut into that many sub-batches, each padded to its own longest
+    (collate_choice_groups); otherwise one tensor per input padded to the batch's longest (collate). A plain
+    dataclass, so DataLoader workers can take it."""
+
+    input_names: tuple[str, ...]
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+    choice_groups: int = 1
+
+    def __call__(self, features: Sequence[dict]) -> dict[str, Any]:
+        if self.choice_groups > 1 and has_choices(features[0]):
+            return collate_choice_groups(features, self.input_names, self.pad_token_id, self.pad_to_multiple_of,
+                                         self.choice_groups)
+        return collate(features, self.input_names, self.pad_token_id, self.pad_to_multiple_of)
+
+
 def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
             pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
     """Pad the model inputs of `features` to the batch's longest sequence (filled into one NumPy array, then one
     tensor); labels become tensors as they are."""
-    longest = max(feature_length(feature) for feature in features)
-    if pad_to_multiple_of:
-        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
+    longest = padded_length(max(feature_length(feature) for feature in features), pad_to_multiple_of)
     batch: dict[str, torch.Tensor] = {}
     for name in input_names:
-        if name not in features[0]:
-            continue
-        pad_value = pad_token_id if name == "input_ids" else 0
-        batch[name] = torch.from_numpy(_padded([feature[name] for feature in features], longest, pad_value))
-    for name in LABEL_KEYS:
         if name in features[0]:
-            batch[name] = torch.tensor([feature[name] for feature in features])
+            batch[name] = torch.from_numpy(_padded([feature[name] for feature in features], longest,
+                                                   pad_token_id if name == "input_ids" else 0))
+    return {**batch, **label_tensors(features)}
+
+
+def collate_choice_groups(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
+                          pad_to_multiple_of: int | None, groups: int) -> dict[str, Any]:
+    """Multiple choice without padding every choice to the batch's longest one: `choice_groups` holds one dict
+    of [sequences, length] tensors per length group, and `choice_positions` [questions, choices] says where
+    each (question, choice) sequence's score lands when the groups' scores are concatenated
+    (multiple_choice.forward puts them back)."""
+    choices = len(features[0]["input_ids"])
+    sequences = [(i, j) for i in range(len(features)) for j in range(choices)]
+    lengths = [len(features[i]["input_ids"][j]) for i, j in sequences]
+    positions = np.empty(len(sequences), dtype=np.int64)
+    tensor_groups, placed = [], 0
+    for group in length_groups(lengths, groups):
+        longest = padded_length(max(lengths[k] for k in group), pad_to_multiple_of)
+        tensor_groups.append({
+            name: torch.from_numpy(_padded([features[sequences[k][0]][name][sequences[k][1]] for k in group],
+                                           longest, pad_token_id if name == "input_ids" else 0))
+            for name in input_names if name in features[0]})
+        positions[group] = np.arange(placed, placed + len(group))
+        placed += len(group)
+    return {"choice_groups": tensor_groups,
+            "choice_positions": torch.from_numpy(positions.reshape(len(features), choices)),
+            **label_tensors(features)}
+
+
+def length_groups(lengths: Sequence[int], groups: int) -> list[list[int]]:
+    """Indices sorted by length, cut into `groups` runs of (nearly) the same size."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups = max(1, min(groups, len(order)))
+    bounds = [len(order) * g // groups for g in range(groups + 1)]
+    return [order[start:end] for start, end in zip(bounds, bounds[1:])]
+
+
+def padded_length(longest: int, pad_to_multiple_of: int | None) -> int:
+    return -(-longest // pad_to_multiple_of) * pad_to_multiple_of if pad_to_multiple_of else longest
+
+
+def label_tensors(features: Sequence[dict]) -> dict[str, torch.Tensor]:
+    return {name: torch.tensor([feature[name] for feature in features])
+            for name in LABEL_KEYS if name in features[0]}
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """A batch (tensors, possibly in lists and dicts: choice groups) on the device."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {name: to_device(value, device) for name, value in batch.items()}
+    if isinstance(batch, list):
+        return [to_device(value, device) for value in batch]
     return batch
 
 

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from jglue_bench.batching import collate, evaluation_batches, feature_length
+from jglue_bench.batching import LABEL_KEYS, Collator, evaluation_batches, feature_length, to_device
 from jglue_bench.results import write_jsonl_atomic
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tasks.common import Example
@@ -19,19 +19,18 @@ PERCENT = 100.0  # records and tables use the published tables' scale: accuracy 
 
 
 @torch.inference_mode()
-def predict(model, features: Sequence[dict], kind: ModuleType, input_names: Sequence[str], pad_token_id: int,
-            batch_size: int, device: torch.device, autocast, pad_to_multiple_of: int | None = None,
-            progress: bool = True, desc: str = "predict") -> tuple[list[Any], float]:
+def predict(model, features: Sequence[dict], kind: ModuleType, collator: Collator, batch_size: int,
+            device: torch.device, autocast, progress: bool = True, desc: str = "predict") -> tuple[list[Any], float]:
     """Per-feature outputs in feature order, and the wall time spent."""
     started = time.perf_counter()
     model.eval()
     outputs_by_index: list[Any] = [None] * len(features)
     batches = evaluation_batches([feature_length(feature) for feature in features], batch_size)
     for indices in tqdm(batches, desc=desc, unit="batch", leave=False, disable=None if progress else True):
-        batch = collate([features[i] for i in indices], input_names, pad_token_id, pad_to_multiple_of)
-        inputs = {name: tensor.to(device) for name, tensor in batch.items() if name in input_names}
+        batch = collator([features[i] for i in indices])
+        inputs = to_device({name: value for name, value in batch.items() if name not in LABEL_KEYS}, device)
         with autocast():
-            outputs = model(**inputs)
+            outputs = kind.forward(model, inputs)
         for i, row in zip(indices, kind.batch_outputs(outputs, inputs)):
             outputs_by_index[i] = row
     return outputs_by_index, time.perf_counter() - started

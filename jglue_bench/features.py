@@ -87,10 +87,12 @@ def read_arrow(path: Path):
 
 
 def examples_table(examples: Sequence, extra: dict | None = None):
-    """Validated examples as columns; labels and places (their type depends on the task kind) as one JSON list
-    each in the table's metadata, with the split file's extra provenance (a carve): one parse reads them back."""
-    table = pyarrow.table({"id": [example.id for example in examples],
-                           "texts": [list(example.texts) for example in examples]})
+    """Validated examples as columns (a task's examples all have the same number of texts: one column each);
+    labels and places (their type depends on the task kind) as one JSON list each in the table's metadata, with
+    the split file's extra provenance (a carve): one parse reads them back."""
+    texts = {f"text{position}": [example.texts[position] for example in examples]
+             for position in range(len(examples[0].texts))}
+    table = pyarrow.table({"id": [example.id for example in examples], **texts})
     return table.replace_schema_metadata({
         "extra": json.dumps(extra or {}, ensure_ascii=False),
         "labels": json.dumps([example.label for example in examples], ensure_ascii=False),
@@ -98,12 +100,14 @@ def examples_table(examples: Sequence, extra: dict | None = None):
 
 
 def examples_from_table(table, make_example) -> tuple[list, dict]:
-    """The examples back (QA answers as tuples again), and the extra provenance."""
+    """The examples back (QA answers as tuples again), and the extra provenance. Built by zip and map over
+    whole columns: a warm cache's cost is mostly this, once per split and run."""
     metadata = table.schema.metadata
-    labels = [_tuples(label) for label in json.loads(metadata[b"labels"])]
-    places = json.loads(metadata[b"where"])
-    examples = [make_example(example_id, tuple(texts), label, where) for example_id, texts, label, where in
-                zip(table.column("id").to_pylist(), table.column("texts").to_pylist(), labels, places)]
+    labels = json.loads(metadata[b"labels"])
+    if any(isinstance(label, list) for label in labels):
+        labels = [_tuples(label) for label in labels]
+    texts = zip(*(table.column(name).to_pylist() for name in table.column_names if name.startswith("text")))
+    examples = list(map(make_example, table.column("id").to_pylist(), texts, labels, json.loads(metadata[b"where"])))
     return examples, json.loads(metadata[b"extra"])
 
 

@@ -27,7 +27,7 @@ from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
 
 FEATURIZE_VERSION = 1  # bump when featurization changes what it produces: it is part of every feature key
-EXAMPLES_VERSION = 2   # likewise for reading and validating rows into examples, and how they are stored
+EXAMPLES_VERSION = 3   # likewise for reading and validating rows into examples, and how they are stored
 
 
 @dataclass

@@ -14,13 +14,14 @@ from omegaconf import DictConfig, OmegaConf
 from jglue_bench.config import apply_overrides, check_run_config
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
+from jglue_bench.first_token import first_token_last_layer
 from jglue_bench.modeling import count_parameters, forward_input_names, library_progress_bars, load_pretrained
 from jglue_bench.prepare import featurize_split, read_split, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
-from jglue_bench.training import RunResult, accelerator_for, eval_split_names
+from jglue_bench.training import RunResult, accelerator_for, collator_for, eval_split_names
 
 
 @dataclass
@@ -44,6 +45,14 @@ def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
     return SavedRun(cfg, task_spec(cfg), model_dir)
 
 
+def saved_model(saved: SavedRun, kind, device):
+    """The fine-tuned model, on the device, with the trainer's first-token last layer when it asks for one."""
+    model = load_pretrained(kind, saved.model_dir).to(device)
+    if saved.cfg.trainer.get("first_token_last_layer"):
+        first_token_last_layer(model)
+    return model
+
+
 def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResult:
     """Score the fine-tuned model saved in `run_dir` on its eval split(s); writes eval-<split>/ there."""
     started = time.perf_counter()
@@ -55,16 +64,16 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
     # Inference needs no DDP wrapper (whose forward hides the input names); every process predicts it all.
-    model = load_pretrained(kind, saved.model_dir).to(accelerator.device)
+    model = saved_model(saved, kind, accelerator.device)
     input_names = forward_input_names(model)
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
         prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, "token_type_ids" in input_names,
                                    cfg.data)
-        outputs, seconds = predict(model, prepared.features, kind, input_names, tokenizer.pad_token_id,
+        outputs, seconds = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
                                    cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                                   cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar)
+                                   cfg.trainer.progress_bar)
         seconds_total += seconds
         predictions, scores[data.split] = score_outputs(kind, spec, outputs, prepared.features, prepared.examples,
                                                            tokenizer)
@@ -101,11 +110,11 @@ def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None
     check_unique_ids(examples, split_file.path, spec.fields.get("id"))
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
-    model = load_pretrained(kind, saved.model_dir).to(accelerator.device)
+    model = saved_model(saved, kind, accelerator.device)
     input_names = forward_input_names(model)
     prepared = featurize_split(SplitData("input", examples, split_file, len(examples)), spec, tokenizer,
                                cfg.max_seq_length, "token_type_ids" in input_names)
-    outputs, _ = predict(model, prepared.features, kind, input_names, tokenizer.pad_token_id,
+    outputs, _ = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
                          cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                         cfg.trainer.pad_to_multiple_of, cfg.trainer.progress_bar, desc="predict")
+                         cfg.trainer.progress_bar, desc="predict")
     return kind.output_rows(examples, outputs, prepared.features, spec)

@@ -25,11 +25,12 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from jglue_bench import checkpoints
-from jglue_bench.batching import collate, shard_batches, training_batches
+from jglue_bench.batching import Collator, shard_batches, to_device, training_batches
 from jglue_bench.config import check_run_config
 from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
+from jglue_bench.first_token import first_token_last_layer
 from jglue_bench.modeling import build_model, count_parameters, forward_input_names, library_progress_bars
 from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
 from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
@@ -60,7 +61,8 @@ class Loop:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: Any
-    input_names: tuple[str, ...]
+    collator: Collator
+    forward: Any  # the task kind's forward(model, batch)
     tokenizer: Any
     plan: list[list[list[int]]]  # per epoch, this process's batches of feature indices
     out: Path
@@ -100,12 +102,14 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     set_seed(cfg.seed)
     kind = kind_module(spec.kind)
     model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
+    if cfg.trainer.get("first_token_last_layer"):
+        first_token_last_layer(model)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
     train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
     eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
                  for data in eval_data]
-    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, input_names, tokenizer, out)
+    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, kind, input_names, tokenizer, out)
     if resume_dir is not None:
         loop.state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(out), accelerator, loop.model,
                                                  loop.optimizer, loop.scheduler)
@@ -137,7 +141,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
 
 
 def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: PreparedSplit, per_device_batch: int,
-              input_names: tuple[str, ...], tokenizer, out: Path) -> Loop:
+              kind, input_names: tuple[str, ...], tokenizer, out: Path) -> Loop:
     """Plan every epoch's batches, then the optimizer and a schedule over exactly that many optimizer steps."""
     lengths = train_set.features.lengths()
     plan = [shard_batches(training_batches(lengths, per_device_batch, seed=cfg.seed + epoch,
@@ -154,7 +158,15 @@ def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: Prepa
         model = torch.compile(model, dynamic=True)  # dynamic: every batch has its own padded length
     scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
                               num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
-    return Loop(cfg, accelerator, model, optimizer, scheduler, input_names, tokenizer, plan, out)
+    collator = collator_for(cfg.trainer, input_names, tokenizer, accelerator.num_processes)
+    return Loop(cfg, accelerator, model, optimizer, scheduler, collator, kind.forward, tokenizer, plan, out)
+
+
+def collator_for(trainer: DictConfig, input_names: tuple[str, ...], tokenizer, num_processes: int = 1) -> Collator:
+    """Batches as the trainer config asks. Choice groups call the model once per group before one backward,
+    which DDP's gradient synchronisation does not allow: with several processes a batch is one group."""
+    groups = int(trainer.get("choice_groups") or 1) if num_processes == 1 else 1
+    return Collator(tuple(input_names), tokenizer.pad_token_id, trainer.pad_to_multiple_of, groups)
 
 
 def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
@@ -170,10 +182,9 @@ def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
         state["train_seconds"] += time.perf_counter() - epoch_started
         scores = {}
         for prepared in eval_sets:
-            outputs, seconds = predict(loop.model, prepared.features, kind, loop.input_names,
-                                       loop.tokenizer.pad_token_id,
-                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                                       cfg.trainer.pad_to_multiple_of, show, desc=f"eval {prepared.split} epoch {epoch}")
+            outputs, seconds = predict(loop.model, prepared.features, kind, loop.collator,
+                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast, show,
+                                       desc=f"eval {prepared.split} epoch {epoch}")
             state["eval_seconds"] += seconds
             predictions[prepared.split], scores[prepared.split] = score_outputs(
                 kind, spec, outputs, prepared.features, prepared.examples, loop.tokenizer)
@@ -206,7 +217,7 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
         update = step % accumulation == 0 or step == len(batches)
         group_size = min(accumulation, len(batches) - (step - 1) // accumulation * accumulation)
         with (nullcontext() if update else accelerator.no_sync(loop.model)), accelerator.autocast():
-            loss = loop.model(**batch).loss
+            loss = loop.forward(loop.model, batch).loss
             # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
             # gradient must still be the mean over the micro-batches it has.
             accelerator.backward(loss * (accumulation / group_size))
@@ -230,9 +241,8 @@ def batch_stream(loop: Loop, features, batches: list[list[int]]):
     processes into pinned memory, so the next batch is ready while the current one trains."""
     cfg, device = loop.cfg, loop.accelerator.device
 
-    def build(indices: list[int]) -> dict[str, torch.Tensor]:
-        return collate([features[i] for i in indices], loop.input_names, loop.tokenizer.pad_token_id,
-                       cfg.trainer.pad_to_multiple_of)
+    def build(indices: list[int]) -> dict[str, Any]:
+        return loop.collator([features[i] for i in indices])
 
     workers = cfg.trainer.get("dataloader_workers")
     workers = (2 if device.type == "cuda" else 0) if workers in (None, "auto") else int(workers)
@@ -241,7 +251,7 @@ def batch_stream(loop: Loop, features, batches: list[list[int]]):
                                           pin_memory=device.type == "cuda", generator=torch.Generator())
               if workers else map(build, batches))
     for batch in source:
-        yield {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
+        yield to_device(batch, device)
 
 
 def optimizer_step(loop: Loop) -> None:

@@ -57,6 +57,9 @@ def test_padding_efficiency_counts_every_choice():
     measured = padding_efficiency(features, batch_size=2, max_seq_length=8, seed=0)
     assert measured["real_tokens"] == 12 and measured["sequences"] == 4
     assert measured["computed"] == {"pad_to_max": 32, "dynamic_random": 16, "grouped": 16}
+    # in two choice groups, the lengths 2, 3 | 3, 4: 2 x 3 + 2 x 4
+    grouped = padding_efficiency(features, batch_size=2, max_seq_length=8, seed=0, choice_groups=2)
+    assert grouped["computed"]["grouped"] == 14 and grouped["grouped"] == round(12 / 14, 3)
 
 
 def test_bench_cache(real_data, bandainamco_dir, tmp_path, capsys):

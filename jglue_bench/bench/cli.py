@@ -39,6 +39,8 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     train.add_argument("--sides", nargs="+", default=["hf_pad_to_max", "hf_dynamic", "ours"],
                        choices=["hf_pad_to_max", "hf_dynamic", "ours"], help="which setups to run, in this order")
+    train.add_argument("--repeats", type=int, default=1,
+                       help="rounds of all sides, one after another; each side's fastest round is reported")
     cache = _benchmark(benchmarks, "cache", "preprocessing time per task: no feature cache vs a cold and a warm "
                        "cache", run_cache)
     cache.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
@@ -109,7 +111,7 @@ def run_train(args) -> None:
 
         torch.set_num_threads(args.threads)
     train.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.train_samples,
-              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides))
+              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats)
 
 
 def run_cache(args) -> None:

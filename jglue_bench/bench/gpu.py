@@ -73,6 +73,7 @@ def measure_task(task: str, split: str, data: Path, version: str, model_override
     examples = read_split(spec, cfg.data, split, limit or int(cfg.batch_size) * (steps + WARMUP_STEPS) * 2)
     prepared = featurize_split(examples, spec, tokenizer, int(cfg.max_seq_length), "token_type_ids" in input_names)
     setup = {"input_names": input_names, "pad_id": tokenizer.pad_token_id, "batch_size": int(cfg.batch_size),
+             "forward": kind_module(spec.kind).forward, "choice_groups": int(cfg.trainer.choice_groups),
              "max_seq_length": int(cfg.max_seq_length), "steps": steps, "precision": precision, "device": device,
              "seed": int(cfg.seed)}
     parameters = count_parameters(model)
@@ -87,7 +88,8 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
     """WARMUP_STEPS untimed, then `steps` timed optimizer steps over this batching's first batches."""
     import torch
 
-    from jglue_bench.batching import collate, feature_length, training_batches
+    from jglue_bench.batching import Collator, feature_length, to_device, training_batches
+    from jglue_bench.bench.padding import computed_tokens
 
     device = torch.device(setup["device"])
     model.to(device).train()
@@ -97,22 +99,23 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
     batches = (batches * (1 + (WARMUP_STEPS + setup["steps"]) // max(len(batches), 1)))[:WARMUP_STEPS + setup["steps"]]
     dtype = torch.bfloat16 if setup["precision"] == "bf16" else None
     counts = {"samples": 0, "real_tokens": 0, "computed_tokens": 0}
+    # padding to a multiple of max_seq_length pads to max_seq_length itself (no sequence is longer)
+    collator = (Collator(setup["input_names"], setup["pad_id"], setup["max_seq_length"]) if pad_to_max
+                else Collator(setup["input_names"], setup["pad_id"], choice_groups=setup["choice_groups"]))
     for step, indices in enumerate(batches):
         if step == WARMUP_STEPS:
             started = start_timing(device)
-        # padding to a multiple of max_seq_length pads to max_seq_length itself (no sequence is longer)
-        batch = collate([features[i] for i in indices], setup["input_names"], setup["pad_id"],
-                        setup["max_seq_length"] if pad_to_max else None)
-        batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
+        batch = collator([features[i] for i in indices])
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss = model(**batch).loss
+            loss = setup["forward"](model, to_device(batch, device)).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if step >= WARMUP_STEPS:
             counts["samples"] += len(indices)
-            counts["real_tokens"] += int(batch["attention_mask"].sum())
-            counts["computed_tokens"] += batch["input_ids"].numel()
+            counts["real_tokens"] += sum(int(group["attention_mask"].sum())
+                                         for group in batch.get("choice_groups", [batch]))
+            counts["computed_tokens"] += computed_tokens(batch)
     seconds = stop_timing(device, started)
     peak_memory = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     return {**counts, "seconds": seconds, "samples_per_s": counts["samples"] / seconds,

@@ -1,6 +1,6 @@
 """`bench padding`: padding efficiency (real tokens / computed tokens) per task on the real files, BandaiNamco
-tokenizer: ours (length-grouped batches, each padded to its own longest sequence: batching.training_batches)
-against JGLUE's official setup (every sequence padded to max_seq_length); random-order dynamic padding is
+tokenizer: ours (length-grouped batches, each padded to its own longest sequence: batching.training_batches;
+multiple choice in choice groups: batching.Collator) against JGLUE's official setup (every sequence padded to max_seq_length); random-order dynamic padding is
 shown between them. Batches as in training: 32 (JCommonsenseQA: 64 questions x 5 choices)."""
 
 from __future__ import annotations
@@ -41,31 +41,42 @@ def measure_task(task: str, split: str, data: Path, version: str, tokenizer, lim
     split = (present_splits(spec, data, (split, "valid", "train", "test")) or [split])[0]
     prepared = featurize_split(read_split(spec, cfg.data, split, limit), spec, tokenizer, cfg.max_seq_length,
                                with_token_types=False)
-    measured = padding_efficiency(prepared.features, int(cfg.batch_size), int(cfg.max_seq_length), seed)
+    measured = padding_efficiency(prepared.features, int(cfg.batch_size), int(cfg.max_seq_length), seed,
+                                  int(cfg.trainer.choice_groups))
     label = f"{task} {split}" + (" (choices)" if spec.kind == "multiple_choice" else "")
     return {"task": task, "split": split, "data": label, "batch_size": int(cfg.batch_size),
             "max_seq_length": int(cfg.max_seq_length), "features": len(prepared.features), **measured}
 
 
-def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: int, seed: int) -> dict:
-    """Real tokens over computed tokens for pad-to-max, random dynamic and length-grouped batches. A multiple
-    choice feature holds one sequence per choice, all padded to the batch's longest."""
-    from jglue_bench.batching import feature_length, training_batches
+def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: int, seed: int,
+                       choice_groups: int = 1) -> dict:
+    """Real tokens over computed tokens for pad-to-max, random dynamic and length-grouped batches, counted in
+    the tensors the training loop's collator builds. Pad-to-max and random dynamic batches pad a multiple
+    choice question's choices to one length (as HF Trainer does); ours run them in `choice_groups` groups."""
+    from jglue_bench.batching import Collator, feature_length, training_batches
 
     lengths = [feature_length(feature) for feature in features]
     sequences = [sequence_lengths(feature["input_ids"]) for feature in features]
     rows = [len(lengths_of_feature) for lengths_of_feature in sequences]
     real = sum(sum(lengths_of_feature) for lengths_of_feature in sequences)
 
-    def computed(batches: list[list[int]]) -> int:
-        return sum(max(lengths[i] for i in batch) * sum(rows[i] for i in batch) for batch in batches)
+    def computed(batches: list[list[int]], collator: Collator) -> int:
+        return sum(computed_tokens(collator([features[i] for i in batch])) for batch in batches)
 
+    plain = Collator(("input_ids",), pad_token_id=0)
     # seed + 1: the order train_one_epoch draws for the first epoch
     tokens = {"pad_to_max": sum(rows) * max_seq_length,
-              "dynamic_random": computed(training_batches(lengths, batch_size, seed + 1, group_by_length=False)),
-              "grouped": computed(training_batches(lengths, batch_size, seed + 1, group_by_length=True))}
+              "dynamic_random": computed(training_batches(lengths, batch_size, seed + 1, group_by_length=False),
+                                         plain),
+              "grouped": computed(training_batches(lengths, batch_size, seed + 1, group_by_length=True),
+                                  Collator(("input_ids",), pad_token_id=0, choice_groups=choice_groups))}
     return {"real_tokens": real, "sequences": sum(rows), "mean_tokens": round(real / max(sum(rows), 1), 1),
             "computed": tokens, **{name: round(real / count, 3) for name, count in tokens.items()}}
+
+
+def computed_tokens(batch: dict) -> int:
+    """Token positions the model computes for a collated batch (every choice group's)."""
+    return sum(int(group["input_ids"].numel()) for group in batch.get("choice_groups", [batch]))
 
 
 def sequence_lengths(ids) -> list[int]:

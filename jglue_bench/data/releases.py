@@ -7,6 +7,7 @@ file; for the three large train files only their git blob id is pinned (the id G
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 VERSIONS = ("1.1", "1.2", "1.3")
@@ -84,6 +85,7 @@ def release_file(dir_name: str, version: str, split: str) -> ReleaseFile | None:
                        git_blob=_GIT_BLOB.get((dir_name, split, version), _GIT_BLOB.get((dir_name, split))))
 
 
+@functools.lru_cache(maxsize=256)  # asked for every split read; the answer never changes
 def release_file_at(relative: str) -> ReleaseFile | None:
     """The release file at a path relative to a datasets/ folder (`jnli-v1.3/valid-v1.3.json`), or None."""
     for version in VERSIONS:

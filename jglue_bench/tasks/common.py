@@ -125,6 +125,11 @@ def softmax(row: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def model_forward(model, batch: dict):
+    """The model's outputs (loss when the batch has labels) for a collated batch."""
+    return model(**batch)
+
+
 def logits_rows(outputs, batch) -> list[np.ndarray]:
     """Per-feature logits as float32 numpy rows (bf16 cannot go to numpy directly)."""
     return list(outputs.logits.detach().float().cpu().numpy())

@@ -6,7 +6,9 @@ from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 from transformers import AutoModelForMultipleChoice
+from transformers.modeling_outputs import MultipleChoiceModelOutput
 
 from jglue_bench.data.readers import Row
 from jglue_bench.tasks.common import (Example, decode_argmax, encode, example_id, integer_field, logits_rows,
@@ -17,6 +19,20 @@ AUTO_MODEL = AutoModelForMultipleChoice
 batch_outputs = logits_rows
 decode = decode_argmax
 score = score_labels
+
+
+def forward(model, batch: dict) -> MultipleChoiceModelOutput:
+    """The choices' logits [questions, choices] (and the loss with labels). A batch collated in choice groups
+    (batching.collate_choice_groups) runs each group through the model as questions of one choice each, so a
+    sequence is padded only to its group's longest; the scores are then put back in place, and the loss is the
+    cross-entropy the model's own head computes over [questions, choices]."""
+    if "choice_groups" not in batch:
+        return model(**batch)
+    scores = torch.cat([model(**{name: tensor[:, None] for name, tensor in group.items()}).logits.reshape(-1)
+                        for group in batch["choice_groups"]])
+    logits = scores[batch["choice_positions"]]
+    loss = torch.nn.functional.cross_entropy(logits, batch["labels"]) if "labels" in batch else None
+    return MultipleChoiceModelOutput(loss=loss, logits=logits)
 
 
 def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
