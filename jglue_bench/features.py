@@ -8,12 +8,10 @@ a fraction of the time it took to tokenize, and batches are padded straight from
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import tempfile
 from collections.abc import Sequence
-from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +19,8 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow  # at import, not at the first cache hit: the load time is then the load alone
 import pyarrow.ipc
+
+from jglue_bench.gc_pause import collector_paused
 
 SEQUENCE_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -112,23 +112,9 @@ def examples_from_table(table, example_type) -> tuple[list, dict]:
         labels = [_tuples(label) for label in labels]
     texts = zip(*(table.column(name).to_pylist() for name in table.column_names if name.startswith("text")))
     fields = zip(table.column("id").to_pylist(), texts, labels, json.loads(metadata[b"where"]))
-    with gc_paused():
+    with collector_paused():
         examples = list(map(tuple.__new__, repeat(example_type), fields))
     return examples, json.loads(metadata[b"extra"])
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic garbage collection while many small tuples are made at once. They hold no cycles, but each
-    few hundred of them set off a collection that walks every object of the process (torch and transformers
-    hold millions): on 12,451 JSTS examples, 60 ms of collections against 8 ms of work."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _tuples(value: Any) -> Any:

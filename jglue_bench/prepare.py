@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 from jglue_bench.data.readers import Row, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.features import (FeatureTable, examples_from_table, examples_table, gc_paused, read_arrow,
-                                  write_arrow)
+from jglue_bench.features import FeatureTable, examples_from_table, examples_table, read_arrow, write_arrow
+from jglue_bench.gc_pause import collector_paused
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
 
@@ -109,7 +109,7 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
     rows, split_file = _split_rows(spec, data_cfg, split, report, located)
     examples = []
     # disable=None: a bar on a terminal only; `with`, so the bar is gone before an error message is printed
-    with gc_paused(), tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False, disable=None) as bar:
+    with collector_paused(), tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False, disable=None) as bar:
         for row in bar:
             try:
                 examples.append(kind.to_example(row, spec, labelled))
@@ -193,9 +193,8 @@ def featurize_split(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: 
         features = FeatureTable.load(path)
     else:
         kind = kind_module(spec.kind)
-        with gc_paused():  # lists of token ids by the hundred thousand, none of them in a cycle
-            features = FeatureTable.from_rows(kind.featurize(data.examples, tokenizer, spec, max_seq_length,
-                                                             with_token_types))
+        features = FeatureTable.from_rows(kind.featurize(data.examples, tokenizer, spec, max_seq_length,
+                                                         with_token_types))
         if path is not None:
             features.save(path)
     return PreparedSplit(data.split, data.examples, data.file, data.total, data.read_seconds, features, key,

@@ -21,14 +21,14 @@ of its own items against the reference and, on any difference, redoes the whole 
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
 import re
 import unicodedata
-from contextlib import contextmanager
 from typing import Sequence
+
+from jglue_bench.gc_pause import collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -245,19 +245,6 @@ def reference_encode(tokenizer, firsts, seconds, max_length: int, with_token_typ
     finally:
         python_tokenizers.setLevel(level)
     return {key: list(value) for key, value in encoded.items()}
-
-
-@contextmanager
-def collector_paused():
-    """Python's cyclic garbage collector off for a while: lists of ints make no cycles, yet its passes over the
-    millions of lists a large split allocates cost up to a third of the encoding time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def evenly_spaced(size: int, count: int) -> list[int]:
