@@ -107,12 +107,12 @@ def examples_from_table(table, example_type) -> tuple[list, dict]:
     and map over whole columns, each example made by tuple.__new__ without a Python call of its own: a warm
     cache's cost is mostly this, once per split and run."""
     metadata = table.schema.metadata
-    labels = json.loads(metadata[b"labels"])
-    if labels and isinstance(labels[0], list):  # a split's labels are all answer lists (QA) or all scalars
-        labels = [_tuples(label) for label in labels]
-    texts = zip(*(table.column(name).to_pylist() for name in table.column_names if name.startswith("text")))
-    fields = zip(table.column("id").to_pylist(), texts, labels, json.loads(metadata[b"where"]))
     with collector_paused():
+        labels = json.loads(metadata[b"labels"])
+        if labels and isinstance(labels[0], list):  # a split's labels are all answer lists (QA) or all scalars
+            labels = [_tuples(label) for label in labels]
+        texts = zip(*(table.column(name).to_pylist() for name in table.column_names if name.startswith("text")))
+        fields = zip(table.column("id").to_pylist(), texts, labels, json.loads(metadata[b"where"]))
         examples = list(map(tuple.__new__, repeat(example_type), fields))
     return examples, json.loads(metadata[b"extra"])
 
