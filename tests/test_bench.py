@@ -83,16 +83,19 @@ def test_bench_gpu_without_a_gpu_says_so_and_succeeds(capsys, monkeypatch):
     assert "no GPU" in last_line(capsys)
 
 
-def test_bench_gpu_measurements_run_on_the_cpu(real_data, bandainamco_dir, tmp_path, capsys):
+@pytest.mark.parametrize("task, pad_to_max_tokens", [(TASK, 32 * 128), ((("jcommonsenseqa", "valid"),), 64 * 5 * 64)])
+def test_bench_gpu_measurements_run_on_the_cpu(real_data, bandainamco_dir, tmp_path, capsys, task,
+                                               pad_to_max_tokens):
     from jglue_bench.bench import gpu
 
     small = ["model.architecture.dim=32", "model.architecture.n_layers=1", "model.architecture.n_heads=2",
              "model.architecture.hidden_dim=64"]
     gpu.run(real_data, bandainamco_dir / "vocab.txt", overrides=small, steps=1, device="cpu", peak_tflops=1.0,
-            out_dir=tmp_path, tasks=TASK, limit=64)
+            out_dir=tmp_path, tasks=task, limit=64)
     assert last_line(capsys).startswith("ratio ours/pad-to-max samples/s")
     modes = saved(tmp_path, "gpu")["tasks"][0]["modes"]
-    assert modes["pad_to_max"]["computed_tokens"] == 32 * 128
+    assert modes["pad_to_max"]["computed_tokens"] == pad_to_max_tokens  # one batch: questions x choices x 64
+    assert modes["grouped"]["real_tokens"] <= modes["grouped"]["computed_tokens"] < pad_to_max_tokens
     assert modes["grouped"]["mfu"] > 0
 
 

@@ -35,6 +35,7 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     train.add_argument("--train-samples", type=int, default=3200)
     train.add_argument("--eval-samples", type=int, default=None, help="dev pairs to score (default: all 1,457)")
     train.add_argument("--epochs", type=int, default=1)
+    train.add_argument("--learning-rate", type=float, default=5e-5)
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     train.add_argument("--sides", nargs="+", default=["hf_pad_to_max", "hf_dynamic", "ours"],
@@ -111,7 +112,8 @@ def run_train(args) -> None:
 
         torch.set_num_threads(args.threads)
     train.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.train_samples,
-              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats)
+              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats,
+              learning_rate=args.learning_rate)
 
 
 def run_cache(args) -> None:

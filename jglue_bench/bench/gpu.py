@@ -2,7 +2,9 @@
 peak memory, for batches padded to max_seq_length (JGLUE's official setup: the baseline) against ours
 (length-grouped, each batch padded to its own longest). FLOPs are estimated as 6 x parameters (all of them,
 embeddings included) x tokens; MFU counts real tokens (padding is wasted work), `hardware MFU` counts every
-computed token. Without a GPU it says so and exits 0 (`--cpu` runs it on the CPU anyway, as a smoke test)."""
+computed token. Both modes run the stock model (no first-token last layer), so every FLOP counted is one the
+GPU did; ours runs multiple choice in `trainer.choice_groups`. Without a GPU it says so and exits 0 (`--cpu`
+runs it on the CPU anyway, as a smoke test)."""
 
 from __future__ import annotations
 
