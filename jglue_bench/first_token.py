@@ -34,6 +34,12 @@ def first_token_last_layer(model: torch.nn.Module) -> bool:
     return True
 
 
+def runs_first_token_only(model: torch.nn.Module) -> bool:
+    """Whether first_token_last_layer changed this model (for the record: what actually ran)."""
+    model = getattr(model, "module", model)  # under DDP, the wrapped model
+    return isinstance(model, FIRST_TOKEN_HEADS) and "forward" in vars(model.distilbert.transformer.layer[-1])
+
+
 def _first_token_block_forward(block, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
                                **kwargs) -> torch.Tensor:
     """DistilBERT's TransformerBlock.forward with the queries and everything after them cut to position 0:

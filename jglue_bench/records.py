@@ -11,6 +11,8 @@ from typing import Any, Sequence
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from jglue_bench.first_token import runs_first_token_only
+from jglue_bench.modeling import count_parameters
 from jglue_bench.prepare import SplitData
 from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, device_info, git_state, package_versions,
                                  write_json_atomic)
@@ -20,7 +22,7 @@ from jglue_bench.tokenization import tokenizer_fingerprint
 
 def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,
                  metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device: torch.device,
-                 num_processes: int, num_parameters: int, experiment: dict[str, Any] | None = None) -> dict[str, Any]:
+                 num_processes: int, model: torch.nn.Module, experiment: dict[str, Any] | None = None) -> dict[str, Any]:
     """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
     split. The first eval split's scores are the record's headline `metrics`. `experiment`: its key, and the
     sweep and grid cell the run belongs to."""
@@ -40,7 +42,8 @@ def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[Sp
                            for data in splits]},
         "preprocessing": {data.split: data.preprocessing() for data in splits if hasattr(data, "preprocessing")},
         "model": {"name": cfg.model.name, "pretrained": cfg.model.pretrained, "revision": cfg.model.revision,
-                  "num_parameters": num_parameters, "tokenizer_recipe": dict(tokenizer.jglue_recipe),
+                  "num_parameters": count_parameters(model), "first_token_last_layer": runs_first_token_only(model),
+                  "tokenizer_recipe": dict(tokenizer.jglue_recipe),
                   "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer)},
         "split": eval_splits[0],
         "metrics": metrics[eval_splits[0]],

@@ -15,7 +15,7 @@ from jglue_bench.config import apply_overrides, check_run_config
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import count_parameters, forward_input_names, library_progress_bars, load_pretrained
+from jglue_bench.modeling import forward_input_names, library_progress_bars, load_pretrained
 from jglue_bench.prepare import featurize_split, read_split, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
@@ -82,7 +82,7 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
         prepared_sets.append(prepared)
     record = build_record(cfg, spec, kind="evaluate", splits=prepared_sets, tokenizer=tokenizer, metrics=scores,
                           history=[], device=accelerator.device, num_processes=accelerator.num_processes,
-                          num_parameters=count_parameters(model))
+                          model=model)
     features = sum(len(prepared.features) for prepared in prepared_sets)
     finish_record(record, out, cfg.results.path, started, throughput={
         "eval_samples_per_s": round(features / max(seconds_total, 1e-9), 2), "eval_features": features},

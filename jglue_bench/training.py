@@ -31,7 +31,7 @@ from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
 from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import build_model, count_parameters, forward_input_names, library_progress_bars
+from jglue_bench.modeling import build_model, forward_input_names, library_progress_bars
 from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
 from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records import build_record, finish_record
@@ -121,8 +121,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     history = loop.state["history"]
     record = build_record(cfg, spec, kind="train", splits=[train_set, *eval_sets], tokenizer=tokenizer,
                           metrics=history[-1]["metrics"], history=history, device=accelerator.device,
-                          num_processes=accelerator.num_processes, num_parameters=count_parameters(model),
-                          experiment=experiment)
+                          num_processes=accelerator.num_processes, model=model, experiment=experiment)
     with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
         if accelerator.is_main_process:
             for prepared in eval_sets:

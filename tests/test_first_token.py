@@ -9,7 +9,7 @@ import torch
 from transformers import (DistilBertConfig, DistilBertForMultipleChoice, DistilBertForQuestionAnswering,
                           DistilBertForSequenceClassification)
 
-from jglue_bench.first_token import first_token_last_layer
+from jglue_bench.first_token import first_token_last_layer, runs_first_token_only
 
 
 def tiny_config(attention: str, **head) -> DistilBertConfig:
@@ -50,6 +50,7 @@ def test_first_token_last_layer_gives_the_stock_models_logits_loss_and_gradients
         labels = torch.tensor([0, 1, 2, 2, 1, 0]) if head == "classification" else torch.rand(6) * 5
     fast = copy.deepcopy(stock)
     assert first_token_last_layer(fast)
+    assert runs_first_token_only(fast) and not runs_first_token_only(stock)
     expected, expected_grads = outputs_and_gradients(stock, batch, labels)
     got, got_grads = outputs_and_gradients(fast, batch, labels)
     torch.testing.assert_close(got.logits, expected.logits, atol=1e-5, rtol=1e-4)
@@ -73,4 +74,4 @@ def test_first_token_last_layer_changes_the_last_layers_output_shape_only():
 def test_heads_that_read_every_position_are_left_alone():
     model = DistilBertForQuestionAnswering(tiny_config("sdpa"))
     assert not first_token_last_layer(model)
-    assert "forward" not in vars(model.distilbert.transformer.layer[-1])
+    assert not runs_first_token_only(model)

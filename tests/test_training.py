@@ -76,6 +76,16 @@ def test_bert_architecture_trains_with_token_type_ids(make_config):
                                "+model.architecture.num_hidden_layers=1", "+model.architecture.num_attention_heads=2",
                                "+model.architecture.intermediate_size=64"))
     assert result.record["model"]["num_parameters"] > 0
+    assert result.record["model"]["first_token_last_layer"] is False  # known for DistilBERT only
+
+
+@pytest.mark.parametrize("task, first_token_only", [("jcommonsenseqa", True), ("jsquad", False)])
+def test_the_record_says_whether_the_last_layer_ran_for_cls_only(make_config, task, first_token_only):
+    result = train(make_config(f"task={task}", "num_train_epochs=1"))
+    assert result.record["model"]["first_token_last_layer"] is first_token_only
+    off = train(make_config(f"task={task}", "num_train_epochs=1", "trainer.first_token_last_layer=false",
+                            "overwrite=true"))
+    assert off.record["model"]["first_token_last_layer"] is False
 
 
 def test_jnli_on_real_files_trains_on_all_test_pairs_and_scores_all_dev_pairs(make_config, real_data):
