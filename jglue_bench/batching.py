@@ -93,7 +93,7 @@ def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: 
     return {**batch, **label_tensors(features)}
 
 
-def collate_choice_groups(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
+def collate_choice_groups(features: Sequence[dict], input_names: Sequence[str], pad_token_id: int,
                           pad_to_multiple_of: int | None, groups: int) -> dict[str, Any]:
     """Multiple choice without padding every choice to the batch's longest one: `choice_groups` holds one dict
     of [sequences, length] tensors per length group, and `choice_positions` [questions, choices] says where

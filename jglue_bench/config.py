@@ -210,6 +210,9 @@ def check_run_config(cfg: DictConfig) -> None:
     _check(cfg.seed, "seed", int, "a whole number", lambda v: True)
     _check(cfg.trainer.eval_batch_size, "trainer.eval_batch_size", int, "a positive whole number", lambda v: v >= 1)
     _check(cfg.trainer.warmup_ratio, "trainer.warmup_ratio", float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+    if OmegaConf.select(cfg, "trainer.choice_groups") is not None:  # a saved run's config may predate it
+        _check(cfg.trainer.choice_groups, "trainer.choice_groups", int, "a positive whole number (1: no groups)",
+               lambda v: v >= 1)
     for key in ("data.max_train_samples", "data.max_eval_samples", "trainer.per_device_batch_size"):
         value = OmegaConf.select(cfg, key)
         if value is not None:

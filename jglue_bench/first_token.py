@@ -6,7 +6,8 @@ away. The first token's output still needs every position's key and value, but i
 feed-forward and layer norms are one row instead of the whole sequence: about 10/12 of the last layer's matrix
 work is skipped (1/6 of that layer being K and V over all positions). The output at [CLS] is the same up to
 float rounding, so are the logits, the loss and the gradients (tests/test_first_token.py compares them with the
-stock model); dropout in the skipped rows never reached the head.
+stock model, dropout off). With dropout the [CLS] output has the same distribution (dropout in the skipped rows
+never reached the head), but fewer random numbers are drawn, so a seed does not replay the stock model's run.
 
 Extractive QA reads every position and is left as it is; so is any architecture not known here.
 """

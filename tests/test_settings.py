@@ -26,6 +26,7 @@ from jglue_bench.training import train
     ("data.max_train_samples=-5", "data.max_train_samples is -5; expected null or a positive whole number"),
     ("data.version=2.0", "version is '2.0' \\(data.version\\); expected one of 1.1, 1.2, 1.3"),
     ("trainer.precision=fp8", "trainer.precision is 'fp8'; expected fp32, bf16 or fp16"),
+    ("trainer.choice_groups=0", "trainer.choice_groups is 0; expected a positive whole number (1: no groups)"),
 ])
 def test_bad_settings_are_named_with_what_was_expected(make_config, override, message):
     with pytest.raises(UserError, match=message if "\\(" in message else message.replace("(", r"\(").replace(")", r"\)")):
