@@ -109,7 +109,8 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
     rows, split_file = _split_rows(spec, data_cfg, split, report, located)
     examples = []
     # disable=None: a bar on a terminal only; `with`, so the bar is gone before an error message is printed
-    with collector_paused(), tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False, disable=None) as bar:
+    with collector_paused(), tqdm(rows, desc=f"read {spec.name} {split}", unit=" rows", leave=False,
+                                  disable=None) as bar:
         for row in bar:
             try:
                 examples.append(kind.to_example(row, spec, labelled))

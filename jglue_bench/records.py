@@ -22,7 +22,8 @@ from jglue_bench.tokenization import tokenizer_fingerprint
 
 def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,
                  metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device: torch.device,
-                 num_processes: int, model: torch.nn.Module, experiment: dict[str, Any] | None = None) -> dict[str, Any]:
+                 num_processes: int, model: torch.nn.Module,
+                 experiment: dict[str, Any] | None = None) -> dict[str, Any]:
     """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
     split. The first eval split's scores are the record's headline `metrics`. `experiment`: its key, and the
     sweep and grid cell the run belongs to."""

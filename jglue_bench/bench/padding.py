@@ -1,7 +1,8 @@
 """`bench padding`: padding efficiency (real tokens / computed tokens) per task on the real files, BandaiNamco
 tokenizer: ours (length-grouped batches, each padded to its own longest sequence: batching.training_batches;
-multiple choice in choice groups: batching.Collator) against JGLUE's official setup (every sequence padded to max_seq_length); random-order dynamic padding is
-shown between them. Batches as in training: 32 (JCommonsenseQA: 64 questions x 5 choices)."""
+multiple choice in choice groups: batching.Collator) against JGLUE's official setup (every sequence padded to
+max_seq_length); random-order dynamic padding is shown between them. Batches as in training: 32
+(JCommonsenseQA: 64 questions x 5 choices)."""
 
 from __future__ import annotations
 

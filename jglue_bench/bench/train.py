@@ -2,8 +2,7 @@
 hidden 1,024, 4 heads) over BandaiNamco's vocabulary (MeCab IPADIC + WordPiece), 3,200 training pairs, the
 1,457 dev pairs, one epoch, fp32, batch 32, max length 128, lr 5e-5 (--learning-rate: a random model learns
 next to nothing at 5e-5 in one epoch; 5e-4 over 3 epochs gives Pearsons worth comparing), 10% linear warmup,
-the same seed and the
-same initial weights on every side:
+the same seed and the same initial weights on every side:
 
 - ours: jglue_bench.training.train(cfg), length-grouped batches padded per batch;
 - HF Trainer, every pair padded to max_seq_length (JGLUE's official setup);
@@ -49,9 +48,9 @@ def ours_config(data: Path, vocab: Path, version: str, train_samples: int, eval_
     """The `tiny` model config turned into DESIGN's random 4 x 256 DistilBERT over BandaiNamco's vocabulary."""
     overrides = [*random_distilbert_overrides(vocab, ARCHITECTURE, "random_distilbert_4x256_bandainamco_vocab"),
                  f"data.max_train_samples={train_samples}", f"num_train_epochs={epochs}", "batch_size=32",
-                 f"learning_rate={learning_rate}", f"seed={seed}", "trainer.precision=fp32", "trainer.progress_bar=false",
-                 "save_model=false", "rerun=true",
-                 f"results.path={work / 'runs.jsonl'}", f"data.cache_dir={work / 'cache'}"]
+                 f"learning_rate={learning_rate}", f"seed={seed}", "trainer.precision=fp32",
+                 "trainer.progress_bar=false", "save_model=false", "rerun=true", f"results.path={work / 'runs.jsonl'}",
+                 f"data.cache_dir={work / 'cache'}"]
     if eval_samples is not None:
         overrides.append(f"data.max_eval_samples={eval_samples}")
     cfg = task_config("jsts", data, version, *overrides)
