@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from pathlib import Path
@@ -202,7 +203,7 @@ def _cache_root(overrides: Sequence[str]) -> Path:
 
 def check_run_config(cfg: DictConfig) -> None:
     """Settings a user types on the command line, checked before any work, each with what was expected."""
-    resolve_all(cfg)
+    resolved_config(cfg)  # a resolver's error first, as one line
     _check(cfg.learning_rate, "learning_rate", float, "a positive number", lambda v: v > 0)
     _check(cfg.num_train_epochs, "num_train_epochs", int, "a whole number of epochs, at least 1", lambda v: v >= 1)
     _check(cfg.batch_size, "batch_size", int, "a positive whole number", lambda v: v >= 1)
@@ -227,17 +228,21 @@ def check_run_config(cfg: DictConfig) -> None:
                         f"{', '.join(schedulers)}.")
 
 
-def resolve_all(cfg: DictConfig) -> None:
-    """Resolve every interpolation now, so a resolver's user error (say, robust before paper) is one line."""
+def resolved_config(cfg: DictConfig) -> DictConfig:
+    """A copy of `cfg` with every interpolation replaced by its value. OmegaConf runs a resolver at every access,
+    and `${paper_choice:...}` reads the whole results store: resolved once, a run reads it once per key. A
+    resolver's user error (say, robust before paper) is one line."""
     from omegaconf.errors import InterpolationResolutionError
 
+    resolved = copy.deepcopy(cfg)
     try:
-        OmegaConf.to_container(cfg, resolve=True)
+        OmegaConf.resolve(resolved)
     except InterpolationResolutionError as error:
         cause = error.__cause__
         if isinstance(cause, UserError):
             raise cause from None
         raise UserError(f"the config could not be resolved: {str(error).splitlines()[0]}") from None
+    return resolved
 
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:

@@ -26,7 +26,7 @@ from transformers import get_scheduler
 
 from jglue_bench import checkpoints
 from jglue_bench.batching import Collator, shard_batches, to_device, training_batches
-from jglue_bench.config import check_run_config
+from jglue_bench.config import check_run_config, resolved_config
 from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
@@ -74,6 +74,7 @@ class Loop:
 def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str, Any] | None = None) -> RunResult:
     """Fine-tune and score one run. `sweep`: the sweep and grid cell it belongs to (the CLI passes it)."""
     started = time.perf_counter()
+    cfg = resolved_config(cfg)
     check_run_config(cfg)
     check_writable_store(cfg.results.path)
     check_hub_reachable(cfg.model)
