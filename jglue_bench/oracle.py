@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 from jglue_bench import metrics
+from jglue_bench.bench.common import markdown_table
 from jglue_bench.tasks.common import Example
 from jglue_bench.tasks.extractive_qa import gold_texts, official_answer_text, qa_setting, window_stats
 from jglue_bench.tasks.spec import TaskSpec
@@ -120,14 +121,8 @@ def format_oracle_comparison(results: dict[str, dict[str, Any]]) -> str:
                   [f"{100 * result['exact_match_official']:.2f}" for result in results.values()]),
                  ("oracle F1, rebuilt from tokens (JGLUE)",
                   [f"{100 * result['f1_official']:.2f}" for result in results.values()])]
-    names = list(results)
-    width = max(len(name) for name, _ in rows)
-    widths = [max([len(name)] + [len(values[i]) for _, values in rows]) for i, name in enumerate(names)]
-    lines = ["| " + "JSQuAD oracle".ljust(width) + " | " + " | ".join(n.rjust(w) for n, w in zip(names, widths)) + " |",
-             "|" + "-" * (width + 2) + "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
-    lines += ["| " + name.ljust(width) + " | " + " | ".join(v.rjust(w) for v, w in zip(values, widths)) + " |"
-              for name, values in rows]
-    return "\n".join(lines)
+    return markdown_table(["JSQuAD oracle", *results], [[name, *values] for name, values in rows],
+                          right_aligned=[False] + [True] * len(results))
 
 
 def _count_and_percent(part: int, whole: int) -> str:

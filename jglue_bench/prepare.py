@@ -137,8 +137,7 @@ def _examples_cache(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, lab
         return None
     parts = [located.sha256, split, spec.carve if _is_carved(spec, split) else None, labelled, spec.kind,
              dict(spec.fields), spec.labels, spec.label_range, EXAMPLES_VERSION]
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return Path(str(data_cfg["cache_dir"])).expanduser() / "examples" / f"{key}.arrow"
+    return Path(str(data_cfg["cache_dir"])).expanduser() / "examples" / f"{content_key(parts)}.arrow"
 
 
 def _carved_splits(spec: TaskSpec) -> list[str]:
@@ -211,6 +210,11 @@ def feature_key(data: SplitData, spec: TaskSpec, tokenizer, max_seq_length: int,
              "examples": len(data.examples), "tokenizer": tokenizer_fingerprint(tokenizer), "kind": spec.kind,
              "fields": dict(spec.fields), "labels": spec.labels, "label_range": spec.label_range, "qa": dict(spec.qa),
              "max_seq_length": max_seq_length, "token_types": with_token_types, "version": FEATURIZE_VERSION}
+    return content_key(parts)
+
+
+def content_key(parts: Any) -> str:
+    """A cache entry's name: the hash of everything its content depends on."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

@@ -146,10 +146,12 @@ def report(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequenc
     return path
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                   right_aligned: Sequence[bool] | None = None) -> str:
+    """Columns of numbers right-aligned (or as `right_aligned` says, for numbers already formatted as text)."""
     cells = [[str(header) for header in headers]] + [[format_cell(value) for value in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(headers))]
+    numeric = right_aligned or [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(headers))]
 
     def line(row):
         return "| " + " | ".join(cell.rjust(w) if num else cell.ljust(w)

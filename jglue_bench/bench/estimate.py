@@ -75,7 +75,9 @@ def distilbert_size(model_dir: Path) -> tuple[int, dict[str, int]]:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    from jglue_bench.modeling import count_parameters
+
     config = AutoConfig.from_pretrained(str(model_dir))
     with torch.device("meta"):
         model = AutoModelForSequenceClassification.from_config(config)
-    return sum(p.numel() for p in model.parameters()), {key: getattr(config, key) for key in ("dim", "n_heads", "n_layers")}
+    return count_parameters(model), {key: getattr(config, key) for key in ("dim", "n_heads", "n_layers")}

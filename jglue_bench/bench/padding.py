@@ -54,10 +54,12 @@ def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: in
     """Real tokens over computed tokens for pad-to-max, random dynamic and length-grouped batches, counted in
     the tensors the training loop's collator builds. Pad-to-max and random dynamic batches pad a multiple
     choice question's choices to one length (as HF Trainer does); ours run them in `choice_groups` groups."""
-    from jglue_bench.batching import Collator, feature_length, training_batches
+    from jglue_bench.batching import Collator, feature_length, has_choices, training_batches
 
     lengths = [feature_length(feature) for feature in features]
-    sequences = [sequence_lengths(feature["input_ids"]) for feature in features]
+    # each sequence's length: one per choice in a multiple choice feature
+    sequences = [[len(row) for row in feature["input_ids"]] if has_choices(feature) else [len(feature["input_ids"])]
+                 for feature in features]
     rows = [len(lengths_of_feature) for lengths_of_feature in sequences]
     real = sum(sum(lengths_of_feature) for lengths_of_feature in sequences)
 
@@ -78,10 +80,3 @@ def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: in
 def computed_tokens(batch: dict) -> int:
     """Token positions the model computes for a collated batch (every choice group's)."""
     return sum(int(group["input_ids"].numel()) for group in batch.get("choice_groups", [batch]))
-
-
-def sequence_lengths(ids) -> list[int]:
-    """The length of each sequence of a feature: one, or one per choice (lists, or NumPy rows from the cache)."""
-    import numpy as np
-
-    return [len(row) for row in ids] if len(ids) and not np.isscalar(ids[0]) else [len(ids)]
