@@ -43,8 +43,11 @@ def settings(task: Path, out: Path, store: Path, cache_dir: Path, *extra: str) -
 def start_and_stop(arguments: list[str], out: Path, cache_dir: Path, stop: int) -> subprocess.CompletedProcess:
     """Run `jglue-bench train` in a child process and send it `stop` once its first checkpoint is on disk."""
     env = {**os.environ, "JGLUE_BENCH_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1"}
+    # The child's Ctrl-C as at a terminal: a test suite started as a background job of a script inherits SIGINT
+    # ignored (POSIX shells do that to background jobs), and Python then never raises KeyboardInterrupt.
     child = subprocess.Popen([sys.executable, "-m", "jglue_bench.cli", "train", *arguments], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 180
     while not list((out / "checkpoints").glob("step-*")) and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
