@@ -1,6 +1,9 @@
 """Published reference scores: CSV files under results/published/, one number per row, each with its source.
 
-Loading checks the schema (every column, its type, a known task, metric and split) and then the claims
+The wheel ships those CSVs as the package `jglue_bench.published_data` (pyproject maps results/published/ there, as
+configs/ becomes jglue_bench.configs), so `report --published` finds them from any working directory.
+
+Loading checks the schema (every column, its type, a known task, metric, split and protocol label) and then the claims
 themselves: a number outside its metric's range, a negative standard deviation, an exact match above the F1 of
 the same evaluation, or the same number claimed twice. Such a row is a transcription mistake, and a comparison
 against it would mislead, so loading refuses it. Standard library only: `report` must start fast.
@@ -29,6 +32,21 @@ SPLITS = ("valid", "test", "valid_out_of_domain", "test_out_of_domain")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9_]*")
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 VERSION = re.compile(r"\d+\.\d+")
+# The `protocol` column holds one of these labels (the source's own words go in `notes`), so a report can tell
+# whether ours and a published number were made the same way: a delta between two protocols is not a
+# reproduction gap. Ours get a label too (report.Score.protocol_label): paper on JGLUE's grid is jglue_grid_fixed_seed.
+PROTOCOLS = {
+    "jglue_grid_fixed_seed": "JGLUE's grid (lr {2e-5, 3e-5, 5e-5} x epochs {3, 4}), the best cell on dev, one fixed "
+                             "seed (ours: the paper protocol over that grid)",
+    "jglue_grid_unfixed_seed": "JGLUE's grid, the best cell on dev, the seed not fixed (drawn at run time)",
+    "wider_grid_max": "the best cell on dev of a grid wider than JGLUE's",
+    "other_grid": "the best cell on dev of another grid, part of JGLUE's, or several seeds (ours: such a paper "
+                  "protocol)",
+    "seed_mean": "the mean (± std) over seeds of one setting (ours: the robust protocol)",
+    "single_run": "one run of one setting (ours: the single protocol)",
+    "unstated": "the source does not say how the model was fine-tuned",
+    "human_annotators": "human scores, no model",
+}
 
 
 @dataclass(frozen=True)
@@ -54,26 +72,41 @@ class PublishedScore:
         return (self.model, self.task, self.data_version, self.split, self.source)
 
 
-def load_published(path: str | Path) -> list[PublishedScore]:
-    """Every row of a published-scores CSV, or of every *.csv in a folder (in name order); raises DataError for
-    a malformed row and UserError for an impossible claim."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.csv"))
-        if not files:
-            raise UserError(f"{path} holds no .csv files; expected published-score CSVs with columns "
-                            f"{', '.join(COLUMNS)}.")
-    elif path.is_file():
-        files = [path]
-    else:
-        raise UserError(f"{path} does not exist; expected a published-score CSV or a folder of them "
-                        f"(default: results/published/).")
-    scores = [score for file in files for score in read_published_csv(file)]
+def packaged_dir() -> Path:
+    """The published CSVs the package ships: jglue_bench/published_data in a wheel, else results/published/ at
+    the top of the checkout (an editable install or a plain checkout)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "published_data"
+    return packaged if packaged.is_dir() else here.parent / "results" / "published"
+
+
+def load_published(*paths: str | Path) -> list[PublishedScore]:
+    """Every row of each published-scores CSV, or of every *.csv in a folder (in name order); a file named twice
+    (a folder and a file in it, or the packaged folder passed again) is read once. Raises DataError for a
+    malformed row and UserError for an impossible claim, across all the files together."""
+    files: dict[Path, Path] = {}  # resolved -> as named: errors name the file as the user did
+    for path in paths:
+        for file in csv_files(Path(path)):
+            files.setdefault(file.resolve(), file)
+    scores = [score for file in files.values() for score in read_published_csv(file)]
     problems = impossible_claims(scores)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(f"{problems[0]}{more}.")
     return scores
+
+
+def csv_files(path: Path) -> list[Path]:
+    """The CSV itself, or a folder's *.csv in name order."""
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise UserError(f"{path} holds no .csv files; expected published-score CSVs with columns "
+                            f"{', '.join(COLUMNS)}.")
+        return files
+    if path.is_file():
+        return [path]
+    raise UserError(f"{path} does not exist; expected a published-score CSV or a folder of them.")
 
 
 def read_published_csv(path: Path) -> list[PublishedScore]:
@@ -107,7 +140,7 @@ def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedSco
     expect("std", row["std"] == "" or _is_number(row["std"]), "a finite number (x100) or nothing")
     expect("data_version", bool(VERSION.fullmatch(row["data_version"])), "a version such as 1.1 or 1.3")
     expect("split", row["split"] in SPLITS, f"one of {', '.join(SPLITS)}")
-    expect("protocol", row["protocol"] != "", "the fine-tuning protocol as the source states it, or 'unstated'")
+    expect("protocol", row["protocol"] in PROTOCOLS, f"one of {', '.join(PROTOCOLS)} (the source's words go in notes)")
     expect("source", "http" in row["source"], "the URL (and section) the number was copied from")
     return PublishedScore(**{**row, "value": float(row["value"]), "std": float(row["std"]) if row["std"] else None},
                           origin=f"{path}, line {line}", file=Path(path).stem)

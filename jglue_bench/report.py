@@ -13,7 +13,7 @@ import json
 import math
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 
@@ -26,6 +26,9 @@ DEV_SPLIT = "valid"  # JGLUE's dev set: the paper protocol picks its grid cell h
 # With --protocol all, the number that stands for a model on a task: the paper protocol's chosen cell (what the
 # published tables report), else the robust mean, else the latest single run.
 PROTOCOL_PRIORITY = ("paper", "robust", "single")
+# JGLUE's grid (fine-tuning/README.md): a paper protocol over exactly these cells, at one seed, is made the way the
+# JGLUE README's numbers were (published.PROTOCOLS "jglue_grid_fixed_seed").
+JGLUE_GRID = frozenset((lr, epochs) for lr in (2e-5, 3e-5, 5e-5) for epochs in (3.0, 4.0))
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Score:
     n: int
     protocol: str
     main_metric: str
+    protocol_label: str = ""  # how the number was made, in published.PROTOCOLS' words, to compare with theirs
+    published_id: str = ""  # the `model` id of this model's published rows (its config's `published:` key)
 
 
 # ---- reading records ---------------------------------------------------------------------------------------
@@ -133,6 +138,15 @@ def evaluation_order(key: tuple[str, str, str]) -> tuple:
     return (ranked(task, TASK_ORDER), model, version)
 
 
+def published_id(record: dict[str, Any]) -> str:
+    """The `model` id of the published rows this record's model pairs with: the model config's `published:` key
+    (kept in the record's resolved config), else the model's name."""
+    model = record.get("model") or {}
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    configured = config.get("model") if isinstance(config.get("model"), dict) else {}
+    return str(model.get("published") or configured.get("published") or model["name"])
+
+
 def metric_columns(metric_sets: Iterable[Iterable[str]]) -> list[str]:
     return sorted({name for names in metric_sets for name in names}, key=lambda name: ranked(name, METRIC_ORDER))
 
@@ -179,6 +193,7 @@ class PaperChoice:
     unscored: int  # cells without a dev score for the main metric: not compared
     learning_rates: list[str]
     epochs: list[str]
+    label: str = "other_grid"  # published.PROTOCOLS: jglue_grid_fixed_seed or other_grid
 
 
 def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
@@ -200,10 +215,21 @@ def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
         # ties: the cell run first, as protocols.best_cell (which picks the cell `experiment=robust` then runs)
         *_, chosen, scores = min(scored, key=lambda item: item[:3])
         hypers = [json.loads(item[2][0]) for item in scored]
+        seeds = {item[2][1] for item in scored}
         choices.append(PaperChoice(key, chosen, scores, len(scored), len(cells) - len(scored),
                                    sorted({str(h.get("learning_rate")) for h in hypers}, key=float_or_text),
-                                   sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text)))
+                                   sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text),
+                                   paper_label(hypers, seeds)))
     return choices
+
+
+def paper_label(hypers: Sequence[dict[str, Any]], seeds: set[str]) -> str:
+    """jglue_grid_fixed_seed when the cells compared are JGLUE's whole grid, each once, at one seed; else
+    other_grid (a best cell picked over more cells or over seeds is not the same experiment)."""
+    cells = [(float_or_text(str(h.get("learning_rate")))[0], float_or_text(str(h.get("num_train_epochs")))[0])
+             for h in hypers]
+    same = len(cells) == len(JGLUE_GRID) and set(cells) == JGLUE_GRID and len(seeds) == 1
+    return "jglue_grid_fixed_seed" if same else "other_grid"
 
 
 def float_or_text(text: str) -> tuple[float, str]:
@@ -316,7 +342,8 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
     found: list[Score] = []
     if protocol == "paper":
         for choice in paper_choices(records):
-            found += [Score(*choice.key, split, metric, finite(value), None, 1, "paper", main_metric_of(choice.chosen))
+            found += [Score(*choice.key, split, metric, finite(value), None, 1, "paper", main_metric_of(choice.chosen),
+                            choice.label)
                       for split, scores in choice.scores.items() for metric, value in scores.items()]
     elif protocol == "robust":
         by_evaluation = group_by(seed_groups(records), lambda group: group.key)
@@ -328,15 +355,21 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
                     values = [value for _, value in group.values(split, metric)]
                     stat = spread(values)
                     found.append(Score(*key, split, metric, stat.mean, stat.std, len(values), "robust",
-                                       group.main_metric))
+                                       group.main_metric, "seed_mean"))
     else:
         singles = group_by((record for record in records if record.get("protocol", "single") == "single"),
                            evaluation_key)
         for key, group in singles.items():
             main = main_metric_of(max(group, key=recency))
-            found += [Score(*key, split, metric, finite(value), None, 1, "single", main)
+            found += [Score(*key, split, metric, finite(value), None, 1, "single", main, "single_run")
                       for split, scores in latest_scores(group).items() for metric, value in scores.items()]
-    return sort_scores(found)
+    ids = published_ids(records)
+    return sort_scores(replace(score, published_id=ids[score.model]) for score in found)
+
+
+def published_ids(records: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Model name -> its published id; the latest record decides if a model's config changed its key."""
+    return {record["model"]["name"]: published_id(record) for record in sorted(records, key=recency)}
 
 
 def _dev_mean(group: SeedGroup) -> float:

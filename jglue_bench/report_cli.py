@@ -13,16 +13,16 @@ from typing import Any, Sequence
 
 from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
-from jglue_bench.published import PublishedScore, load_published
+from jglue_bench.published import PublishedScore, load_published, packaged_dir
 from jglue_bench.results import read_records
 
 DEFAULT_RESULTS = Path("results/runs.jsonl")
-DEFAULT_PUBLISHED = Path("results/published")
 TABLES = ("runs", "paper", "robust", "published", "models", "efficiency")
 MAIN_TABLE = {"paper": "paper", "robust": "robust", "single": "runs", "all": "runs"}
 HELP = "tables of the run records: runs, the paper protocol's best cell, seed statistics, ours vs published"
 EPILOG = """examples: jglue-bench report
           jglue-bench report --protocol paper --published            (ours beside the published tables)
+          jglue-bench report --published my_scores.csv               (the same, with your own table added)
           jglue-bench report --protocol robust --format csv > robust.csv
           jglue-bench report --table models --published --plot ours_vs_published.png"""
 
@@ -36,8 +36,12 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                         help="which records, and which number stands for a model on a task: paper = the grid cell "
                              "with the best main metric on dev; robust = mean ± std over seeds; single = the latest "
                              "run; all (default) = every record (paper, else robust, else single)")
-    parser.add_argument("--published", type=Path, nargs="?", const=DEFAULT_PUBLISHED, default=None, metavar="PATH",
-                        help=f"compare with published scores: a CSV or a folder of them (default: {DEFAULT_PUBLISHED}/)")
+    # append + nargs="?": a bare --published adds nothing but the packaged tables (const None); each PATH adds one
+    parser.add_argument("--published", type=Path, nargs="?", action="append", const=None, default=None,
+                        metavar="PATH",
+                        help="compare with the published scores the package ships (results/published/ in the "
+                             "repository); each --published PATH adds your own CSV, or a folder of them, "
+                             "with the same columns")
     parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     parser.add_argument("--table", choices=(*TABLES, "all"), default=None,
                         help="which table (default: the --protocol's own, and `published` with --published; "
@@ -63,8 +67,8 @@ def run_report(args: argparse.Namespace) -> None:
     if args.last:
         records = records[-args.last:]
     names = chosen_tables(args.protocol, args.table, args.published is not None, args.format)
-    published_path = args.published or (DEFAULT_PUBLISHED if "published" in names else None)
-    references = load_published(published_path) if published_path else []
+    wanted = args.published is not None or "published" in names
+    references = load_references(args.published or []) if wanted else []
     tables = build_tables(names, records, args.protocol, references)
     if args.plot is not None:  # first: a plot that cannot be drawn fails before any table is printed
         plot_scores(report.scores_for(records, args.protocol), references, args.plot)
@@ -75,6 +79,11 @@ def run_report(args: argparse.Namespace) -> None:
         sys.stdout.write(report_render.render_json(tables))
     else:
         sys.stdout.write(report_render.render_csv(tables[0]))
+
+
+def load_references(paths: Sequence[Path | None]) -> list[PublishedScore]:
+    """The packaged published tables, then the user's own (a bare --published stands for no path)."""
+    return load_published(packaged_dir(), *(path for path in paths if path is not None))
 
 
 def chosen_tables(protocol: str, table: str | None, with_published: bool, output_format: str) -> list[str]:
@@ -170,7 +179,8 @@ def plot_panels(scores: Sequence[report.Score], published: Sequence[PublishedSco
         for model in models:
             rows = [row for row in comparison if row["model"] == model and row["task"] == task
                     and row["ours metric"] == chosen[model].metric]
-            rows = [row for row in rows if not row["differs"]] or rows
+            # the closest published number: the fewest differences (data version, split, protocol), then table order
+            rows = sorted(rows, key=lambda row: len(row["differs"].split(", ")) if row["differs"] else 0)
             cell = rows[0]["published"] if rows else report.Spread(None, None)
             labels |= {rows[0]["published data"]} if rows else set()
             theirs.append((cell.mean, cell.std))

@@ -7,7 +7,7 @@ import statistics
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
-from jglue_bench.published import PublishedScore
+from jglue_bench.published import PROTOCOLS, PublishedScore
 from jglue_bench.report import (METRIC_ORDER, SPLIT_ORDER, TASK_ORDER, Score, Spread, Table, as_spread, data_label,
                                 finite, group_by, ranked, score_cell)
 
@@ -17,49 +17,64 @@ def domain(split: str) -> bool:
 
 
 def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]) -> Table:
-    """Each published number of a model we ran, beside our closest evaluation of the same model, task and metric
-    (same split first, then the same domain, then the same data version), with the delta and what differs."""
+    """Each published number of a model we ran (paired through its config's `published:` id, else its name), beside
+    our closest evaluation of the same model, task and metric (same split first, then the same domain, then the
+    same data version), with the delta and what differs: data version, split, protocol."""
     ours = {(s.model, s.task, s.data_version, s.split, s.metric): s for s in scores}
     evaluations = defaultdict(set)
+    ours_for = defaultdict(set)  # published id -> our model names
     for s in scores:
         evaluations[(s.model, s.task)].add((s.data_version, s.split))
-    rows, sources = [], {}
+        ours_for[s.published_id or s.model].add(s.model)
+    rows, sources, labels, renamed = [], set(), set(), set()
     for row in sorted(published, key=lambda p: (ranked(p.task, TASK_ORDER), ranked(p.metric, METRIC_ORDER),
                                                 p.model, p.file, p.data_version, ranked(p.split, SPLIT_ORDER))):
-        candidates = sorted((version, split) for version, split in evaluations[(row.model, row.task)]
-                            if _ours(ours, row, version, split) is not None)
-        if not candidates:
-            continue
-        version, split = max(candidates, key=lambda option: (option[1] == row.split,
-                                                             domain(option[1]) == domain(row.split),
-                                                             option[0] == row.data_version))
-        score = _ours(ours, row, version, split)
-        differs = [word for word, same in (("data version", version == row.data_version), ("split", split == row.split))
-                   if not same]
-        delta = None if score.value is None else score.value - row.value
-        sources[row.file] = row.source
-        rows.append({"task": row.task, "model": row.model, "metric": row.metric, "ours": as_spread(score_cell(score)),
-                     "ours data": data_label(version, split), "ours protocol": score.protocol,
-                     "published": Spread(row.value, row.std),
-                     "published data": data_label(row.data_version, row.split), "delta": delta,
-                     "differs": ", ".join(differs), "source": row.file, "ours metric": score.metric})
-    notes = ["delta = ours - published (x100). `differs` names what is not the same evaluation on both sides."]
+        for model in sorted(ours_for[row.model]):
+            candidates = sorted((version, split) for version, split in evaluations[(model, row.task)]
+                                if _ours(ours, model, row, version, split) is not None)
+            if not candidates:
+                continue
+            version, split = max(candidates, key=lambda option: (option[1] == row.split,
+                                                                 domain(option[1]) == domain(row.split),
+                                                                 option[0] == row.data_version))
+            score = _ours(ours, model, row, version, split)
+            differs = [word for word, same in (("data version", version == row.data_version),
+                                               ("split", split == row.split),
+                                               ("protocol", score.protocol_label == row.protocol)) if not same]
+            delta = None if score.value is None else score.value - row.value
+            sources.add((row.file, row.source))
+            labels |= {score.protocol_label, row.protocol}
+            if model != row.model:
+                renamed.add((model, row.model))
+            rows.append({"task": row.task, "model": model, "metric": row.metric,
+                         "ours": as_spread(score_cell(score)), "ours data": data_label(version, split),
+                         "ours protocol": f"{score.protocol_label} ({score.protocol})",
+                         "published": Spread(row.value, row.std),
+                         "published data": data_label(row.data_version, row.split),
+                         "published protocol": row.protocol, "delta": delta, "differs": ", ".join(differs),
+                         "source": row.file, "ours metric": score.metric})
+    notes = ["delta = ours - published (x100). `differs` names what is not the same evaluation on both sides; a "
+             "delta across a protocol difference is not a reproduction gap."]
+    notes += [f"`{label}`: {PROTOCOLS[label]}." for label in PROTOCOLS if label in labels]
+    notes += [f"ours `{model}` is compared with the published rows of `{reference}` (its model config's "
+              f"`published:` key)." for model, reference in sorted(renamed)]
     if any(row["task"] == "jsquad" for row in rows):
         notes.append("JSQuAD: `ours metric` *_official rebuilds answers from tokens, as JGLUE's script did for the "
-                     "published numbers; plain exact_match/f1 slice answers from the original text (compared only "
-                     "when a record has no *_official).")
-    notes += [f"{name}: {source}" for name, source in sorted(sources.items())]
+                     "JGLUE README and LINE card numbers; plain exact_match/f1 slice answers from the original text "
+                     "(compared only when a record has no *_official). Other sources' scoring is in their rows' "
+                     "notes.")
+    notes += [f"{name}: {source}" for name, source in sorted(sources)]
     return Table("published", "Ours beside the published numbers",
                  ["task", "model", "metric", "ours", "ours data", "ours protocol", "published", "published data",
-                  "delta", "differs", "source", "ours metric"], rows, notes, signed=("delta",),
+                  "published protocol", "delta", "differs", "source", "ours metric"], rows, notes, signed=("delta",),
                  empty="no published number for a model and task of these records")
 
 
-def _ours(ours: dict, row: PublishedScore, version: str, split: str) -> Score | None:
-    """JSQuAD: the *_official metric (answers rebuilt from tokens, as the published numbers were made) when the
-    record has it, else the plain one."""
-    official = ours.get((row.model, row.task, version, split, f"{row.metric}_official"))
-    return official or ours.get((row.model, row.task, version, split, row.metric))
+def _ours(ours: dict, model: str, row: PublishedScore, version: str, split: str) -> Score | None:
+    """Our score of `model` for the published row. JSQuAD: the *_official metric (answers rebuilt from tokens, as
+    JGLUE's numbers were made) when the record has it, else the plain one."""
+    official = ours.get((model, row.task, version, split, f"{row.metric}_official"))
+    return official or ours.get((model, row.task, version, split, row.metric))
 
 
 # ---- (e) model against model, (f) efficiency ---------------------------------------------------------------

@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
-from jglue_bench.published import load_published
+from jglue_bench.published import COLUMNS, load_published
 from jglue_bench.report_cli import add_report_parser, run_report
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "published"
@@ -137,7 +138,9 @@ def test_published_numbers_as_our_records_give_zero_deltas():
     records = published_as_records(published)
     table = report_compare.published_table(report.scores_for(records, "single"), published)
     assert len(table.rows) == len(published)  # every published number found its own evaluation
-    assert all(row["delta"] == 0 and row["differs"] == "" for row in table.rows)
+    # same data, same split; but one single run is no source's protocol, and the table says so
+    assert all(row["delta"] == 0 and row["differs"] == "protocol" for row in table.rows)
+    assert {row["ours protocol"] for row in table.rows} == {"single_run (single)"}
     assert "+0.00" in report_render.render_markdown_table(table) and "-0.00" not in report_render.render_markdown_table(table)
 
 
@@ -148,10 +151,11 @@ def test_a_different_data_version_or_split_is_flagged():
                            scores={"valid": {"mcc": 30.0}, "valid_out_of_domain": {"mcc": 20.0}})]
     rows = report_compare.published_table(report.scores_for(records, "single"), published).rows
     [line] = [row for row in rows if row["model"] == "line_distilbert"]
-    assert (line["ours data"], line["published data"], line["differs"]) == ("v1.3 valid", "v1.1 valid", "data version")
+    assert (line["ours data"], line["published data"], line["differs"]) == (
+        "v1.3 valid", "v1.1 valid", "data version, protocol")  # the card states no protocol: not ours
     assert line["delta"] == pytest.approx(89.4 - 88.9)
     jcola = {row["published data"]: row for row in rows if row["task"] == "jcola"}
-    assert jcola["v1.0 test"]["ours data"] == "v1.0 valid" and jcola["v1.0 test"]["differs"] == "split"
+    assert jcola["v1.0 test"]["ours data"] == "v1.0 valid" and jcola["v1.0 test"]["differs"] == "split, protocol"
     assert jcola["v1.0 test_out_of_domain"]["ours data"] == "v1.0 valid_out_of_domain"  # same domain
     assert jcola["v1.0 test"]["published"] == report.Spread(35.0, 2.7)
     assert jcola["v1.0 test"]["delta"] == pytest.approx(30.0 - 35.0)
@@ -171,6 +175,81 @@ def test_jsquad_is_compared_with_the_official_metric_when_the_record_has_it():
     assert rows[("bandainamco_distilbert", "f1")]["delta"] == pytest.approx(91.9 - 88.0)
     assert rows[("laboro_distilbert", "exact_match")]["ours metric"] == "exact_match"
     assert rows[("laboro_distilbert", "exact_match")]["delta"] == pytest.approx(71.0 - 70.2)
+
+
+def paper_rows(records: list[dict], model: str = "waseda_roberta_base", task: str = "jnli") -> dict:
+    rows = report_compare.published_table(report.scores_for(records, "paper"), load_published(PUBLISHED)).rows
+    return {(row["source"], row["published data"]): row for row in rows if row["model"] == model
+            and row["task"] == task}
+
+
+def test_a_protocol_difference_is_named_and_the_same_protocol_is_not():
+    # JGLUE's grid at seed 42 (dev picks 89.5, its test 87.2), as Waseda RoBERTa base on JNLI v1.3
+    rows = paper_rows([{**record, "model": {"name": "waseda_roberta_base"}} for record in paper_grid()])
+    jglue = rows[("jglue_readme_v1.3", "v1.3 valid")]  # JGLUE README: same grid, fixed seed: the same protocol
+    assert (jglue["differs"], jglue["delta"], jglue["published protocol"]) == ("", pytest.approx(89.5 - 90.0),
+                                                                               "jglue_grid_fixed_seed")
+    assert jglue["ours protocol"] == "jglue_grid_fixed_seed (paper)"
+    assert rows[("jglue_readme_v1.3", "v1.3 test")]["delta"] == pytest.approx(87.2 - 87.6)
+    nobu = rows[("jglue_evaluation_scripts_readme", "v1.1 valid")]  # nobu-g: the seed was not fixed, data v1.1
+    assert (nobu["differs"], nobu["delta"]) == ("data version, protocol", pytest.approx(89.5 - 90.5))
+    assert nobu["published protocol"] == "jglue_grid_unfixed_seed"
+    table = report_compare.published_table(report.scores_for(paper_grid(), "paper"), load_published(PUBLISHED))
+    assert not any("`wider_grid_max`" in note for note in table.notes)  # only the labels the rows use
+
+
+def test_a_wider_grid_maximum_is_a_protocol_difference():
+    records = [make_record(model="llm_jp_modernbert_base", task="jsts", version="1.3", main_metric="pearson",
+                           protocol="paper", lr=lr, epochs=epochs, scores={"valid": {"pearson": 90.0 + lr * 1e4}})
+               for lr in (2e-5, 3e-5, 5e-5) for epochs in (3, 4)]
+    [row] = paper_rows(records, "llm_jp_modernbert_base", "jsts").values()
+    # best cell: lr 5e-5 -> 90.5; published 91.8 is the best of 36 cells
+    assert (row["delta"], row["differs"]) == (pytest.approx(90.5 - 91.8), "data version, protocol")
+    assert row["published protocol"] == "wider_grid_max"
+    table = report_compare.published_table(report.scores_for(records, "paper"), load_published(PUBLISHED))
+    assert "`wider_grid_max`: the best cell on dev of a grid wider than JGLUE's." in table.notes
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda records: records[:5], "five of the six cells"),
+    (lambda records: [*records, {**records[0], "hyperparameters": {**records[0]["hyperparameters"],
+                                                                   "learning_rate": 1e-4}}], "a seventh cell"),
+    (lambda records: [*records, {**records[0], "seed": 7}], "a second seed"),
+])
+def test_a_paper_protocol_over_another_grid_is_not_jglues(change, why):
+    records = change([{**record, "model": {"name": "waseda_roberta_base"}} for record in paper_grid()])
+    [choice] = report.paper_choices(records)
+    assert choice.label == "other_grid", why
+    row = paper_rows(records)[("jglue_readme_v1.3", "v1.3 valid")]
+    assert (row["ours protocol"], row["differs"]) == ("other_grid (paper)", "protocol")
+
+
+def test_the_robust_protocol_is_a_seed_mean():
+    records = [make_record(model="waseda_roberta_base", protocol="robust", seed=seed,
+                           scores={"test": {"accuracy": value}}) for seed, value in ((1, 87.0), (2, 88.0))]
+    rows = report_compare.published_table(report.scores_for(records, "robust"), load_published(PUBLISHED)).rows
+    [test] = [row for row in rows if row["published data"] == "v1.3 test" and row["task"] == "jnli"]
+    assert (test["ours protocol"], test["differs"], test["delta"]) == ("seed_mean (robust)", "protocol",
+                                                                        pytest.approx(87.5 - 87.6))
+
+
+def test_a_model_config_published_key_pairs_a_record_with_its_rows():
+    luke = {"valid": {"accuracy": 91.0}}
+    records = [make_record(model="luke_base", scores=luke, config={"model": {"published": "luke_japanese_base_lite"}}),
+               make_record(model="luke_japanese_large_lite", scores=luke, config={"model": {"published": None}}),
+               make_record(model="my_luke", scores=luke)]  # no key: its own name, which no source uses
+    scores = report.scores_for(records, "single")
+    assert {s.model: s.published_id for s in scores} == {"luke_base": "luke_japanese_base_lite",
+                                                         "luke_japanese_large_lite": "luke_japanese_large_lite",
+                                                         "my_luke": "my_luke"}
+    table = report_compare.published_table(scores, load_published(PUBLISHED))
+    rows = {(row["model"], row["source"]): row for row in table.rows}
+    assert set(rows) == {("luke_base", "studio_ousia_luke_readme"),
+                         ("luke_japanese_large_lite", "studio_ousia_luke_readme")}
+    assert rows[("luke_base", "studio_ousia_luke_readme")]["delta"] == pytest.approx(91.0 - 91.2)  # base JNLI 0.912
+    assert rows[("luke_japanese_large_lite", "studio_ousia_luke_readme")]["delta"] == pytest.approx(91.0 - 92.7)
+    assert ("ours `luke_base` is compared with the published rows of `luke_japanese_base_lite` (its model config's "
+            "`published:` key).") in table.notes
 
 
 # ---- (e), (f) ----------------------------------------------------------------------------------------------
@@ -276,6 +355,41 @@ def test_a_missing_or_empty_store_is_a_user_error(tmp_path):
     for path in (tmp_path / "nothing.jsonl", write_store(tmp_path / "empty.jsonl", [])):
         with pytest.raises(UserError, match="does not exist|holds no run records"):
             run_report(cli("--results", str(path)))
+
+
+def test_bare_published_uses_the_packaged_tables_from_any_directory(tmp_path, capsys, monkeypatch):
+    store = write_store(tmp_path / "runs.jsonl", [make_record(scores={"valid": {"accuracy": 89.4}})])
+    monkeypatch.chdir(tmp_path)  # no results/published here
+    out = render(capsys, "--results", "runs.jsonl", "--published", "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["model"], row["source"], row["published"], row["delta"]) == (
+        "line_distilbert", "line_distilbert_card", "88.9000", "+0.5000")
+    # --table published without --published reads the packaged tables too
+    assert "line_distilbert_card" in render(capsys, "--results", str(store), "--table", "published")
+
+
+def test_published_path_adds_a_users_table_to_the_packaged_ones(tmp_path, capsys, monkeypatch):
+    store = write_store(tmp_path / "runs.jsonl", [make_record(scores={"valid": {"accuracy": 89.4}})])
+    mine = tmp_path / "mine.csv"
+    mine.write_text(",".join(COLUMNS) + "\nline_distilbert,,jnli,accuracy,90.1,,1.3,valid,single_run,"
+                    "https://example.org/our-lab-notes,our run\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    out = render(capsys, "--results", str(store), "--published", "mine.csv", "--published", str(PUBLISHED),
+                 "--format", "csv")
+    rows = {row["source"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert set(rows) == {"line_distilbert_card", "mine"}  # PUBLISHED is the packaged folder: read once
+    assert (rows["mine"]["delta"], rows["mine"]["differs"]) == ("-0.7000", "")  # 89.4 - 90.1; same everything
+
+
+def test_a_missing_published_path_is_one_line_and_exit_2(tmp_path):
+    store = write_store(tmp_path / "runs.jsonl", [make_record()])
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "jglue_bench.cli", "report", "--results", str(store),
+                             "--published", "nowhere.csv"], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env=environment)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("jglue-bench: error: nowhere.csv does not exist; expected a published-score CSV or a "
+                             "folder of them.\n")
 
 
 def test_report_modules_import_neither_torch_nor_matplotlib():
