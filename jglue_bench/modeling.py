@@ -59,9 +59,32 @@ def library_progress_bars(enabled: bool) -> None:
 
 
 def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
-    """The inputs this model's forward accepts: DistilBERT takes no token_type_ids, BERT does."""
+    """The inputs this model's forward uses: DistilBERT and ModernBERT take no token_type_ids; BERT and ELECTRA
+    use two types; RoBERTa, XLM-R and LUKE (one type) and DeBERTa-v3 (none) get none, so they see the zeros
+    they were pre-trained with (a 1 would index past RoBERTa's single type row)."""
     accepted = inspect.signature(model.forward).parameters
-    return tuple(name for name in ("input_ids", "attention_mask", "token_type_ids") if name in accepted)
+    token_types = int(getattr(model.config, "type_vocab_size", 0) or 0) >= 2
+    return tuple(name for name in ("input_ids", "attention_mask", "token_type_ids")
+                 if name in accepted and (name != "token_type_ids" or token_types))
+
+
+def max_input_length(model: PreTrainedModel, requested: int) -> int:
+    """The task's max_seq_length, unless the model has fewer positions (a RoBERTa-style model reserves
+    pad_token_id + 1 of them): the task rules where the model allows more (ModernBERT's 8,192)."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if not positions:
+        return requested
+    if getattr(model.config, "model_type", "") in OFFSET_POSITIONS:
+        positions -= int(model.config.pad_token_id or 0) + 1
+    return min(requested, int(positions))
+
+
+OFFSET_POSITIONS = ("roberta", "xlm-roberta", "luke", "camembert")  # position ids start after the padding index
+
+
+def needs_unused_parameters(model: PreTrainedModel) -> bool:
+    """LUKE without entity inputs leaves its entity weights without gradients: DDP must be told to expect that."""
+    return getattr(getattr(model, "config", None), "model_type", "") == "luke"
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 from transformers import get_scheduler
@@ -31,13 +31,15 @@ from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
 from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import build_model, forward_input_names, library_progress_bars
+from jglue_bench.modeling import (build_model, forward_input_names, library_progress_bars, max_input_length,
+                                  needs_unused_parameters)
 from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
 from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.results import find_record, write_yaml_atomic
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
+from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
 
 LOG_EVERY = 50  # optimizer steps between progress-bar loss updates (reading the loss waits for the device)
@@ -78,6 +80,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     check_run_config(cfg)
     check_writable_store(cfg.results.path)
     check_hub_reachable(cfg.model)
+    jumanpp_command(cfg.model.tokenizer, cfg.model.name)  # a missing Juman++ binary: one line, before any work
     accelerator, per_device_batch = make_accelerator(cfg)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     # Every record of every split is read and validated before anything is written.
@@ -107,8 +110,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         first_token_last_layer(model)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
-    train_set = featurize_split(train_data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
-    eval_sets = [featurize_split(data, spec, tokenizer, cfg.max_seq_length, with_token_types, cfg.data)
+    max_length = max_input_length(model, cfg.max_seq_length)
+    train_set = featurize_split(train_data, spec, tokenizer, max_length, with_token_types, cfg.data)
+    eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data)
                  for data in eval_data]
     loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, kind, input_names, tokenizer, out)
     if resume_dir is not None:
@@ -153,6 +157,8 @@ def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: Prepa
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
                                   betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay,
                                   fused=fused)
+    if needs_unused_parameters(model) and accelerator.ddp_handler is None:
+        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
     model, optimizer = accelerator.prepare(model, optimizer)
     if cfg.trainer.get("compile"):
         model = torch.compile(model, dynamic=True)  # dynamic: every batch has its own padded length

@@ -81,17 +81,10 @@ def _place(where: int | str) -> str:
 
 def encode(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
            with_token_types: bool) -> dict[str, list[list[int]]]:
-    """Token ids of single texts or pairs, truncated longest-first to `max_length`, unpadded (batches pad).
-    The fast path gives the reference tokenizer's ids (checked on every text of JGLUE and JCoLA), several times
-    faster; tokenizers it cannot copy exactly use the reference itself."""
-    from jglue_bench.tokenization.fast import encoder_for
+    """Token ids of single texts or pairs (tokenization.layout.encode_pairs: the tokenizer's own layout)."""
+    from jglue_bench.tokenization.layout import encode_pairs
 
-    encoder = encoder_for(tokenizer)
-    if encoder is not None:
-        return encoder(list(firsts), list(seconds) if seconds is not None else None, max_length, with_token_types)
-    encoded = tokenizer(list(firsts), list(seconds) if seconds is not None else None, truncation=True,
-                        max_length=max_length, padding=False, return_token_type_ids=with_token_types)
-    return {key: list(value) for key, value in encoded.items()}
+    return encode_pairs(tokenizer, firsts, seconds, max_length, with_token_types)
 
 
 def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length: int,

@@ -23,6 +23,7 @@ from jglue_bench.tasks.common import Example, example_id, integer_field, model_f
 from jglue_bench.tasks.spec import TaskSpec
 from jglue_bench.tokenization.alignment import token_char_spans
 from jglue_bench.tokenization.fast import encoder_for
+from jglue_bench.tokenization.layout import pair_template, text_ids
 
 AUTO_MODEL = AutoModelForQuestionAnswering
 forward = model_forward
@@ -108,6 +109,7 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
     outside it) and max_context (whether a start at this token counts in this window)."""
     max_query_length, doc_stride = qa_setting(spec, "max_query_length"), qa_setting(spec, "doc_stride")
     encoder = encoder_for(tokenizer)  # the fast path for questions; contexts need character offsets
+    template = pair_template(tokenizer)  # [CLS] q [SEP] window [SEP], or the family's own layout
     context_tokens: dict[str, list[tuple[int, int, int]]] = {}  # contexts repeat across questions: tokenize once
     features: list[dict] = []
     for index, example in enumerate(examples):
@@ -115,8 +117,8 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
         if context not in context_tokens:
             context_tokens[context] = token_char_spans(tokenizer, context)
         question_ids = (encoder.ids(question) if encoder is not None
-                        else tokenizer(question, add_special_tokens=False)["input_ids"])[:max_query_length]
-        window_length = max_seq_length - len(question_ids) - 3  # [CLS] question [SEP] window [SEP]
+                        else text_ids(tokenizer, question))[:max_query_length]
+        window_length = max_seq_length - len(question_ids) - template.special_count
         if window_length < 1:
             raise UserError(f"max_seq_length {max_seq_length} leaves no room for the context after a question of "
                             f"{len(question_ids)} tokens; raise max_seq_length or lower max_query_length.")
@@ -125,7 +127,7 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
         gold = gold_token_span(tokens, example.label[0]) if example.label else None  # None: unlabelled
         for start, max_context in zip(starts, max_context_flags(len(tokens), starts, window_length)):
             window = tokens[start:start + window_length]
-            features.append(_window_feature(tokenizer, question_ids, window, start, max_context, gold, index,
+            features.append(_window_feature(template, question_ids, window, start, max_context, gold, index,
                                             with_token_types))
     return features
 
@@ -163,21 +165,20 @@ def gold_token_span(tokens: Sequence[tuple[int, int, int]], answer: tuple[str, i
     return (covered[0], covered[-1]) if covered else None
 
 
-def _window_feature(tokenizer, question_ids: list[int], window: Sequence[tuple[int, int, int]], start: int,
+def _window_feature(template, question_ids: list[int], window: Sequence[tuple[int, int, int]], start: int,
                     max_context: list[bool], gold: tuple[int, int] | None, example_index: int,
                     with_token_types: bool) -> dict:
-    offset = len(question_ids) + 2  # input position of the window's first token
-    input_ids = [tokenizer.cls_token_id, *question_ids, tokenizer.sep_token_id,
-                 *(token_id for token_id, _, _ in window), tokenizer.sep_token_id]
+    input_ids, token_types, offset = template.join(question_ids, [token_id for token_id, _, _ in window])
+    after = len(input_ids) - offset - len(window)  # special tokens after the window
     start_position = end_position = CLS_INDEX
     if gold is not None and start <= gold[0] and gold[1] < start + len(window):
         start_position, end_position = offset + gold[0] - start, offset + gold[1] - start
     feature = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)}
     if with_token_types:
-        feature["token_type_ids"] = [0] * offset + [1] * (len(window) + 1)
+        feature["token_type_ids"] = token_types
     feature.update(start_positions=start_position, end_positions=end_position, example_index=example_index,
-                   offsets=[None] * offset + [(s, e) for _, s, e in window] + [None],
-                   max_context=[False] * offset + list(max_context) + [False])
+                   offsets=[None] * offset + [(s, e) for _, s, e in window] + [None] * after,
+                   max_context=[False] * offset + list(max_context) + [False] * after)
     return feature
 
 

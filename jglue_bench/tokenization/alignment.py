@@ -77,12 +77,25 @@ def token_char_spans(tokenizer, text: str) -> list[TokenSpan]:
 
 
 def _fast_token_spans(tokenizer, text: str) -> list[TokenSpan]:
+    splitter = getattr(tokenizer, "jglue_splitter", None)
+    if splitter is not None:
+        return _presegmented_spans(tokenizer, text, splitter.words(text))
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return [(token_id, _skip_spaces(text, start, end), end)  # some tokenizers count the space before a word
+            for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+
+
+def _presegmented_spans(tokenizer, text: str, words: Sequence[tuple[str, int]]) -> list[TokenSpan]:
+    """Spans of a text given to the tokenizer as words: each token's offsets are inside its word, and the
+    splitter knows where each word starts in the text."""
+    if not words:
+        return []
+    encoded = tokenizer([word for word, _ in words], add_special_tokens=False, is_split_into_words=True,
+                        return_offsets_mapping=True)
     spans = []
-    for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"]):
-        while start < end and text[start].isspace():  # some tokenizers count the space before a word
-            start += 1
-        spans.append((token_id, start, end))
+    for token_id, word_index, (start, end) in zip(encoded["input_ids"], encoded.word_ids(), encoded["offset_mapping"]):
+        word_start = words[word_index][1]
+        spans.append((token_id, _skip_spaces(text, word_start + start, word_start + end), word_start + end))
     return spans
 
 

@@ -1,28 +1,56 @@
 """Tokenizer recipes per model family.
 
-A recipe names the tokenizer class and its settings; the files (vocab.txt, spiece.model) come from the model's
-folder or hub repo. Building from a recipe matters because plain `AutoTokenizer.from_pretrained` gets these
-models wrong: LINE DistilBERT's hub repo ships custom code that breaks on transformers 5, BandaiNamco's has no
-tokenizer config (it would silently fall back to the wrong word splitter), and Laboro's needs keep_accents.
+A recipe names the tokenizer class and its settings; the files (vocab.txt, spiece.model, spm.model,
+sentencepiece.bpe.model, tokenizer.json) come from the model's folder or hub repo. Building from a recipe matters
+because plain `AutoTokenizer.from_pretrained` gets many Japanese models wrong without a word of warning (the
+traps are measured in ../shared/MODELS.md; `auto` refuses a model where one applies):
+
+- mecab_wordpiece / mecab_character: Tohoku BERT (word / character) and BandaiNamco DistilBERT: MeCab words,
+  then WordPiece or characters over vocab.txt; hub repos without a tokenizer config load English WordPiece.
+- mecab_sentencepiece: LINE DistilBERT (its hub code breaks on transformers 5) and the tiny model.
+- albert_sentencepiece: Laboro DistilBERT (needs keep_accents, or が becomes か).
+- fairseq_sentencepiece: XLM-R and LUKE Japanese: SentencePiece ids + 1, `<s> A </s></s> B </s>` (MLukeTokenizer
+  is one id off and drops NFKC).
+- sentencepiece: ku-nlp DeBERTa v2/v3, mDeBERTa: SentencePiece ids as they are, with the model's NFKC kept.
+- unigram: ModernBERT-ja and llm-jp-modernbert: the unigram tokenizer.json (or tokenizer.model), never the BPE
+  LlamaTokenizer that their tokenizer_config names.
+- auto: AutoTokenizer, for models not listed here.
+Any recipe may add `pre_segment: jumanpp` (presegment.py). The special tokens and pair layout are the tokenizer's
+own (tasks ask it through `tokenization.layout`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
-from transformers import AlbertTokenizer, BertJapaneseTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from jglue_bench.errors import UserError
+from jglue_bench.tokenization.presegment import word_splitter
 from jglue_bench.tokenization.tiny import build_tiny_spm
 
 RECIPE_FILE = "jglue_bench_tokenizer.json"
 FINGERPRINT_PROBE = "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!"
-RECIPES = ("mecab_sentencepiece", "mecab_wordpiece", "albert_sentencepiece")
-LOCATION_KEYS = ("build_tiny_spm", "spm_file", "vocab_file")
+# the files a recipe reads, by key, with the name each has in a hub repo
+FILE_KEYS = {"spm_file": "spiece.model", "vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json"}
+LOCATION_KEYS = ("build_tiny_spm", *FILE_KEYS)
+RECIPE_KEYS = {
+    "mecab_sentencepiece": ("spm_file", "build_tiny_spm", "mecab_dic", "do_lower_case"),
+    "mecab_wordpiece": ("vocab_file", "mecab_dic", "do_lower_case"),
+    "mecab_character": ("vocab_file", "mecab_dic", "do_lower_case"),
+    "albert_sentencepiece": ("spm_file", "keep_accents", "do_lower_case"),
+    "fairseq_sentencepiece": ("spm_file",),
+    "sentencepiece": ("spm_file", "do_lower_case"),
+    "unigram": ("tokenizer_file", "spm_file"),
+    "auto": (),
+}
+COMMON_KEYS = ("recipe", "special_tokens", "pre_segment", "jumanpp_command")
+RECIPES = tuple(RECIPE_KEYS)
 
 
 def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = None) -> PreTrainedTokenizerBase:
@@ -31,28 +59,159 @@ def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = 
     kind = recipe.get("recipe")
     if kind not in RECIPES:
         raise UserError(f"model.tokenizer.recipe is {kind!r}; expected one of {', '.join(RECIPES)}.")
-    if kind == "mecab_sentencepiece":
-        spm_file = _spm_file(model_cfg, recipe, cache_dir)
-        tokenizer = BertJapaneseTokenizer(
-            vocab_file=None, spm_file=str(spm_file), word_tokenizer_type="mecab",
-            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "unidic_lite")},
-            subword_tokenizer_type="sentencepiece", do_lower_case=bool(recipe.get("do_lower_case", True)),
-            **_special_tokens(recipe))
-    elif kind == "mecab_wordpiece":
-        vocab_file = model_file(model_cfg, recipe.get("vocab_file", "vocab.txt"))
-        tokenizer = BertJapaneseTokenizer(
-            vocab_file=str(vocab_file), word_tokenizer_type="mecab",
-            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "ipadic")},
-            subword_tokenizer_type="wordpiece", do_lower_case=bool(recipe.get("do_lower_case", False)),
-            **_special_tokens(recipe))
-    else:
-        spm_file = model_file(model_cfg, recipe.get("spm_file", "spiece.model"))
-        # keep_accents matters: without it NFKD strips dakuten and が becomes か.
-        tokenizer = AlbertTokenizer.from_pretrained(
-            str(Path(spm_file).parent), keep_accents=bool(recipe.get("keep_accents", True)),
-            do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+    unknown = sorted(set(recipe) - set(COMMON_KEYS) - set(RECIPE_KEYS[kind]))
+    if unknown:
+        raise UserError(f"model.tokenizer has {', '.join(unknown)}, which the {kind} recipe does not read; it reads "
+                        f"{', '.join(COMMON_KEYS + RECIPE_KEYS[kind])}.")
+    splitter = word_splitter(recipe, str(model_cfg.get("name")))  # a missing Juman++ says so before any work
+    cache = Path(cache_dir or Path.home() / ".cache" / "jglue-bench").expanduser()
+    files: dict[str, Path] = {}
+    tokenizer = BUILDERS[kind](model_cfg, recipe, files, cache)
     tokenizer.jglue_recipe = recipe
+    tokenizer.jglue_files = files  # what save_recipe copies beside a fine-tuned model
+    tokenizer.jglue_splitter = splitter
     return tokenizer
+
+
+def _file(model_cfg, recipe, files: dict, key: str, default: str | None = None) -> Path:
+    files[key] = model_file(model_cfg, recipe.get(key, default or FILE_KEYS[key]))
+    return files[key]
+
+
+def _mecab_sentencepiece(model_cfg, recipe, files, cache):
+    from transformers import BertJapaneseTokenizer
+
+    if recipe.get("build_tiny_spm"):
+        files["spm_file"] = build_tiny_spm(cache)
+    spm_file = files.get("spm_file") or _file(model_cfg, recipe, files, "spm_file")
+    return BertJapaneseTokenizer(
+        vocab_file=None, spm_file=str(spm_file), word_tokenizer_type="mecab",
+        mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "unidic_lite")}, subword_tokenizer_type="sentencepiece",
+        do_lower_case=bool(recipe.get("do_lower_case", True)), **_special_tokens(recipe))
+
+
+def _mecab_vocab(subword_type: str):
+    def build(model_cfg, recipe, files, cache):
+        from transformers import BertJapaneseTokenizer
+
+        return BertJapaneseTokenizer(
+            vocab_file=str(_file(model_cfg, recipe, files, "vocab_file")), word_tokenizer_type="mecab",
+            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "ipadic")}, subword_tokenizer_type=subword_type,
+            do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+    return build
+
+
+def _albert_sentencepiece(model_cfg, recipe, files, cache):
+    from transformers import AlbertTokenizer
+
+    spm_file = _file(model_cfg, recipe, files, "spm_file")
+    # keep_accents matters: without it NFKD strips dakuten and が becomes か.
+    return AlbertTokenizer.from_pretrained(
+        str(Path(spm_file).parent), keep_accents=bool(recipe.get("keep_accents", True)),
+        do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+
+
+def _fairseq_sentencepiece(model_cfg, recipe, files, cache):
+    from transformers import XLMRobertaTokenizer
+
+    from jglue_bench.tokenization.sentencepiece_recipes import load_family_class
+
+    # XLMRobertaTokenizer's layout is fairseq's: <s>=0 <pad>=1 </s>=2 <unk>=3, then SentencePiece's ids + 1
+    spm_file = _file(model_cfg, recipe, files, "spm_file", "sentencepiece.bpe.model")
+    return load_family_class(XLMRobertaTokenizer, spm_file, "sentencepiece.bpe.model", cache,
+                             **_special_tokens(recipe))
+
+
+def _sentencepiece(model_cfg, recipe, files, cache):
+    from transformers import DebertaV2Tokenizer
+
+    from jglue_bench.tokenization.sentencepiece_recipes import load_family_class
+
+    spm_file = _file(model_cfg, recipe, files, "spm_file", "spm.model")
+    return load_family_class(DebertaV2Tokenizer, spm_file, "spm.model", cache,
+                             do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+
+
+def _unigram(model_cfg, recipe, files, cache):
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    from jglue_bench.tokenization import sentencepiece_recipes as spm
+
+    specials = {"cls_token": "<cls>", "sep_token": "<sep>", "pad_token": "<pad>", "unk_token": "<unk>",
+                "mask_token": "<mask>", **_special_tokens(recipe)}
+    if "spm_file" in recipe:
+        backend = spm.unigram_from_proto(spm.sentencepiece_proto(_file(model_cfg, recipe, files, "spm_file")), specials)
+    else:
+        path = _file(model_cfg, recipe, files, "tokenizer_file")
+        try:
+            backend = Tokenizer.from_file(str(path))
+        except Exception as error:
+            raise UserError(f"{path} is not a tokenizers JSON file ({str(error).splitlines()[0]}).") from error
+        if type(backend.model).__name__ != "Unigram":
+            raise UserError(f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
+                            f"SentencePiece unigram tokenizer these models were pre-trained with.")
+        spm.compose_after_precompiled(backend)
+    spm.add_cls_sep_template(backend, specials["cls_token"], specials["sep_token"])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
+
+
+def _auto(model_cfg, recipe, files, cache):
+    from transformers import AutoTokenizer
+
+    source = model_cfg.get("pretrained")
+    if source is None:
+        raise UserError(f"model '{model_cfg.get('name')}' uses the auto recipe but names no `pretrained` folder or "
+                        f"hub id.")
+    trap = auto_trap(_optional_json(model_cfg, "config.json"), _optional_json(model_cfg, "tokenizer_config.json"))
+    if trap is not None:
+        raise UserError(f"model '{model_cfg.get('name')}': AutoTokenizer would tokenize it wrongly: {trap}")
+    return AutoTokenizer.from_pretrained(str(source), revision=model_cfg.get("revision"), trust_remote_code=False,
+                                         **_special_tokens(recipe))
+
+
+def auto_trap(config: dict | None, tokenizer_config: dict | None) -> str | None:
+    """Why AutoTokenizer in transformers 5 gets this model's ids wrong, with the recipe that gets them right; None
+    when no known trap applies."""
+    model_type = (config or {}).get("model_type")
+    tokenizer_class = (tokenizer_config or {}).get("tokenizer_class") or ""
+    if tokenizer_class.startswith("MLuke") or model_type == "luke":
+        return "MLukeTokenizer gives every id one below the pre-trained row and drops NFKC; use recipe " \
+               "fairseq_sentencepiece."
+    if model_type == "deberta-v2" or tokenizer_class.startswith("DebertaV2"):
+        return "DebertaV2Tokenizer drops the model's NFKC map (full-width letters and half-width katakana become " \
+               "[UNK]); use recipe sentencepiece."
+    if model_type in ("xlm-roberta",) or tokenizer_class.startswith("XLMRoberta"):
+        return "XLMRobertaTokenizer does not compose half-width voiced katakana as SentencePiece does; use recipe " \
+               "fairseq_sentencepiece."
+    if config is None and tokenizer_class.startswith("Llama"):
+        return "without config.json, tokenizer_class LlamaTokenizer loads a BPE model that splits Japanese into " \
+               "characters or bytes; use recipe unigram."
+    if model_type == "modernbert" and tokenizer_class.startswith("Llama"):
+        return "tokenizer_class LlamaTokenizer is a BPE model in transformers 5; use recipe unigram."
+    if model_type in ("bert", "distilbert", "electra") and (not tokenizer_class or tokenizer_class.startswith(
+            "BertJapanese")):
+        return ("with no tokenizer config AutoTokenizer loads the English WordPiece BertTokenizer; use recipe "
+                "mecab_wordpiece (or mecab_character, mecab_sentencepiece) with the model's MeCab dictionary."
+                if not tokenizer_class else "BertJapaneseTokenizer is built from the recipe: use mecab_wordpiece, "
+                "mecab_character or mecab_sentencepiece with the model's MeCab dictionary.")
+    return None
+
+
+def _optional_json(model_cfg: Mapping[str, Any], filename: str) -> dict | None:
+    """A JSON file of the model (config.json, tokenizer_config.json), or None when the model has none."""
+    try:
+        return json.loads(model_file(model_cfg, filename).read_text(encoding="utf-8"))
+    except UserError:
+        return None
+    except ValueError as error:
+        raise UserError(f"{filename} of model '{model_cfg.get('name')}' is not valid JSON: {error}") from error
+
+
+BUILDERS = {"mecab_sentencepiece": _mecab_sentencepiece, "mecab_wordpiece": _mecab_vocab("wordpiece"),
+            "mecab_character": _mecab_vocab("character"), "albert_sentencepiece": _albert_sentencepiece,
+            "fairseq_sentencepiece": _fairseq_sentencepiece, "sentencepiece": _sentencepiece, "unigram": _unigram,
+            "auto": _auto}
 
 
 def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
@@ -85,35 +244,38 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
 
 
 def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
-    """Save the tokenizer's files and its recipe beside a fine-tuned model, so `evaluate` rebuilds it exactly."""
+    """Save the tokenizer's files and its recipe beside a fine-tuned model, so `evaluate` rebuilds it exactly:
+    the very files the recipe read (SentencePiece model, vocab.txt, tokenizer.json), under their own names."""
     tokenizer.save_pretrained(str(folder))
     recipe = dict(tokenizer.jglue_recipe)
     recipe.pop("build_tiny_spm", None)
-    if recipe["recipe"] != "mecab_wordpiece":
-        recipe["spm_file"] = _saved_spm_name(folder)
+    for key, source in getattr(tokenizer, "jglue_files", {}).items():
+        name = Path(source).name
+        if not Path(folder, name).is_file() or Path(folder, name).read_bytes() != Path(source).read_bytes():
+            shutil.copyfile(source, Path(folder, name))
+        recipe[key] = name
+    if recipe["recipe"] == "auto":  # AutoTokenizer finds what save_pretrained wrote
+        recipe.pop("special_tokens", None)
     Path(folder, RECIPE_FILE).write_text(json.dumps(recipe, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
-    """A short hash of what the tokenizer does: its recipe, vocabulary and the ids of a probe sentence.
-    Keys that only say where the files came from are left out, so a saved copy hashes like the original.
-    Computed once per tokenizer object (hashing the vocabulary takes a moment)."""
+    """A short hash of what the tokenizer does: its recipe (pre-segmentation included), vocabulary and the ids of
+    a probe sentence. Keys that only say where the files came from are left out, so a saved copy hashes like the
+    original. Computed once per tokenizer object (hashing the vocabulary takes a moment)."""
     cached = getattr(tokenizer, "jglue_fingerprint", None)
     if cached is not None:
         return cached
+    from jglue_bench.tokenization.layout import encode_pairs
+
     digest = hashlib.sha256()
-    behaviour = {key: value for key, value in tokenizer.jglue_recipe.items() if key not in LOCATION_KEYS}
+    behaviour = {key: value for key, value in tokenizer.jglue_recipe.items()
+                 if key not in LOCATION_KEYS and key != "jumanpp_command"}
     digest.update(json.dumps(behaviour, sort_keys=True, default=str).encode())
     digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
-    digest.update(json.dumps(tokenizer(FINGERPRINT_PROBE)["input_ids"]).encode())
+    digest.update(json.dumps(encode_pairs(tokenizer, [FINGERPRINT_PROBE], None, 512, False)["input_ids"]).encode())
     tokenizer.jglue_fingerprint = digest.hexdigest()[:16]
     return tokenizer.jglue_fingerprint
-
-
-def _spm_file(model_cfg: Mapping[str, Any], recipe: Mapping[str, Any], cache_dir: str | Path | None) -> Path:
-    if recipe.get("build_tiny_spm"):
-        return build_tiny_spm(Path(cache_dir or Path.home() / ".cache" / "jglue-bench").expanduser())
-    return model_file(model_cfg, recipe.get("spm_file", "spiece.model"))
 
 
 def _looks_like_path(source: str) -> bool:
@@ -128,10 +290,3 @@ def _plain(value: Any) -> dict[str, Any]:
 
 def _special_tokens(recipe: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in dict(recipe.get("special_tokens") or {}).items()}
-
-
-def _saved_spm_name(folder: str | Path) -> str:
-    models = sorted(path.name for path in Path(folder).glob("*.model"))
-    if not models:
-        raise RuntimeError(f"save_pretrained wrote no SentencePiece model into {folder}")
-    return models[0]
