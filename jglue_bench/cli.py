@@ -24,6 +24,19 @@ EPILOGS = {
     "oracle": "example: jglue-bench oracle --model bandainamco_distilbert=~/models/"
               "bandainamco-mirai-distilbert-base-japanese --model tiny data.dir=~/JGLUE/datasets",
     "report": "example: jglue-bench report --format csv > runs.csv",
+    "tokenize": """output: one JSON line per text or pair, with the keys
+  text, pair        the input (pair only for a pair)
+  tokens            the tokens, special tokens included
+  input_ids         the ids the model is fed (as training makes them: special tokens, pre-segmentation; not cut)
+  token_type_ids    only for models that read token types (config.json type_vocab_size >= 2)
+  offsets           per token, [start, end]: its characters in the ORIGINAL text (text[start:end]), or null for a
+                    special token
+  sequence          only for a pair, per token: 0 (offsets index text), 1 (offsets index pair) or null (special)
+
+examples: jglue-bench tokenize --model tohoku_bert_base_v3 "ＡＩと東京"
+          jglue-bench tokenize --model xlm_roberta_base=~/models/xlm-roberta-base "質問" --pair "文脈"
+          jglue-bench tokenize --model tiny --input texts.txt   (one text, or two tab-separated texts, per line)""",
+    "models": "example: jglue-bench models --json | jq -r 'select(.published_rows > 0) | .name'",
 }
 TOP_HELP = """usage: jglue-bench COMMAND [...]
 
@@ -35,6 +48,8 @@ commands:
   predict    run a saved fine-tuned model on unlabelled rows (CSV, TSV, JSON Lines, JSON, Parquet)
   data       validate | stats | verify | download | build-marc-ja
   tasks      list the bundled and your own tasks, and the models
+  models     the model configs: family, tokenizer recipe, parameters, licence, hub id, published rows
+  tokenize   a model's tokens, ids and character offsets for texts or pairs (JSON Lines)
   oracle     best JSQuAD EM/F1 reachable with a model's tokenizer (what tokenization alone costs)
   report     tables of the run records: runs, the paper protocol's best cells, seed statistics, ours vs published
   bench      benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu
@@ -71,7 +86,7 @@ def fail(error: UserError) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jglue_bench import commands
+    from jglue_bench import commands, model_commands
 
     parser = argparse.ArgumentParser(prog="jglue-bench", description="Fine-tune and benchmark Japanese encoders.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     _command(sub, "tasks", "list the bundled and your own tasks ($JGLUE_BENCH_TASKS), and the models",
              commands.run_tasks)
+    models = _command(sub, "models", "list the model configs: family, tokenizer recipe, pre-segmentation, parameters "
+                      "(local folders), licence, hub id or path, published rows", model_commands.run_models)
+    models.add_argument("--json", action="store_true", help="print one JSON object per model instead of a table")
+    tokenize = _command(sub, "tokenize", "show a model's tokens, ids and character offsets for a text or a pair",
+                        model_commands.run_tokenize)
+    tokenize.add_argument("--model", required=True, metavar="NAME[=PATH]",
+                          help="a model config, optionally with a local folder holding its files")
+    tokenize.add_argument("text", nargs="?", default=None, help="the text to tokenize")
+    tokenize.add_argument("--pair", default=None, metavar="TEXT", help="a second text: tokenize TEXT and it as a pair")
+    tokenize.add_argument("--input", type=Path, default=None, metavar="FILE",
+                          help="UTF-8 file: one text, or two tab-separated texts (a pair), per line; blank lines "
+                               "are skipped")
     oracle = _command(sub, "oracle", "JSQuAD oracle: best EM/F1 when every answer is the best token-aligned span",
                       commands.run_oracle)
     oracle.add_argument("--model", action="append", metavar="NAME[=PATH]",
