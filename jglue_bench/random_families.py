@@ -30,27 +30,29 @@ FAMILIES = {
     "modernbert": ("modernbert_ja_30m", "modernbert"),
 }
 SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+BENCH_SIZES = {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024}
 EXTRA_TEXTS = ["ＡＩと２０２３年のｶﾞｲﾄﾞブック", "ﾊﾝｶｸｶﾀｶﾅとﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ １２３", "①㌔㍉"]
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def build_family(family: str, folder: Path, seed: int = 0) -> Path:
-    """Write a random `family` model with its tokenizer files into `folder` (made if missing); returns it."""
+def build_family(family: str, folder: Path, seed: int = 0, sizes: dict[str, int] = SIZES) -> Path:
+    """Write a random `family` model with its tokenizer files into `folder` (made if missing); returns it.
+    `sizes`: hidden size, layers, heads and feed-forward width (small for tests; BENCH_SIZES for `bench train`)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab_size, specials = TOKENIZER_WRITERS[family](folder)
-    config = architecture_config(family, vocab_size, specials)
+    config = architecture_config(family, vocab_size, specials, sizes)
     _save_random_weights(config, folder, seed)
     return folder
 
 
-def architecture_config(family: str, vocab_size: int, specials: dict[str, int]):
+def architecture_config(family: str, vocab_size: int, specials: dict[str, int], sizes: dict[str, int] = SIZES):
     from transformers import AutoConfig
 
     model_type = FAMILIES[family][1]
-    settings = dict(SIZES, vocab_size=vocab_size, max_position_embeddings=128, **specials)
+    settings = dict(sizes, vocab_size=vocab_size, max_position_embeddings=128, **specials)
     if model_type in ("roberta", "xlm-roberta", "luke"):
         settings.update(max_position_embeddings=130, type_vocab_size=2 if family == "waseda_roberta" else 1)
     if model_type == "luke":
@@ -60,8 +62,7 @@ def architecture_config(family: str, vocab_size: int, specials: dict[str, int]):
                         position_biased_input=False, norm_rel_ebd="layer_norm", share_att_key=True,
                         type_vocab_size=0 if family == "deberta_v3" else 2)
     if model_type == "modernbert":
-        settings = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        vocab_size=vocab_size, max_position_embeddings=8192, classifier_pooling="cls",
+        settings = dict(sizes, vocab_size=vocab_size, max_position_embeddings=8192, classifier_pooling="cls",
                         global_attn_every_n_layers=2, local_attention=16, **specials)
     return AutoConfig.for_model(model_type, **settings)
 
@@ -196,13 +197,13 @@ def family_model_config(family: str, folder: Path) -> dict:
     return cfg
 
 
-def cached_family(family: str, cache_dir: Path) -> Path:
-    """build_family once per family and sample data, kept under cache_dir/random-families."""
-    key = hashlib.sha256(json.dumps([family, corpus(), SIZES]).encode()).hexdigest()[:12]
+def cached_family(family: str, cache_dir: Path, sizes: dict[str, int] = SIZES) -> Path:
+    """build_family once per family, size and sample data, kept under cache_dir/random-families."""
+    key = hashlib.sha256(json.dumps([family, corpus(), sizes]).encode()).hexdigest()[:12]
     folder = Path(cache_dir) / "random-families" / f"{family}-{key}"
     if not (folder / "config.json").is_file():
         partial = folder.with_name(folder.name + f".part{os.getpid()}")
-        build_family(family, partial)
+        build_family(family, partial, sizes=sizes)
         try:
             os.replace(partial, folder)
         except OSError:  # another process finished first: theirs is the same

@@ -118,10 +118,8 @@ def test_tokenize_offsets_slice_the_original_text(family, text, capsys):
     assert_offsets_slice_surfaces(family, text, capsys)
 
 
-# alignment._fast_token_spans keeps the Rust tokenizer's offsets, whose NFC step gives a composed ｶﾞ -> ガ the span
-# of ｶ alone: the voiced mark is in no token (an answer ending in ﾄﾞ is sliced as ﾄ). Widening each span's end to
-# its alignment.clusters() boundary fixes it (checked); then this mark goes.
-@pytest.mark.xfail(strict=True, reason="alignment: fast-tokenizer offsets leave out half-width voiced marks")
+# The Rust tokenizer's offsets give a composed ｶﾞ -> ガ the span of ｶ alone; alignment widens each span to whole
+# characters, so an answer ending in ﾄﾞ is not sliced as ﾄ.
 @pytest.mark.parametrize("family", list(SENTENCEPIECE_LAYOUTS))
 @pytest.mark.parametrize("text", HALF_WIDTH_VOICED)
 def test_tokenize_offsets_keep_half_width_voiced_marks(family, text, capsys):

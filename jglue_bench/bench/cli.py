@@ -11,7 +11,8 @@ BENCH_HELP = ("benchmarks against a baseline measured in the same run: tokenize 
 EXAMPLES = {
     "tokenize": "example: jglue-bench bench tokenize --data-dir ~/JGLUE/datasets --vocab ~/bandainamco/vocab.txt",
     "padding": "example: jglue-bench bench padding --data-dir ~/JGLUE/datasets",
-    "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1",
+    "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1 "
+             "--model xlm_roberta",
     "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
     "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
     "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2",
@@ -40,6 +41,10 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     train.add_argument("--sides", nargs="+", default=["hf_pad_to_max", "hf_dynamic", "ours"],
                        choices=["hf_pad_to_max", "hf_dynamic", "ours"], help="which setups to run, in this order")
+    train.add_argument("--model", default=None, metavar="FAMILY[=FOLDER]",
+                       help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...): a random "
+                            "model of it at the benchmark's size, or FOLDER, one in the family's hub layout "
+                            "(default: random DistilBERT over BandaiNamco's vocabulary)")
     train.add_argument("--repeats", type=int, default=1,
                        help="rounds of all sides, one after another; each side's fastest round is reported")
     cache = _benchmark(benchmarks, "cache", "preprocessing time per task: no feature cache vs a cold and a warm "
@@ -58,6 +63,10 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
                           "DistilBERT-base on one GPU, from measured token counts (not a measurement)", run_estimate)
     estimate.add_argument("--model-dir", type=Path, default=None, help="a DistilBERT-base folder with config.json "
                           "(default: $JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese)")
+    estimate.add_argument("--all-models", action="store_true", help="every model config (configs/model), one row "
+                          "each: architecture from config.json where the files are here, else the config's shape:")
+    estimate.add_argument("--model", action="append", metavar="NAME[=PATH]", help="a model config, optionally with a "
+                          "local folder of its files (repeatable)")
     estimate.add_argument("--jcola-dir", type=Path, default=None, help="folder holding jcola-v1.0/ (default: "
                           "$JCOLA_DATA_DIR, else the bundled sample)")
     estimate.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (default: "
@@ -71,10 +80,35 @@ def run_estimate(args) -> None:
 
     from jglue_bench.bench import common, estimate
 
-    model_dir = args.model_dir or common.local_vocab_file(args.vocab).parent
     jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
+    if args.all_models or args.model:
+        models = [model_config_with_folder(choice) for choice in (args.model or all_model_names())]
+        estimate.run_models(common.data_dir(args.data_dir), common.vocab_file(args.vocab), models, jcola,
+                            args.peak_tflops, args.mfu, args.out_dir)
+        return
+    model_dir = args.model_dir or common.local_vocab_file(args.vocab).parent
     estimate.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), model_dir, jcola, args.peak_tflops,
                  args.mfu, args.out_dir)
+
+
+def all_model_names() -> list[str]:
+    from jglue_bench.config import config_dir
+
+    return sorted(path.stem for path in (config_dir() / "model").glob("*.yaml") if path.stem != "tiny")
+
+
+def model_config_with_folder(choice: str) -> tuple[dict, Path | None]:
+    """A model config as a plain dict (NAME, or NAME=PATH with its files in PATH), and its local folder if any."""
+    from omegaconf import OmegaConf
+
+    from jglue_bench.config import compose_config
+
+    name, _, path = choice.partition("=")
+    model_cfg = OmegaConf.to_container(compose_config([f"model={name}", *([f"model.pretrained={path}"] if path
+                                                                          else [])]).model, resolve=True)
+    source = model_cfg.get("pretrained")
+    folder = Path(str(source)).expanduser() if source else None
+    return model_cfg, folder if folder is not None and folder.is_dir() else None
 
 
 def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:
@@ -111,9 +145,10 @@ def run_train(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    train.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.train_samples,
-              args.eval_samples, args.epochs, args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats,
-              learning_rate=args.learning_rate)
+    vocab = common.local_vocab_file(args.vocab) if args.model is None else None
+    train.run(common.data_dir(args.data_dir), vocab, args.version, args.train_samples, args.eval_samples, args.epochs,
+              args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats, learning_rate=args.learning_rate,
+              model=args.model)
 
 
 def run_cache(args) -> None:

@@ -12,16 +12,18 @@ from typing import Any, Sequence
 
 
 def hf_trainer_run(model_template, tokenizer, train_examples: Sequence, eval_examples: Sequence,
-                   settings: dict[str, Any], pad_to_max: bool, work_dir: Path) -> dict[str, Any]:
-    """Tokenize, train one model copied from `model_template`, predict the dev pairs; times and Pearson x100."""
+                   settings: dict[str, Any], pad_to_max: bool, work_dir: Path,
+                   input_names: Sequence[str] = ("input_ids", "attention_mask")) -> dict[str, Any]:
+    """Tokenize, train one model copied from `model_template`, predict the dev pairs; times and Pearson x100.
+    `input_names`: what the model takes (token types where it has them, as ours gets)."""
     import torch
 
     from jglue_bench import metrics
 
     started = time.perf_counter()
     max_length = settings["max_seq_length"]
-    train_set = tokenized_pairs(tokenizer, train_examples, max_length, pad_to_max)
-    eval_set = tokenized_pairs(tokenizer, eval_examples, max_length, pad_to_max)
+    train_set = tokenized_pairs(tokenizer, train_examples, max_length, pad_to_max, input_names)
+    eval_set = tokenized_pairs(tokenizer, eval_examples, max_length, pad_to_max, input_names)
     trainer = make_trainer(copy.deepcopy(model_template), tokenizer, train_set, eval_set, settings, pad_to_max,
                            work_dir)
     train_started = time.perf_counter()
@@ -37,13 +39,14 @@ def hf_trainer_run(model_template, tokenizer, train_examples: Sequence, eval_exa
             "pearson": 100 * metrics.pearson(list(output.label_ids.reshape(-1)), predictions)}
 
 
-def tokenized_pairs(tokenizer, examples: Sequence, max_length: int, pad_to_max: bool) -> list[dict]:
+def tokenized_pairs(tokenizer, examples: Sequence, max_length: int, pad_to_max: bool,
+                    input_names: Sequence[str] = ("input_ids", "attention_mask")) -> list[dict]:
     """run_glue's preprocessing: the tokenizer's own __call__ over the sentence pairs, labels as floats."""
     encoded = tokenizer([example.texts[0] for example in examples], [example.texts[1] for example in examples],
                         truncation=True, max_length=max_length, padding="max_length" if pad_to_max else False,
-                        return_token_type_ids=False)
-    return [{"input_ids": encoded["input_ids"][i], "attention_mask": encoded["attention_mask"][i],
-             "labels": float(example.label)} for i, example in enumerate(examples)]
+                        return_token_type_ids="token_type_ids" in input_names)
+    return [{**{name: encoded[name][i] for name in input_names}, "labels": float(example.label)}
+            for i, example in enumerate(examples)]
 
 
 def make_trainer(model, tokenizer, train_set: list[dict], eval_set: list[dict], settings: dict[str, Any],

@@ -11,7 +11,11 @@ the same seed and the same initial weights on every side:
 Reported per side: train samples/s (the training loop), wall seconds (tokenizing, training, scoring dev) and
 dev Pearson x100. With --repeats N the sides run in N rounds (hf_pad_to_max, hf_dynamic, ours, then again), so a
 slow spell of a shared machine hits every side alike; each side's fastest round is reported and every round is
-kept in the JSON."""
+kept in the JSON.
+
+`--model FAMILY[=FOLDER]` runs the same comparison on another encoder family: a random model of that family at
+the same size (4 layers x 256, feed-forward 1,024, 4 heads) with tokenizer files in the family's hub layout
+(jglue_bench.random_families), or FOLDER, a model of that family in its hub layout."""
 
 from __future__ import annotations
 
@@ -26,11 +30,13 @@ ARCHITECTURE = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024}
 SIDES = ("hf_pad_to_max", "hf_dynamic", "ours")
 
 
-def run(data: Path, vocab: Path, version: str = "1.3", train_samples: int = 3200, eval_samples: int | None = None,
-        epochs: int = 1, seed: int = 42, out_dir: Path | None = None, sides=SIDES, repeats: int = 1,
-        learning_rate: float = 5e-5) -> dict:
+def run(data: Path, vocab: Path | None, version: str = "1.3", train_samples: int = 3200,
+        eval_samples: int | None = None, epochs: int = 1, seed: int = 42, out_dir: Path | None = None, sides=SIDES,
+        repeats: int = 1, learning_rate: float = 5e-5, model: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="jglue-bench-train-") as work:
-        cfg = ours_config(data, vocab, version, train_samples, eval_samples, epochs, seed, Path(work), learning_rate)
+        model_overrides, model_label = model_choice(model, vocab, Path(work))
+        cfg = ours_config(data, model_overrides, version, train_samples, eval_samples, epochs, seed, Path(work),
+                          learning_rate)
         settings = {"max_seq_length": int(cfg.max_seq_length), "batch_size": int(cfg.batch_size), "epochs": epochs,
                     "eval_batch_size": int(cfg.trainer.eval_batch_size), "learning_rate": float(cfg.learning_rate),
                     "warmup_ratio": float(cfg.trainer.warmup_ratio), "seed": seed}
@@ -39,15 +45,37 @@ def run(data: Path, vocab: Path, version: str = "1.3", train_samples: int = 3200
                   for round_ in range(1, max(repeats, 1) + 1)]
     measured = {side: {**max((measures[side] for measures in rounds), key=lambda m: m["train_samples_per_s"]),
                        "rounds": [measures[side] for measures in rounds]} for side in sides}
-    return report_sides(measured, {**settings, **inputs(data, vocab, version), "repeats": repeats}, train_samples,
-                        eval_samples, out_dir)
+    return report_sides(measured, {**settings, **inputs(data, vocab, version), "repeats": repeats,
+                                   "model": model_label}, train_samples, eval_samples, out_dir)
 
 
-def ours_config(data: Path, vocab: Path, version: str, train_samples: int, eval_samples: int | None, epochs: int,
-                seed: int, work: Path, learning_rate: float = 5e-5):
-    """The `tiny` model config turned into DESIGN's random 4 x 256 DistilBERT over BandaiNamco's vocabulary."""
-    overrides = [*random_distilbert_overrides(vocab, ARCHITECTURE, "random_distilbert_4x256_bandainamco_vocab"),
-                 f"data.max_train_samples={train_samples}", f"num_train_epochs={epochs}", "batch_size=32",
+def model_choice(model: str | None, vocab: Path | None, work: Path) -> tuple[list[str], str]:
+    """Config overrides for the model under test, and its label: DESIGN's random DistilBERT over BandaiNamco's
+    vocabulary by default, else a family's random model (or the given folder of that family)."""
+    if model is None:
+        name = "random_distilbert_4x256_bandainamco_vocab"
+        return random_distilbert_overrides(vocab, ARCHITECTURE, name), name
+    from jglue_bench.errors import UserError
+    from jglue_bench.random_families import BENCH_SIZES, FAMILIES, cached_family
+
+    family, _, folder = model.partition("=")
+    if family not in FAMILIES:
+        raise UserError(f"bench train --model {model}: expected FAMILY or FAMILY=FOLDER with FAMILY one of "
+                        f"{', '.join(FAMILIES)}.")
+    path = Path(folder).expanduser() if folder else cached_family(family, work / "models", BENCH_SIZES)
+    if not (path / "config.json").is_file():
+        raise UserError(f"bench train --model {model}: {path} holds no config.json (expected a {family} model in its "
+                        f"hub layout).")
+    config_name = FAMILIES[family][0]
+    label = f"{config_name} at {path}" if folder else f"random {family} 4 x 256 ({config_name}'s tokenizer layout)"
+    return [f"model={config_name}", f"model.pretrained={path}", "model.revision=null", "model.allow_pickle=false",
+            f"model.name=random_{family}"], label
+
+
+def ours_config(data: Path, model_overrides: list[str], version: str, train_samples: int, eval_samples: int | None,
+                epochs: int, seed: int, work: Path, learning_rate: float = 5e-5):
+    """The benchmark's run config: JSTS with the model under test (model_choice)."""
+    overrides = [*model_overrides, f"data.max_train_samples={train_samples}", f"num_train_epochs={epochs}", "batch_size=32",
                  f"learning_rate={learning_rate}", f"seed={seed}", "trainer.precision=fp32",
                  "trainer.progress_bar=false", "save_model=false", "rerun=true", f"results.path={work / 'runs.jsonl'}",
                  f"data.cache_dir={work / 'cache'}"]
@@ -63,10 +91,12 @@ def measure_side(side: str, cfg, settings: dict[str, Any], shared, work: Path) -
     if side == "ours":
         return ours_run(cfg, work)
     from jglue_bench.bench.hf_baseline import hf_trainer_run
+    from jglue_bench.modeling import forward_input_names
 
     model, tokenizer, train_examples, eval_examples = shared
     return hf_trainer_run(model, tokenizer, train_examples, eval_examples, settings,
-                          pad_to_max=side == "hf_pad_to_max", work_dir=work)
+                          pad_to_max=side == "hf_pad_to_max", work_dir=work,
+                          input_names=forward_input_names(model))
 
 
 def ours_run(cfg, work: Path) -> dict[str, Any]:
@@ -83,6 +113,8 @@ def ours_run(cfg, work: Path) -> dict[str, Any]:
 def shared_inputs(cfg):
     """The model every HF side copies (built as train(cfg) builds ours: build_model seeds its initialisation, so
     the weights are the same), the tokenizer, and the training and dev examples train(cfg) reads."""
+    import torch
+
     from jglue_bench.modeling import build_model
     from jglue_bench.prepare import read_split, task_spec
     from jglue_bench.tasks import kind_module
@@ -90,6 +122,7 @@ def shared_inputs(cfg):
 
     spec = task_spec(cfg)
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    torch.manual_seed(cfg.seed)  # as train(cfg) seeds before building: a pretrained body's new head is the same
     model = build_model(cfg.model, spec, kind_module(spec.kind), tokenizer, cfg.seed)
     train_examples = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples).examples
     eval_examples = read_split(spec, cfg.data, "valid", cfg.data.max_eval_samples).examples
@@ -110,9 +143,9 @@ def report_sides(measured: dict[str, dict], settings: dict[str, Any], train_samp
         if "hf_pad_to_max" in measured:
             parts.append(f"ours/HF pad-to-max {ratio(speed, measured['hf_pad_to_max']['train_samples_per_s']):.2f}x")
     result = {"sides": measured, "settings": settings, "train_samples": train_samples, "eval_samples": eval_samples,
-              "architecture": ARCHITECTURE}
-    title = (f"bench train: JSTS, {train_samples:,} training pairs, {eval_samples or 'all'} dev pairs, random "
-             f"DistilBERT 4 x 256 over BandaiNamco's vocabulary, {settings['epochs']} epoch(s), lr "
+              "architecture": ARCHITECTURE if settings.get("model", "").startswith("random_distilbert") else None}
+    title = (f"bench train: JSTS, {train_samples:,} training pairs, {eval_samples or 'all'} dev pairs, "
+             f"{settings['model']}, {settings['epochs']} epoch(s), lr "
              f"{settings['learning_rate']:g}, fp32, batch 32"
              + (f"; each side's fastest of {settings['repeats']} rounds" if settings.get("repeats", 1) > 1 else ""))
     report("train", title, ["side", "train samples/s", "wall s", "dev Pearson x100"], rows, result,

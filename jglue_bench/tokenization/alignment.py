@@ -79,10 +79,22 @@ def token_char_spans(tokenizer, text: str) -> list[TokenSpan]:
 def _fast_token_spans(tokenizer, text: str) -> list[TokenSpan]:
     splitter = getattr(tokenizer, "jglue_splitter", None)
     if splitter is not None:
-        return _presegmented_spans(tokenizer, text, splitter.words(text))
-    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    return [(token_id, _skip_spaces(text, start, end), end)  # some tokenizers count the space before a word
-            for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+        spans = _presegmented_spans(tokenizer, text, splitter.words(text))
+    else:
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        spans = [(token_id, _skip_spaces(text, start, end), end)  # some tokenizers count the space before a word
+                 for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+    return _whole_clusters(text, spans)
+
+
+def _whole_clusters(text: str, spans: list[TokenSpan]) -> list[TokenSpan]:
+    """Widen spans to whole characters: NFKC makes ｶﾞ one character (ガ), but the Rust tokenizers give its token
+    the offsets of ｶ alone, and an answer ending there would be sliced without its voiced mark."""
+    end_of_cluster = {}
+    for start, end in clusters(text):
+        for position in range(start + 1, end):
+            end_of_cluster[position] = end
+    return [(token_id, start, end_of_cluster.get(end, end)) for token_id, start, end in spans]
 
 
 def _presegmented_spans(tokenizer, text: str, words: Sequence[tuple[str, int]]) -> list[TokenSpan]:
