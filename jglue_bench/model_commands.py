@@ -174,8 +174,9 @@ def run_models(args) -> None:
     print(markdown_table(MODEL_COLUMNS, [_table_cells(row) for row in rows],
                          right_aligned=[False] * 4 + [True] + [False] * 2 + [True]))
     families = {row["family"] for row in rows}
-    print(f"\n{len(rows)} models in {len(families)} families; `jglue-bench train model=NAME`, "
-          f"`jglue-bench tokenize --model NAME[=FOLDER] TEXT`.")
+    print(f"\n{len(rows)} models in {len(families)} families. Parameters: the bare encoder, from config.json in a "
+          f"local folder, or (shape) from the config's shape: block; - where neither is here. "
+          f"`jglue-bench train model=NAME`, `jglue-bench tokenize --model NAME[=FOLDER] TEXT`.")
 
 
 def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
@@ -191,7 +192,8 @@ def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
         model = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         tokenizer = model.get("tokenizer") or {}
         rows.append({"name": path.stem, "family": model.get("family"), "recipe": tokenizer.get("recipe"),
-                     "pre_segment": tokenizer.get("pre_segment"), "parameters": local_parameters(model),
+                     "pre_segment": tokenizer.get("pre_segment"),
+                     **dict(zip(("parameters", "parameters_from"), local_parameters(model))),
                      "license": model.get("license"), "pretrained": model.get("pretrained"),
                      "published": model.get("published"),
                      "published_rows": counts.get(model.get("published"), 0)})
@@ -205,39 +207,27 @@ def published_counts() -> Counter:
     return Counter(score.model for score in load_published(packaged_dir()))
 
 
-def local_parameters(model: Mapping[str, Any]) -> int | None:
-    """The parameter count of a model whose `pretrained` is a local folder with a config.json; None otherwise
-    (a hub id is not fetched just to be listed)."""
-    source = model.get("pretrained")
-    if not source or not (Path(str(source)).expanduser() / "config.json").is_file():
-        return None
+def local_parameters(model: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """The parameter count of the bare encoder and where its architecture came from: config.json of a local
+    `pretrained` folder, else the config's `shape:` block; (None, None) otherwise (a hub id is not fetched just
+    to be listed)."""
+    from jglue_bench.modeling import meta_parameters, model_architecture
+
     try:
-        return count_parameters(Path(str(source)).expanduser())
-    except (OSError, ValueError, KeyError) as error:  # a config transformers cannot build: list the rest anyway
+        config, source = model_architecture(model)
+        return (meta_parameters(config), source) if config is not None else (None, None)
+    except (OSError, ValueError, KeyError, TypeError) as error:  # a config transformers cannot build: list the rest
         import sys
 
-        print(f"note: could not count the parameters of '{model.get('name')}' ({source}): "
-              f"{str(error).splitlines()[0]}", file=sys.stderr)
-        return None
-
-
-def count_parameters(folder: Path) -> int:
-    """Parameters of the bare encoder (AutoModel, no task head) that config.json describes, built on torch's
-    meta device: every tensor has a shape and no storage, so even a large model costs nothing."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
-    from jglue_bench.modeling import count_parameters as count_model_parameters
-
-    config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
-    with torch.device("meta"):
-        model = AutoModel.from_config(config, trust_remote_code=False)
-    return count_model_parameters(model)
+        print(f"note: could not count the parameters of '{model.get('name')}': {str(error).splitlines()[0]}",
+              file=sys.stderr)
+        return None, None
 
 
 def _table_cells(row: Mapping[str, Any]) -> list[str]:
     return [row["name"], row["family"] or "-", row["recipe"] or "-", row["pre_segment"] or "-",
-            format_parameters(row["parameters"]), row["license"] or "-",
+            format_parameters(row["parameters"]) + (" (shape)" if row["parameters_from"] == "shape" else ""),
+            row["license"] or "-",
             str(row["pretrained"] or "- (random, built offline)"), str(row["published_rows"])]
 
 

@@ -87,5 +87,29 @@ def needs_unused_parameters(model: PreTrainedModel) -> bool:
     return getattr(getattr(model, "config", None), "model_type", "") == "luke"
 
 
+def model_architecture(model_cfg: Mapping[str, Any]):
+    """The model's transformers config and where it came from: its config.json when `pretrained` is a local
+    folder that has one ("config.json"), else the model config's `shape:` block, the hub config.json's fields
+    as read with their source ("shape"); (None, None) when neither is here (a hub id is not fetched for this)."""
+    source = model_cfg.get("pretrained")
+    folder = Path(str(source)).expanduser() if source else None
+    if folder is not None and (folder / "config.json").is_file():
+        return AutoConfig.from_pretrained(str(folder), trust_remote_code=False), "config.json"
+    shape = dict(model_cfg.get("shape") or {})
+    if not shape:
+        return None, None
+    return AutoConfig.for_model(shape.pop("model_type"), **shape), "shape"
+
+
+def meta_parameters(config, auto_class=None) -> int:
+    """Parameters of the model `config` describes (the bare encoder unless `auto_class` adds a head), built on
+    torch's meta device: every tensor has a shape and no storage, so even a large model costs nothing."""
+    from transformers import AutoModel
+
+    with torch.device("meta"):
+        model = (auto_class or AutoModel).from_config(config, trust_remote_code=False)
+    return count_parameters(model)
+
+
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())

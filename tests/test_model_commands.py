@@ -239,7 +239,12 @@ def test_models_counts_parameters_of_a_local_folder(cache_dir, capsys, tmp_path,
     monkeypatch.setenv("JGLUE_BENCH_CONFIG_DIR", str(configs))
     rows = {row["name"]: row for row in run_cli(capsys, "models", "--json")}
     assert rows["xlm_roberta_base"]["parameters"] == expected
-    assert rows["xlm_roberta_large"]["parameters"] is None  # a hub id: not fetched to be listed
+    assert rows["xlm_roberta_base"]["parameters_from"] == "config.json"
+    # a hub id is not fetched to be listed: its shape: block (config.json's fields) gives the count; the XLM-R
+    # card says 560M parameters
+    assert rows["xlm_roberta_large"]["parameters_from"] == "shape"
+    assert 559e6 < rows["xlm_roberta_large"]["parameters"] < 561e6
+    assert rows["ku_deberta_v3_base"]["parameters"] is None  # neither files nor a shape here
     main(["models"])
     from jglue_bench.model_commands import format_parameters
 
@@ -251,11 +256,12 @@ def test_models_counts_parameters_of_a_local_folder(cache_dir, capsys, tmp_path,
 def test_parameter_count_matches_the_built_model(family, cache_dir):
     from transformers import AutoConfig, AutoModel
 
-    from jglue_bench.model_commands import count_parameters
+    from jglue_bench.modeling import meta_parameters
 
     folder = family_folder(family, cache_dir)
     model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
-    assert count_parameters(folder) == sum(parameter.numel() for parameter in model.parameters())
+    assert meta_parameters(AutoConfig.from_pretrained(str(folder))) == sum(
+        parameter.numel() for parameter in model.parameters())
 
 
 def test_format_parameters():

@@ -82,7 +82,7 @@ def run_estimate(args) -> None:
 
     jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
     if args.all_models or args.model:
-        models = [model_config_with_folder(choice) for choice in (args.model or all_model_names())]
+        models = [model_config(choice) for choice in (args.model or all_model_names())]
         estimate.run_models(common.data_dir(args.data_dir), common.vocab_file(args.vocab), models, jcola,
                             args.peak_tflops, args.mfu, args.out_dir)
         return
@@ -97,18 +97,15 @@ def all_model_names() -> list[str]:
     return sorted(path.stem for path in (config_dir() / "model").glob("*.yaml") if path.stem != "tiny")
 
 
-def model_config_with_folder(choice: str) -> tuple[dict, Path | None]:
-    """A model config as a plain dict (NAME, or NAME=PATH with its files in PATH), and its local folder if any."""
+def model_config(choice: str) -> dict:
+    """A model config as a plain dict: NAME, or NAME=PATH with its files in PATH."""
     from omegaconf import OmegaConf
 
     from jglue_bench.config import compose_config
 
     name, _, path = choice.partition("=")
-    model_cfg = OmegaConf.to_container(compose_config([f"model={name}", *([f"model.pretrained={path}"] if path
-                                                                          else [])]).model, resolve=True)
-    source = model_cfg.get("pretrained")
-    folder = Path(str(source)).expanduser() if source else None
-    return model_cfg, folder if folder is not None and folder.is_dir() else None
+    return OmegaConf.to_container(compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]
+                                                 ).model, resolve=True)
 
 
 def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:

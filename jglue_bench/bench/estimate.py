@@ -7,7 +7,9 @@ config.json where its files are here (a local folder, or the hub cache), else fr
 (the hub config.json's fields, as read with their source), and its token counts with its own tokenizer where
 its files are here, else with BandaiNamco's (a proxy, said in the table).
 
-Time: training costs about 6 x parameters FLOPs per token (forward 2, backward 4), scoring 2 x; tokens per epoch
+Time: training costs about 6 x parameters FLOPs per token (forward 2, backward 4), scoring 2 x, counting the
+parameters outside the word embeddings (a lookup is no matrix product: XLM-R's 250k-word table is 192M of its
+278M parameters; Kaplan et al., "Scaling Laws for Neural Language Models", 2020, count them the same way); tokens per epoch
 are the official train counts times the mean tokens of a feature, measured on the real dev files with
 BandaiNamco's tokenizer (length-grouped batches waste almost nothing, see `bench padding`); the GPU delivers an
 assumed fraction (--mfu) of its bf16 peak. Memory: 16 bytes per parameter (fp32 weights and gradients, two AdamW
@@ -53,8 +55,9 @@ def task_estimate(measured, parameters: int, shape: dict[str, int], flops_per_se
     """Compute time of one epoch, of the paper and robust protocols, and peak memory of one task."""
     tokens_per_feature, features_per_example, dev_tokens, cfg = measured
     epoch_tokens = TRAIN_COUNTS[cfg.task.name] * features_per_example * tokens_per_feature
-    train_epoch_s = 6 * parameters * epoch_tokens / flops_per_second
-    eval_s = 2 * parameters * dev_tokens / flops_per_second
+    compute = parameters - shape["embedding_parameters"]
+    train_epoch_s = 6 * compute * epoch_tokens / flops_per_second
+    eval_s = 2 * compute * dev_tokens / flops_per_second
     return {"epoch_tokens": epoch_tokens, "train_epoch_s": train_epoch_s,
             "paper_min": PAPER_EPOCHS * (train_epoch_s + eval_s) / 60,
             "robust_min": (ROBUST_EPOCHS * train_epoch_s + 5 * eval_s) / 60,
@@ -88,8 +91,9 @@ def config_from_folder(model_dir: Path):
 
 
 def model_size(config) -> tuple[int, dict[str, int]]:
-    """Parameters of the model with a sequence classification head, counted on the meta device (no memory),
-    and the shape the activation estimate needs (DistilBERT's dim/n_heads/n_layers answer to these names too)."""
+    """Parameters of the model with a sequence classification head (built on the meta device), and the shape
+    the estimate needs: the word embeddings' parameters, and the sizes of the activation formula (DistilBERT's
+    dim/n_heads/n_layers answer to these names too)."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -97,11 +101,11 @@ def model_size(config) -> tuple[int, dict[str, int]]:
 
     with torch.device("meta"):
         model = AutoModelForSequenceClassification.from_config(config)
-    return count_parameters(model), {key: getattr(config, key) for key in
-                                     ("hidden_size", "num_attention_heads", "num_hidden_layers")}
+    shape = {key: getattr(config, key) for key in ("hidden_size", "num_attention_heads", "num_hidden_layers")}
+    return count_parameters(model), {**shape, "embedding_parameters": model.get_input_embeddings().weight.numel()}
 
 
-def run_models(data: Path, vocab: Path | None, models: list[tuple[dict, Path | None]], jcola_dir: Path | None,
+def run_models(data: Path, vocab: Path | None, models: list[dict], jcola_dir: Path | None,
                peak_tflops: float, mfu: float, out_dir: Path | None) -> Path:
     """One row per model config: parameters, whose tokens were counted, paper + robust minutes per task, and the
     largest peak memory over the tasks."""
@@ -109,10 +113,13 @@ def run_models(data: Path, vocab: Path | None, models: list[tuple[dict, Path | N
     proxy = bandainamco_tokenizer(vocab)
     proxy_counts = {task: measure(task, data, jcola_dir, proxy) for task in TASKS}
     rows, result = [], {}
-    for model_cfg, folder in models:
-        config, shape_source = model_architecture(model_cfg, folder)
+    from jglue_bench.modeling import model_architecture
+
+    for model_cfg in models:
+        config, shape_source = model_architecture(model_cfg)
         if config is None:
-            rows.append([model_cfg["name"], model_cfg.get("family") or "-", "-", "no shape", *["-"] * len(TASKS), "-"])
+            rows.append([model_cfg["name"], model_cfg.get("family") or "-", "-", "-", "no shape", *["-"] * len(TASKS),
+                         "-"])
             continue
         parameters, shape = model_size(config)
         tokenizer, tokens_by = model_tokenizer(model_cfg)
@@ -121,27 +128,16 @@ def run_models(data: Path, vocab: Path | None, models: list[tuple[dict, Path | N
         tasks = {task: task_estimate(counts[task], parameters, shape, flops_per_second) for task in TASKS}
         result[model_cfg["name"]] = {"parameters": parameters, "shape_from": shape_source, "tokens_by": tokens_by,
                                      "tasks": tasks}
-        rows.append([model_cfg["name"], model_cfg.get("family") or "-", f"{parameters / 1e6:.0f}M", tokens_by,
+        rows.append([model_cfg["name"], model_cfg.get("family") or "-", f"{parameters / 1e6:.0f}M",
+                     f"{(parameters - shape['embedding_parameters']) / 1e6:.0f}M", tokens_by,
                      *(round(tasks[task]["paper_min"] + tasks[task]["robust_min"], 1) for task in TASKS),
                      round(max(task["memory_gb"] for task in tasks.values()), 1)])
     title = (f"bench estimate (ESTIMATES, not measurements): paper + robust protocol GPU-minutes per task on one GPU "
              f"of {peak_tflops:g} bf16 TFLOPS at an assumed {mfu:.0%} MFU; compute only")
-    headers = ["model", "family", "parameters", "tokens counted with", *(f"{task} min" for task in TASKS), "peak GB"]
+    headers = ["model", "family", "parameters", "outside embeddings", "tokens counted with", *(f"{task} min" for task in TASKS), "peak GB"]
     return report("estimate", title, headers, rows, {"mfu": mfu, "peak_tflops": peak_tflops, "models": result},
                   f"estimate: {len(result)} models; tokens counted with BandaiNamco's tokenizer where a model's own "
                   f"files are not here (not measured)", out_dir)
-
-
-def model_architecture(model_cfg: dict, folder: Path | None):
-    """The model's config: from its config.json where its files are here, else its `shape:` block; and which."""
-    from transformers import AutoConfig
-
-    if folder is not None and (folder / "config.json").is_file():
-        return AutoConfig.from_pretrained(str(folder)), "config.json"
-    shape = dict(model_cfg.get("shape") or {})
-    if not shape:
-        return None, None
-    return AutoConfig.for_model(shape.pop("model_type"), **shape), "shape"
 
 
 def model_tokenizer(model_cfg: dict):
