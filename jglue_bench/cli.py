@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                        commands.run_predict)
     predict.add_argument("run_dir", type=Path, help="a run's output_dir (holds config.yaml and model/)")
     predict.add_argument("--input", type=Path, required=True, help="rows to predict: .csv, .tsv, .jsonl, .json or "
-                         ".parquet with the task's text columns (labels not needed)")
+                         ".parquet with the task's text columns (labels not needed; without the id column each row's "
+                         "number is its id), or .txt with one text per line for a task that reads one text")
     predict.add_argument("--output", type=Path, default=None, help="JSON Lines file to write (default: stdout)")
     predict.add_argument("--format", default=None, help="the input's format when its extension does not say it")
     predict.add_argument("overrides", nargs="*", help="config overrides, e.g. trainer.eval_batch_size=128")

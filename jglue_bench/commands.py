@@ -143,7 +143,11 @@ def run_stats(args) -> None:
 
             model_cfg = compose_config([f"model={args.model}"]).model
             tokenize = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser()).tokenize
-        spec, checks = validate_task(_spec(cfg), cfg.data, _present_splits(cfg, args.overrides))
+        splits = _present_splits(cfg, args.overrides)
+        if splits == []:
+            print(f"{cfg.task.name}: no files here (skipped)")
+            continue
+        spec, checks = validate_task(_spec(cfg), cfg.data, splits)
         print(_task_heading(spec))
         for check in checks:
             print("\n".join(split_summary(spec, check, tokenize)))
@@ -181,8 +185,8 @@ def _task_configs(overrides: Sequence[str], require_task: bool):
 
 
 def _present_splits(cfg, overrides: Sequence[str]) -> list[str] | None:
-    """For `data stats` without task=: the splits whose files exist (a JGLUE folder lacks MARC-ja, and JNLI and
-    JSQuAD train are large); with task=, every split, so a missing file is reported."""
+    """For `data stats` without task=: the splits whose files exist, perhaps none (a JGLUE folder lacks MARC-ja,
+    and JNLI and JSQuAD train are large); with task=, None: every split, so a missing file is reported."""
     if any(item.startswith("task=") for item in overrides):
         return None
     from jglue_bench.data.sources import find_file
@@ -194,9 +198,7 @@ def _present_splits(cfg, overrides: Sequence[str]) -> list[str] | None:
             present.append(split)
         except (UserError, KeyError):
             continue
-    if not present:
-        print(f"{spec.name}: no files here (skipped)")
-    return present or ["-"]
+    return present
 
 
 def _spec(cfg):

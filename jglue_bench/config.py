@@ -50,9 +50,21 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     overrides = expand_task_overrides(overrides)
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir()), job_name="jglue-bench"):
-            return compose(config_name=CONFIG_NAME, overrides=list(overrides))
+            cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
     except (MissingConfigException, OverrideParseException, ConfigCompositionException) as error:
         raise UserError(explain_composition_error(error)) from None
+    check_task_keys_of(cfg)
+    return cfg
+
+
+def check_task_keys_of(cfg: DictConfig) -> None:
+    """The task's keys, by the one rule of tasks/spec.py, on the config as composed: nothing is resolved yet, so
+    a typo in a key the root config interpolates (`max_seq_length`, `learning_rate`, ...) is named with a
+    did-you-mean rather than as an interpolation that failed or a default silently used."""
+    from jglue_bench.tasks.spec import check_task_keys
+
+    if isinstance(cfg.get("task"), DictConfig):
+        check_task_keys(OmegaConf.to_container(cfg.task, resolve=False))
 
 
 def check_overrides(arguments: Sequence[str]) -> None:
@@ -69,10 +81,20 @@ def check_overrides(arguments: Sequence[str]) -> None:
                         f"a sweep like key=a,b with -m.") from None
     first = [f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
              if override.is_sweep_override() else override.input_line for override in parsed]
-    cfg = compose_config(first)
+    for overrides in _each_task(parsed, first):  # every task of a sweep, so each task file's keys are checked
+        cfg = compose_config(overrides)
     if cfg.output_dir and Path(str(cfg.output_dir)).expanduser().is_file():  # Hydra would fail making the folder
         raise UserError(f"output_dir {cfg.output_dir} is a file; expected a folder (or a path that does not exist "
                         f"yet).")
+
+
+def _each_task(parsed, first: list[str]) -> list[list[str]]:
+    """`first` once per task a `task=a,b` sweep names (the other sweeps at their first value)."""
+    for index, override in enumerate(parsed):
+        if override.get_key_element().lstrip("+") == "task" and override.is_sweep_override():
+            return [[*first[:index], f"{override.get_key_element()}={task}", *first[index + 1:]]
+                    for task in override.sweep_string_iterator()]
+    return [first]
 
 
 def explain_composition_error(error: Exception) -> str:
@@ -234,6 +256,7 @@ def resolved_config(cfg: DictConfig) -> DictConfig:
     resolver's user error (say, robust before paper) is one line."""
     from omegaconf.errors import InterpolationResolutionError
 
+    check_task_keys_of(cfg)  # a key the root config interpolates from the task may be misspelled or missing
     resolved = copy.deepcopy(cfg)
     try:
         OmegaConf.resolve(resolved)

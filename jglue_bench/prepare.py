@@ -19,13 +19,14 @@ from typing import Any, Mapping, Sequence
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from jglue_bench.data.readers import Row, read_rows
+from jglue_bench.data.readers import LINES, Row, read_columns, read_lines, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
 from jglue_bench.features import FeatureTable, examples_from_table, examples_table, read_arrow, write_arrow
 from jglue_bench.gc_pause import collector_paused
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
+from jglue_bench.tasks.spec import GOLD_FIELDS
 
 FEATURIZE_VERSION = 1  # bump when featurization changes what it produces: it is part of every feature key
 EXAMPLES_VERSION = 3   # likewise for reading and validating rows into examples, and how they are stored
@@ -67,20 +68,27 @@ def task_spec(cfg: DictConfig | Mapping[str, Any]) -> TaskSpec:
 def resolve_labels(spec: TaskSpec, data_cfg: Mapping[str, Any], lenient: bool = False) -> TaskSpec:
     """A classification task without `labels` gets the sorted label values of its train file (numbers in numeric
     order); the record and the saved config keep them, so a saved model maps its outputs the same way.
-    `lenient` skips unreadable rows (`data validate` reports them when it reads the split)."""
+    The train file is checked first as every file is (it opens, has the task's columns, has rows), so a file that
+    cannot be read is named as such, never as a task without labels. `lenient` skips rows whose label cannot be
+    read (`data validate` reports them when it reads the split); when no row's can, the first such row is the
+    error."""
     if spec.kind != "classification" or spec.labels is not None:
         return spec
     if "train" not in spec.files:
         raise UserError(f"task '{spec.name}' lists no `labels` and has no train file to infer them from.")
     kind = kind_module(spec.kind)
-    rows, split_file = _rows(spec, data_cfg, "train", (lambda error: None) if lenient else None)
+    skipped: list[DataError] = []
+    rows, split_file = _rows(spec, data_cfg, "train", skipped.append if lenient else None)
     values = set()
     for row in rows:
         try:
             values.add(kind.raw_label(row, spec))
-        except DataError:
+        except DataError as error:
             if not lenient:
                 raise
+            skipped.append(error)
+    if not values and skipped:
+        raise skipped[0]
     ordered = sorted(values, key=lambda value: (0, int(value), "") if value.lstrip("-").isdigit() else (1, 0, value))
     if len(ordered) < 2:
         raise DataError.at(split_file.path, None, spec.fields["label"], "at least two different labels in the train "
@@ -118,8 +126,6 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
                 if report is None:
                     raise
                 report(error)
-    if not examples and not problems:
-        raise DataError.at(split_file.path, None, None, f"at least one record in the {split} split", found_text="none")
     id_field = spec.fields.get("id") or ("id" if spec.kind == "extractive_qa" else None)
     check_unique_ids(examples, split_file.path, id_field, report)
     if cache is not None and not problems:
@@ -158,17 +164,83 @@ def _file_split(spec: TaskSpec, split: str) -> str:
     return "train" if _is_carved(spec, split) else split
 
 
-def _check_columns(spec: TaskSpec, rows: list[Row], path) -> DataError | None:
-    """A CSV or TSV header must have every column the task's `fields` names."""
-    if not rows or rows[0].typed:
-        return None
-    header = list(rows[0].values)
-    for key, columns in spec.fields.items():
-        for column in ([columns] if isinstance(columns, str) else columns):
-            if column not in header and not (spec.kind == "extractive_qa" and key == "title"):
-                return DataError.at(path, 1, column, f"a column named '{column}' (fields.{key} of task "
-                                    f"'{spec.name}')", found_text=f"a header of {', '.join(header)}")
-    return None
+def needed_columns(spec: TaskSpec, to_predict: bool = False) -> list[tuple[str, str]]:
+    """(fields key, column) of every column a file of the task must have. Rows to predict need neither the gold
+    columns nor the id (without it, a row's number is its id); SQuAD's title is optional."""
+    optional = ("title",) + ((*GOLD_FIELDS, "id") if to_predict else ())
+    return [(key, column) for key, columns in spec.fields.items() if key not in optional
+            for column in ([columns] if isinstance(columns, str) else columns)]
+
+
+def _check_columns(spec: TaskSpec, columns: list[str] | None, split_file: SplitFile, to_predict: bool = False) -> None:
+    """A file that has column names (a CSV or TSV header, a Parquet schema, a dataset's features) must have every
+    column the task's `fields` names; the missing ones are named together."""
+    if columns is None:
+        return
+    missing = [(key, column) for key, column in needed_columns(spec, to_predict) if column not in columns]
+    if not missing:
+        return
+    header = split_file.format in ("csv", "tsv")
+    if len(missing) == 1:
+        expected = f"a column named '{missing[0][1]}' (fields.{missing[0][0]} of task '{spec.name}')"
+    else:
+        expected = ("columns named " + ", ".join(f"'{column}' (fields.{key})" for key, column in missing)
+                    + f" of task '{spec.name}'")
+    raise DataError.at(split_file.path, 1 if header else None, missing[0][1], expected,
+                       found_text=f"{'a header of' if header else 'columns'} {', '.join(columns)}")
+
+
+def file_rows(spec: TaskSpec, split_file: SplitFile, report=None, to_predict: bool = False) -> list[Row]:
+    """The rows of one file, checked in the order of their causes: the file opens as its format, then it has the
+    task's columns, then each row reads (a bad one raises, or goes to `report` and is left out), then there is at
+    least one. So a file with the wrong columns is named for them, not for the rows or labels it then lacks."""
+    if split_file.format == LINES:
+        return _no_empty_file(_text_lines(spec, split_file), split_file)
+    skipped: list[DataError] = []
+
+    def skip(error: DataError) -> None:  # remembered, so a file of bad rows is not also called empty
+        skipped.append(error)
+        report(error)
+
+    reading = read_rows(split_file.path, split_file.format, skip if report else None)  # opens and decodes it
+    _check_columns(spec, read_columns(split_file.path, split_file.format), split_file, to_predict)
+    rows = list(reading)
+    return rows if skipped else _no_empty_file(rows, split_file)
+
+
+def examples_to_predict(spec: TaskSpec, split_file: SplitFile) -> tuple[list[Example], str | None]:
+    """The examples of a file of new rows (labels not needed), and a note when their ids are row numbers: new
+    data seldom has the id column the task's own files have, so without it each row's number is its id."""
+    rows = file_rows(spec, split_file, to_predict=True)
+    id_field, note = spec.fields.get("id"), None
+    if id_field is not None and not any(id_field in row.values for row in rows):
+        spec = replace(spec, fields={key: value for key, value in spec.fields.items() if key != "id"})
+        has_none = ("is plain text" if split_file.format == LINES
+                    else f"has no '{id_field}' column (fields.id of task '{spec.name}')")
+        note = f"note: {split_file.path} {has_none}, so each prediction's id is its row number"
+    kind = kind_module(spec.kind)
+    examples = [kind.to_example(row, spec, labelled=False) for row in rows]
+    check_unique_ids(examples, split_file.path, spec.fields.get("id"))
+    return examples, note
+
+
+def _text_lines(spec: TaskSpec, split_file: SplitFile) -> list[Row]:
+    """A .txt file's lines as the rows of a task that reads one text."""
+    texts = spec.fields.get("texts") or []
+    if len(texts) != 1:
+        reads = ", ".join(column for _, column in needed_columns(spec, to_predict=True))
+        raise DataError.at(split_file.path, None, None, f"a file with the columns task '{spec.name}' reads ({reads}): "
+                           f"CSV, TSV, JSON Lines, JSON or Parquet", found_text="plain text, which holds one text "
+                           "per line (for tasks that read one text)")
+    return list(read_lines(split_file.path, texts[0]))
+
+
+def _no_empty_file(rows: list[Row], split_file: SplitFile) -> list[Row]:
+    if not rows:
+        header = split_file.format in ("csv", "tsv") and read_columns(split_file.path, split_file.format)
+        raise DataError.at(split_file.path, None, None, "at least one row",
+                           found_text="a header and no rows" if header else "no rows")
+    return rows
 
 
 def prepare_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, tokenizer, max_seq_length: int,
@@ -256,13 +328,9 @@ def _rows(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, report=None,
     if spec.hf_dataset is not None:
         from jglue_bench.data.hub_datasets import read_hf_split
 
-        return read_hf_split(spec.hf_dataset, entry.path, split, data_cfg.get("cache_dir") or "~/.cache/jglue-bench")
+        rows, split_file = read_hf_split(spec.hf_dataset, entry.path, split,
+                                         data_cfg.get("cache_dir") or "~/.cache/jglue-bench")
+        _check_columns(spec, list(rows[0].values) if rows else None, split_file)  # a dataset's rows share features
+        return _no_empty_file(rows, split_file), split_file
     split_file = located or locate_file(entry, spec.source, data_cfg)
-    rows = list(read_rows(split_file.path, split_file.format, report))
-    problem = _check_columns(spec, rows, split_file.path)
-    if problem is not None:
-        if report is None:
-            raise problem
-        report(problem)
-        return [], split_file
-    return rows, split_file
+    return file_rows(spec, split_file, report), split_file

@@ -4,6 +4,7 @@ unlabelled rows. Both rebuild the run's task, tokenizer and model from the folde
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from jglue_bench.config import apply_overrides, check_run_config
+from jglue_bench.data.download import file_sha256
+from jglue_bench.data.readers import FORMATS, LINES
+from jglue_bench.data.sources import FileEntry, Source, SplitFile, locate_file
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.first_token import first_token_last_layer
@@ -92,22 +96,18 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
 
 def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None,
                  overrides: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The saved model's prediction for every row of `input_path` (any supported format; labels not needed):
-    one dict per row with its id, its input text(s) and the prediction."""
-    from jglue_bench.data.readers import read_rows
-    from jglue_bench.data.sources import FileEntry, Source, locate_file
-    from jglue_bench.prepare import SplitData
-    from jglue_bench.tasks.common import check_unique_ids
+    """The saved model's prediction for every row of `input_path` (any supported format, or plain text with one
+    text per line for a task that reads one text; labels not needed): one dict per row with its id, its input
+    text(s) and the prediction."""
+    from jglue_bench.prepare import SplitData, examples_to_predict
 
     saved = load_saved_run(run_dir, overrides)
     cfg, spec = saved.cfg, saved.spec
     kind = kind_module(spec.kind)
-    split_file = locate_file(FileEntry("input", str(Path(input_path).expanduser().resolve()), file_format),
-                             Source(), cfg.data)
-    examples = [kind.to_example(row, spec, labelled=False) for row in read_rows(split_file.path, split_file.format)]
-    if not examples:
-        raise UserError(f"{split_file.path} holds no rows to predict.")
-    check_unique_ids(examples, split_file.path, spec.fields.get("id"))
+    split_file = input_file(input_path, file_format, cfg.data)
+    examples, note = examples_to_predict(spec, split_file)
+    if note:
+        print(note, file=sys.stderr)
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
     model = saved_model(saved, kind, accelerator.device)
@@ -118,3 +118,15 @@ def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None
                          cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
                          cfg.trainer.progress_bar, desc="predict")
     return kind.output_rows(examples, outputs, prepared.features, spec)
+
+
+def input_file(input_path: Path, file_format: str | None, data_cfg) -> SplitFile:
+    """The file `predict` reads, as a split named "input": a task's formats, or `.txt` (`--format txt`)."""
+    path = Path(input_path).expanduser().resolve()
+    if file_format is not None and file_format not in (*FORMATS, LINES):
+        raise UserError(f"--format is {file_format!r}; expected one of {', '.join((*FORMATS, LINES))}.")
+    if not path.is_file():
+        raise UserError(f"--input {path} is not a file; expected a file of rows to predict.")
+    if file_format == LINES or (file_format is None and path.suffix.lower() == ".txt"):
+        return SplitFile("input", path, LINES, file_sha256(path), None, "local", path.name)
+    return locate_file(FileEntry("input", str(path), file_format), Source(), data_cfg)

@@ -6,6 +6,7 @@ results store, no cache entry."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ TASKS = {
     "multiple_choice": {"kind": "multiple_choice", "fields": {"id": "q_id", "question": "question",
                                                                 "choices": [f"choice{i}" for i in range(5)],
                                                                 "label": "label"}},
+    "classification_inferred": {"kind": "classification",  # no `labels`: they are inferred from train
+                                "fields": {"id": "pair_id", "texts": ["sentence1", "sentence2"], "label": "label"}},
     "extractive_qa": {"kind": "extractive_qa"},
     "qa_columns": {"kind": "extractive_qa", "fields": {"id": "qid", "question": "question", "context": "context",
                                                         "answer_text": "answer", "answer_start": "start"}},
@@ -57,6 +60,18 @@ def qa(qid="q1", **changes) -> dict:
 
 def text(value: str) -> bytes:
     return value.encode("utf-8")
+
+
+def parquet(*records: dict, keep: int | None = None) -> bytes:
+    """A Parquet file of the records (the first `keep` of them: 0 leaves their columns and no rows)."""
+    import io
+
+    import pyarrow
+    import pyarrow.parquet
+
+    sink = io.BytesIO()
+    pyarrow.parquet.write_table(pyarrow.Table.from_pylist(list(records)).slice(0, keep), sink)
+    return sink.getvalue()
 
 
 CORPUS = {
@@ -170,6 +185,21 @@ CORPUS = {
     "csv_answer_start_not_an_integer": Case("qa_columns", "train.csv",
                                             text(f"qid,question,context,answer,start\nq1,どこ?,{CONTEXT},東京タワー,x\n"),
                                             ["line 2", "field 'start'", "an integer character offset", "found 'x'"]),
+    "csv_header_only": Case("classification", "train.csv", text("pair_id,sentence1,sentence2,label\n"),
+                            ["expected at least one row", "found a header and no rows"]),
+    "csv_header_only_labels_inferred": Case("classification_inferred", "train.csv",
+                                            text("pair_id,sentence1,sentence2,label\n"),
+                                            ["expected at least one row", "found a header and no rows"]),
+    "csv_column_renamed_labels_inferred": Case("classification_inferred", "train.csv",
+                                               text("pair_id,sentence,sentence2,label\np0,犬,動物,entailment\n"),
+                                               ["line 1", "field 'sentence1'", "a column named 'sentence1'",
+                                                "found a header of pair_id, sentence, sentence2, label"]),
+    "csv_answer_column_renamed": Case("qa_columns", "train.csv",
+                                      text(f"qid,question,context,answer_text,start\nq1,どこ?,{CONTEXT},東京タワー,9\n"),
+                                      ["line 1", "field 'answer'", "a column named 'answer' (fields.answer_text",
+                                       "found a header of qid, question, context, answer_text, start"]),
+    "csv_header_only_qa_columns": Case("qa_columns", "train.csv", text("qid,question,context,answer,start\n"),
+                                       ["expected at least one row", "found a header and no rows"]),
     # TSV
     "tsv_ragged_row": Case("classification", "train.tsv",
                            text("pair_id\tsentence1\tsentence2\tlabel\np0\t犬\t動物\tentailment\textra\n"),
@@ -180,7 +210,22 @@ CORPUS = {
     "tsv_unknown_label": Case("classification", "train.tsv",
                               text("pair_id\tsentence1\tsentence2\tlabel\np0\t犬\t動物\tyes\n"),
                               ["line 2", "field 'label'", "found 'yes'"]),
+    "tsv_two_columns_renamed": Case("regression", "train.tsv", text("pair_id\tfirst\tsecond\tlabel\ns0\t犬\t猫\t1.0\n"),
+                                    ["line 1", "field 'sentence1'", "columns named 'sentence1' (fields.texts), "
+                                     "'sentence2' (fields.texts)", "found a header of pair_id, first, second, label"]),
+    # JSON Lines with nothing in it
+    "jsonl_empty_file": Case("regression", "train.jsonl", b"\n\n", ["expected at least one row", "found no rows"]),
+    # Parquet
+    "parquet_choice_column_missing": Case("multiple_choice", "train.parquet",
+                                          parquet({k: v for k, v in CHOICE.items() if k != "choice3"}),
+                                          ["field 'choice3'", "a column named 'choice3' (fields.choices",
+                                           "found columns q_id, question, choice0, choice1, choice2, choice4, label"]),
+    "parquet_no_rows": Case("classification_inferred", "train.parquet", parquet(PAIR, keep=0),
+                            ["expected at least one row, found no rows"]),
 }
+
+
+SUMMARY_LINE = re.compile(r"\s+\S+\s+[\d,]+ rows  ")  # `data validate`'s count of a split, not a problem
 
 
 def write_case(folder: Path, case: Case) -> tuple[Path, Path]:
@@ -198,7 +243,7 @@ def write_case(folder: Path, case: Case) -> tuple[Path, Path]:
 def test_the_corpus_covers_every_format_and_kind():
     assert len(CORPUS) >= 30
     suffixes = {Path(case.file_name).suffix for case in CORPUS.values()}
-    assert suffixes == {".jsonl", ".json", ".csv", ".tsv"}
+    assert suffixes == {".jsonl", ".json", ".csv", ".tsv", ".parquet"}
     assert {TASKS[case.kind]["kind"] for case in CORPUS.values()} == {"classification", "regression",
                                                                        "multiple_choice", "extractive_qa"}
 
@@ -219,5 +264,5 @@ def test_a_malformed_file_is_one_line_exit_2_and_nothing_written(name, tmp_path,
 
     code, out, err = jglue_bench_cli("data", "validate", f"task={task}")
     assert code == 2
-    listed = [line for line in out.splitlines() if str(data) in line and "rows" not in line]
+    listed = [line for line in out.splitlines() if str(data) in line and not SUMMARY_LINE.match(line)]
     assert listed and all(words in listed[0] for words in case.expected), out

@@ -80,6 +80,13 @@ def test_csv_and_carved_jsonl_tasks_train_score_and_predict_from_their_own_yaml(
     assert [row["texts"] for row in rows] == [["テニスの大会で、優勝した。"], ["金利が上がった。"]]
     assert all(row["prediction"] in {"スポーツ", "経済", "科学", "料理"} for row in rows)
     assert all(sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-4) for row in rows)
+    assert "note:" not in err  # the task names no id column: row numbers are its ids, nothing to say
+
+    lines = tmp_path / "new.txt"  # new texts as they usually come: one per line
+    lines.write_text("".join(row["texts"][0] + "\n" for row in rows), encoding="utf-8")
+    code, out, err = jglue_bench_cli("predict", records["topic"]["output_dir"], "--input", str(lines))
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == rows
 
     output = tmp_path / "scores.jsonl"
     code, _, err = jglue_bench_cli("predict", records["similarity"]["output_dir"], "--input",
@@ -254,6 +261,28 @@ def broken_task(folder: Path, case: str) -> tuple[Path, list[str]]:
         task["fields"]["texts"] = ["sentence"]
         expected = [f"{folder / 'train.csv'}, line 1: field 'sentence': expected a column named 'sentence'",
                     "found a header of text, label"]
+    elif case == "column_not_in_file_labels_inferred":  # the labels cannot be read either; the column is the cause
+        task["fields"]["texts"] = ["sentence"]
+        del task["labels"]
+        expected = [f"{folder / 'train.csv'}, line 1: field 'sentence': expected a column named 'sentence'",
+                    "found a header of text, label"]
+    elif case == "header_only_train":
+        csv_text = "text,label\n"
+        expected = [f"{folder / 'train.csv'}: record: expected at least one row, found a header and no rows"]
+    elif case == "header_only_train_labels_inferred":
+        csv_text = "text,label\n"
+        del task["labels"]
+        expected = [f"{folder / 'train.csv'}: record: expected at least one row, found a header and no rows"]
+    elif case == "typo_in_max_seq_length":
+        task["max_seq_lenght"] = task.pop("max_seq_length")
+        expected = [f"(from {folder / 'mistake.yaml'}, line ", "unknown key 'max_seq_lenght'",
+                    "did you mean 'max_seq_length'?"]
+    elif case == "typo_in_learning_rate":  # without the check it would silently train at the default rate
+        task["learning_rat"] = 1e-3
+        expected = ["unknown key 'learning_rat'", "did you mean 'learning_rate'?"]
+    elif case == "missing_max_seq_length":
+        del task["max_seq_length"]
+        expected = [f"(from {folder / 'mistake.yaml'}): key 'max_seq_length' is missing; expected a whole number"]
     else:
         raise ValueError(case)
     (folder / "train.csv").write_text(csv_text, encoding="utf-8")
@@ -263,7 +292,9 @@ def broken_task(folder: Path, case: str) -> tuple[Path, list[str]]:
 
 
 MISTAKES = ["unknown_key", "unknown_metric", "metric_of_another_kind", "missing_file", "label_not_in_labels",
-            "empty_text", "wrong_type", "csv_row_missing_column", "ragged_tsv_row", "column_not_in_file"]
+            "empty_text", "wrong_type", "csv_row_missing_column", "ragged_tsv_row", "column_not_in_file",
+            "column_not_in_file_labels_inferred", "header_only_train", "header_only_train_labels_inferred",
+            "typo_in_max_seq_length", "typo_in_learning_rate", "missing_max_seq_length"]
 
 
 @pytest.mark.parametrize("case", MISTAKES)
@@ -278,3 +309,4 @@ def test_each_mistake_is_one_line_exit_2_and_nothing_written(tmp_path, jglue_ben
     assert list((tmp_path / "work").iterdir()) == [] and not store.exists()
     code, out, err = jglue_bench_cli("data", "validate", f"task={path}")
     assert code == 2 and all(words in out + err for words in expected), out + err
+    assert "two different labels" not in out + err  # a consequence of the mistake, never reported in its place

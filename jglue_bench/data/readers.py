@@ -2,8 +2,8 @@
 
 Formats: jsonl (JSON Lines), json (a list of objects; a SQuAD document is read as squad), squad (SQuAD v1.1
 JSON, one row per question with its context and title), csv and tsv (the csv module: a header row, quoted
-fields, delimiters and newlines inside quotes), parquet (pyarrow). This layer knows files and rows only; what a
-row means is the task kind's business.
+fields, delimiters and newlines inside quotes), parquet (pyarrow). `predict` also reads plain text, one text per
+line (read_lines). This layer knows files and rows only; what a row means is the task kind's business.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from jglue_bench.errors import DataError
 FORMATS = ("jsonl", "json", "squad", "csv", "tsv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
               ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+LINES = "txt"  # plain text, one text per line: new inputs for `predict`, never a task's own files
 # Japanese files that are not UTF-8 are usually one of these; the first that decodes the file is named.
 LIKELY_ENCODINGS = ("cp932", "euc_jp", "iso2022_jp")
 
@@ -76,6 +77,42 @@ def read_rows(path: Path, file_format: str, on_error: OnError | None = None) -> 
 
 def _raise(error: DataError) -> None:
     raise error
+
+
+def read_columns(path: Path, file_format: str) -> list[str] | None:
+    """The file's column names, known before any row is read: a CSV or TSV header, a Parquet schema. None for
+    the JSON formats (each record has its own keys), for a file without a header, and for a file that does not
+    open as its format (read_rows then says why, so that error keeps its own words)."""
+    if file_format == "parquet":
+        import pyarrow
+        import pyarrow.parquet
+
+        try:
+            return list(pyarrow.parquet.read_schema(path).names)
+        except (pyarrow.ArrowException, OSError):
+            return None
+    if file_format not in ("csv", "tsv"):
+        return None
+    _allow_long_fields()
+    try:  # the header only: the rows are read once, by read_rows
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, delimiter="," if file_format == "csv" else "\t", strict=True)
+            cells = next((cells for cells in reader if cells and cells != [""]), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None if cells is None else _checked_header(path, reader.line_num, cells, file_format.upper())
+
+
+def read_lines(path: Path, column: str) -> Iterator[Row]:
+    """A plain text file as rows of one column: every non-empty line is one text (trailing "\r" dropped)."""
+    text = read_text(path)
+    number = 0
+    # split("\n"), not splitlines(): U+2028 and friends are characters of a text, not line ends
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if line.strip():
+            number += 1
+            yield Row({column: line}, path, line_number, number, typed=False)
 
 
 def read_text(path: Path) -> str:
@@ -194,7 +231,7 @@ def _list_at(path: Path, parent: Any, key: str, where: str) -> list:
 def _read_delimited(path: Path, text: str, delimiter: str, report: OnError = _raise) -> Iterator[Row]:
     """CSV or TSV with a header row. Every row must have the header's number of columns."""
     name = "CSV" if delimiter == "," else "TSV"
-    csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**31 - 1)  # long reviews, long contexts
+    _allow_long_fields()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     number, last_line = 0, 0
@@ -218,6 +255,10 @@ def _read_delimited(path: Path, text: str, delimiter: str, report: OnError = _ra
             continue
         number += 1
         yield Row(dict(zip(header, cells)), path, start, number, typed=False)
+
+
+def _allow_long_fields() -> None:
+    csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**31 - 1)  # long reviews, long contexts
 
 
 def _checked_header(path: Path, line: int, cells: list[str], name: str) -> list[str]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import yaml
 
 from jglue_bench import metrics as metric_registry
 from jglue_bench.data.readers import FORMATS
@@ -32,6 +34,18 @@ FILE_KEYS = ("path", "format", "sha256", "git_blob")
 HF_KEYS = ("path", "name", "revision")
 SPLIT_KEYS = ("valid", "test", "seed")
 GRID_KEYS = ("learning_rate", "num_train_epochs", "batch_size", "seed", "max_seq_length")
+NESTED_KEYS = {"source": SOURCE_KEYS, "hf_dataset": HF_KEYS, "split": SPLIT_KEYS, "grid": GRID_KEYS}
+# What every task YAML must say, and what each is expected to be. The root config reads `max_seq_length` with no
+# default (and `name` for the run folder), so a task without them cannot even be composed into a run.
+REQUIRED_KEYS = {
+    "name": "a name of letters, digits, '_', '.' or '-' (it names output folders)",
+    "kind": f"one of {', '.join(KINDS)}",
+    "files": "a file per split (files: {train: data/train.csv, valid: data/dev.csv})",
+    "max_seq_length": "a whole number of tokens, at least 8",
+}
+KIND_ONLY_KEYS = {"extractive_qa": QA_KEYS, "classification": ("labels",), "regression": ("label_range",)}
+# `fields` keys that hold the gold answer: a file of new rows to predict does not need their columns
+GOLD_FIELDS = ("label", "answers", "answer_text", "answer_start")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -59,19 +73,11 @@ class TaskSpec:
     def from_config(cls, task: Mapping[str, Any]) -> "TaskSpec":
         """Check a task config strictly and build its spec."""
         task = dict(task)
-        name = task.get("name")
+        check_task_keys(task)
+        check = _Checker(task)
+        name, kind = task["name"], task["kind"]
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-            raise UserError(f"task{_from(task)}: key 'name' is {name!r}; expected a name of letters, digits, "
-                            f"'_', '.' or '-' (it names output folders).")
-        check = _Checker(name, task)
-        check.keys(task, TASK_KEYS, "")
-        kind = check.choice("kind", task.get("kind"), KINDS)
-        if kind != "extractive_qa":
-            check.absent(task, QA_KEYS, "extractive_qa")
-        if kind != "classification":
-            check.absent(task, ("labels",), "classification")
-        if kind != "regression":
-            check.absent(task, ("label_range",), "regression")
+            raise check.fail(f"key 'name' is {name!r}; expected {REQUIRED_KEYS['name']}.")
         fields = check.fields(kind, task.get("fields"))
         metrics = tuple(check.string_list("metrics", task.get("metrics") or metric_registry.DEFAULT_METRICS[kind]))
         for metric in metrics:
@@ -109,29 +115,93 @@ class TaskSpec:
         return tuple(self.files) + carved
 
 
-def _from(task: Mapping[str, Any]) -> str:
-    return f" (from {task['origin']})" if task.get("origin") else ""
+def check_task_keys(task: Mapping[str, Any]) -> None:
+    """Which keys a task may have and which it must have: checked on the keys alone, nothing resolved, so every
+    command says the same one line for the same file before Hydra or OmegaConf reads any value (a typo in
+    `max_seq_length` would otherwise surface as an interpolation the root config cannot resolve, and one in
+    `learning_rate` would silently fall back to the root config's default)."""
+    check = _Checker(task)
+    check.keys(task, TASK_KEYS, "")
+    for key, expected in REQUIRED_KEYS.items():
+        if task.get(key) is None:
+            state = "is missing" if key not in task else "has no value"
+            raise check.fail(f"key '{key}' {state}; expected {expected} (every task needs "
+                             f"{', '.join(list(REQUIRED_KEYS)[:-1])} and {list(REQUIRED_KEYS)[-1]}).")
+    kind = check.choice("kind", task["kind"], KINDS)
+    for other, keys in KIND_ONLY_KEYS.items():
+        if other != kind:
+            check.absent(task, keys, other)
+    check.field_keys(kind, task.get("fields"))
+    for key, allowed in NESTED_KEYS.items():
+        if isinstance(task.get(key), Mapping):
+            check.keys(task[key], allowed, f"{key}.")
+    if isinstance(task.get("hf_dataset"), Mapping) and not task["hf_dataset"].get("path"):
+        raise check.fail("key 'hf_dataset.path' is missing; expected a Hugging Face dataset id or a local folder.")
+    if isinstance(task["files"], Mapping):
+        for split, entry in task["files"].items():
+            if isinstance(entry, Mapping):
+                check.keys(entry, FILE_KEYS, f"files.{split}.")
+
+
+def _from(task: Mapping[str, Any], line: int | None = None) -> str:
+    if not task.get("origin"):
+        return ""
+    return f" (from {task['origin']}" + (f", line {line})" if line else ")")
+
+
+def _line_of(origin: Any, keys: Sequence[str]) -> int | None:
+    """The line of a (nested) key in the task's YAML file, for a message; None when it cannot be told."""
+    try:
+        node = yaml.compose(Path(str(origin)).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        found = [(name, value) for name, value in node.value if getattr(name, "value", None) == str(key)]
+        if not found:
+            return None
+        line, node = found[0][0].start_mark.line + 1, found[0][1]
+    return line
 
 
 class _Checker:
-    """Checks of one task's keys; every message starts with the task's name."""
+    """Checks of one task's keys; every message starts with the task's name (when it has one) and its file."""
 
-    def __init__(self, name: str, task: Mapping[str, Any]):
-        self.name, self.task = name, task
+    def __init__(self, task: Mapping[str, Any]):
+        self.task = task
+        name = task.get("name")
+        self.label = f"task '{name}'" if isinstance(name, str) else "task"
 
-    def fail(self, message: str) -> UserError:
-        return UserError(f"task '{self.name}'{_from(self.task)}: {message}")
+    def fail(self, message: str, at: Sequence[str] = ()) -> UserError:
+        line = _line_of(self.task["origin"], at) if at and self.task.get("origin") else None
+        return UserError(f"{self.label}{_from(self.task, line)}: {message}")
 
     def keys(self, mapping: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in mapping:
             if key not in allowed:
                 raise self.fail(f"unknown key '{prefix}{key}'{did_you_mean(key, allowed)}; the keys are "
-                                f"{', '.join(allowed)}.")
+                                f"{', '.join(allowed)}.", at=[*prefix.split(".")[:-1], str(key)])
+
+    def field_keys(self, kind: str, fields: Any) -> None:
+        """The `fields` a kind reads: none unknown, the required ones there."""
+        required, optional = FIELD_KEYS[kind]
+        if fields is None and required:
+            raise self.fail(f"key 'fields' is missing; expected the file's column for each of {', '.join(required)} "
+                            f"(a {kind} task reads them).")
+        if not isinstance(fields, Mapping):
+            return  # its value is checked with the others
+        self.keys(fields, required + optional, "fields.")
+        for key in required:
+            if key not in fields:
+                raise self.fail(f"key 'fields.{key}' is missing; a {kind} task needs fields {', '.join(required)}.")
 
     def absent(self, mapping: Mapping[str, Any], keys: tuple[str, ...], kind: str) -> None:
         for key in keys:
             if mapping.get(key) is not None:
-                raise self.fail(f"key '{key}' applies to {kind} tasks only; this task is {mapping.get('kind')}.")
+                raise self.fail(f"key '{key}' applies to {kind} tasks only; this task is {mapping.get('kind')}.",
+                                at=[key])
 
     def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:
         if value not in choices:
@@ -156,12 +226,7 @@ class _Checker:
         return value
 
     def fields(self, kind: str, value: Any) -> dict[str, Any]:
-        fields = dict(self.mapping("fields", value)) if value is not None or kind != "extractive_qa" else {}
-        required, optional = FIELD_KEYS[kind]
-        self.keys(fields, required + optional, "fields.")
-        for key in required:
-            if key not in fields:
-                raise self.fail(f"key 'fields.{key}' is missing; a {kind} task needs fields {', '.join(required)}.")
+        fields = dict(self.mapping("fields", value)) if value is not None else {}
         for key in ("texts", "choices"):
             if key in fields:
                 fields[key] = self.string_list(f"fields.{key}", fields[key])
@@ -184,9 +249,6 @@ class _Checker:
         hf_dataset = None
         if task.get("hf_dataset") is not None:
             hf_dataset = dict(self.mapping("hf_dataset", task["hf_dataset"]))
-            self.keys(hf_dataset, HF_KEYS, "hf_dataset.")
-            if not hf_dataset.get("path"):
-                raise self.fail("key 'hf_dataset.path' is missing: a Hugging Face dataset id or a local folder.")
         files = {}
         for split, entry in raw.items():
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(split)):
@@ -194,7 +256,6 @@ class _Checker:
             if isinstance(entry, str):
                 entry = {"path": entry}
             entry = dict(self.mapping(f"files.{split}", entry))
-            self.keys(entry, FILE_KEYS, f"files.{split}.")
             if not isinstance(entry.get("path"), str) or not entry["path"]:
                 raise self.fail(f"key 'files.{split}.path' should be a file path, found {entry.get('path')!r}.")
             if entry.get("format") is not None:
@@ -204,7 +265,6 @@ class _Checker:
         source = Source(base_dir=Path(str(task["origin"])).parent if task.get("origin") else None)
         if task.get("source") is not None:
             block = dict(self.mapping("source", task["source"]))
-            self.keys(block, SOURCE_KEYS, "source.")
             source = Source(dir=block.get("dir"), url=block.get("url"), pins=block.get("pins"),
                             sample=bool(block.get("sample", False)), base_dir=source.base_dir, declared=True)
         return files, source, hf_dataset
@@ -213,7 +273,6 @@ class _Checker:
         if value is None:
             return None
         carve = dict(self.mapping("split", value))
-        self.keys(carve, SPLIT_KEYS, "split.")
         if "train" not in files:
             raise self.fail("key 'split' carves splits out of the train file, but 'files' has no train.")
         total = 0.0
@@ -265,7 +324,6 @@ class _Checker:
         if value is None:
             return {}
         grid = dict(self.mapping("grid", value))
-        self.keys(grid, GRID_KEYS, "grid.")
         for key, values in grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise self.fail(f"key 'grid.{key}' should be a non-empty list of values, found {values!r}.")
