@@ -205,6 +205,9 @@ def _generated_task_root(generated: dict[str, Path], overrides: Sequence[str]) -
         if "origin" in document:
             raise UserError(f"{path}: key 'origin' is reserved (jglue-bench sets it to the file's own path).")
         documents[option] = {**document, "origin": str(path)}
+        from jglue_bench.tasks.spec import check_task_keys
+
+        check_task_keys(documents[option])  # the user's file as written, before Hydra composes anything from it
     text = yaml.safe_dump(documents, allow_unicode=True, sort_keys=True)
     root = _cache_root(overrides) / "task-configs" / hashlib.sha256(text.encode()).hexdigest()[:16]
     for option, document in documents.items():
