@@ -19,7 +19,7 @@ from jglue_bench.data.sources import FileEntry, Source, SplitFile, locate_file
 from jglue_bench.errors import UserError
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import forward_input_names, library_progress_bars, load_pretrained
+from jglue_bench.modeling import forward_input_names, library_progress_bars, load_pretrained, max_input_length
 from jglue_bench.prepare import featurize_split, read_split, task_spec
 from jglue_bench.records import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
@@ -73,7 +73,8 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
-        prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, "token_type_ids" in input_names,
+        prepared = featurize_split(data, spec, tokenizer, max_input_length(model, cfg.max_seq_length),
+                                   "token_type_ids" in input_names,
                                    cfg.data)
         outputs, seconds = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
                                    cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
@@ -113,7 +114,7 @@ def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None
     model = saved_model(saved, kind, accelerator.device)
     input_names = forward_input_names(model)
     prepared = featurize_split(SplitData("input", examples, split_file, len(examples)), spec, tokenizer,
-                               cfg.max_seq_length, "token_type_ids" in input_names)
+                               max_input_length(model, cfg.max_seq_length), "token_type_ids" in input_names)
     outputs, _ = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
                          cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
                          cfg.trainer.progress_bar, desc="predict")
