@@ -86,7 +86,7 @@ def fail(error: UserError) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jglue_bench import commands, model_commands
+    from jglue_bench import commands
 
     parser = argparse.ArgumentParser(prog="jglue-bench", description="Fine-tune and benchmark Japanese encoders.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,10 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "tasks", "list the bundled and your own tasks ($JGLUE_BENCH_TASKS), and the models",
              commands.run_tasks)
     models = _command(sub, "models", "list the model configs: family, tokenizer recipe, pre-segmentation, parameters "
-                      "(local folders), licence, hub id or path, published rows", model_commands.run_models)
+                      "(local folders), licence, hub id or path, published rows", commands.run_models)
     models.add_argument("--json", action="store_true", help="print one JSON object per model instead of a table")
     tokenize = _command(sub, "tokenize", "show a model's tokens, ids and character offsets for a text or a pair",
-                        model_commands.run_tokenize)
+                        commands.run_tokenize)
     tokenize.add_argument("--model", required=True, metavar="NAME[=PATH]",
                           help="a model config, optionally with a local folder holding its files")
     tokenize.add_argument("text", nargs="?", default=None, help="the text to tokenize")
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(repeatable; default: tiny)")
     oracle.add_argument("overrides", nargs="*", help="config overrides, e.g. data.dir=PATH data.eval_split=test")
     from jglue_bench.bench.cli import add_bench_parser
-    from jglue_bench.report_cli import add_report_parser
+    from jglue_bench.report.cli import add_report_parser
 
     add_report_parser(sub)
     add_bench_parser(sub)

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from jglue_bench.config import check_overrides, compose_config, config_dir, expand_task_overrides, register_resolvers
+from jglue_bench.config import (
+    check_overrides,
+    compose_config,
+    compose_model,
+    config_dir,
+    expand_task_overrides,
+    register_resolvers,
+)
 from jglue_bench.errors import UserError
 
 
@@ -26,7 +33,7 @@ def run_train(hydra_args: Sequence[str]) -> None:
     from hydra_plugins.jglue_bench_sweeper import TaskGridSweeper
 
     plugins.register(TaskGridSweeper)
-    from jglue_bench.sweep import SweepSummary
+    from jglue_bench.experiments.sweep import SweepSummary
 
     SweepSummary.failed_cells = []  # this command's sweep only (tests run several commands in one process)
     sys.argv = ["jglue-bench train", *expanded]
@@ -35,15 +42,14 @@ def run_train(hydra_args: Sequence[str]) -> None:
         sys.exit(2)
 
 
-FAILED_CELL_FILE = "failed.json"
 
 
 def _train_job(cfg) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from jglue_bench.report import markdown_table
-    from jglue_bench.training import train
+    from jglue_bench.report.render import runs_markdown as markdown_table
+    from jglue_bench.train.loop import train
 
     hydra = HydraConfig.get()
     # In a sweep each job writes into its own folder under the sweep folder (which output_dir, if set, names).
@@ -63,7 +69,8 @@ def _train_job(cfg) -> float | None:
         if sweep is None:
             sys.exit(2)
         # In a sweep the other cells go on; the summary names the failed ones and the command exits 2 at the end.
-        from jglue_bench.results import write_json_atomic
+        from jglue_bench.experiments.sweep import FAILED_CELL_FILE
+        from jglue_bench.records.store import write_json_atomic
 
         write_json_atomic(output_dir / FAILED_CELL_FILE, {"cell": sweep["cell"], "error": str(error)})
         return None
@@ -83,8 +90,8 @@ def _train_job(cfg) -> float | None:
 
 
 def run_evaluate(args) -> None:
-    from jglue_bench.saved_runs import evaluate_saved_run
-    from jglue_bench.report import markdown_table
+    from jglue_bench.report.render import runs_markdown as markdown_table
+    from jglue_bench.train.saved_runs import evaluate_saved_run
 
     result = evaluate_saved_run(args.run_dir, args.overrides)
     if result.main_process:
@@ -112,7 +119,11 @@ def run_verify(args) -> None:
 
 
 def run_validate(args) -> None:
-    from jglue_bench.validation import problem_lines, split_summary, validate_task
+    from jglue_bench.prepare.validation import (
+        problem_lines,
+        split_summary,
+        validate_task,
+    )
 
     total = 0
     for cfg in _task_configs(args.overrides, require_task=True):
@@ -134,7 +145,11 @@ def run_validate(args) -> None:
 
 
 def run_stats(args) -> None:
-    from jglue_bench.validation import problem_lines, split_summary, validate_task
+    from jglue_bench.prepare.validation import (
+        problem_lines,
+        split_summary,
+        validate_task,
+    )
 
     tokenize = None
     for cfg in _task_configs(args.overrides, require_task=False):
@@ -158,8 +173,8 @@ def run_stats(args) -> None:
 
 
 def run_predict(args) -> None:
-    from jglue_bench.results import write_jsonl_atomic
-    from jglue_bench.saved_runs import predict_file
+    from jglue_bench.records.store import write_jsonl_atomic
+    from jglue_bench.train.saved_runs import predict_file
 
     rows = predict_file(args.run_dir, args.input, args.format, args.overrides)
     if args.output:
@@ -202,7 +217,7 @@ def _present_splits(cfg, overrides: Sequence[str]) -> list[str] | None:
 
 
 def _spec(cfg):
-    from jglue_bench.prepare import task_spec
+    from jglue_bench.prepare.stage import task_spec
 
     return task_spec(cfg)
 
@@ -271,11 +286,11 @@ def run_tasks(args) -> None:
 
 
 def run_oracle(args) -> None:
-    from jglue_bench.oracle import format_oracle_comparison, oracle_scores
-    from jglue_bench.prepare import featurize_split, read_split
+    from jglue_bench.prepare.oracle import format_oracle_comparison, oracle_scores
+    from jglue_bench.prepare.stage import featurize_split, read_split
     from jglue_bench.tasks.extractive_qa import qa_setting
     from jglue_bench.tokenization import load_tokenizer
-    from jglue_bench.training import eval_split_names
+    from jglue_bench.train.loop import eval_split_names
 
     cfg = compose_config(["task=jsquad", *args.overrides])
     spec = _spec(cfg)
@@ -288,8 +303,8 @@ def run_oracle(args) -> None:
           f"{qa_setting(spec, 'max_answer_length')}\n")
     results = {}
     for choice in args.model or ["tiny"]:
-        name, _, path = choice.partition("=")
-        model_cfg = compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]).model
+        model_cfg, _ = compose_model(choice)
+        name = choice.partition("=")[0]
         tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
         prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, cfg.data)
         results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec,
@@ -319,3 +334,42 @@ def _remove_if_empty(folder: Path) -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def run_tokenize(args) -> None:
+    """`jglue-bench tokenize`: one JSON line per text or pair (tokenization/view.py says what is in it)."""
+    from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.tokenization.view import tokenize_row, uses_token_types
+
+    inputs = _inputs(args)  # read and checked first: a bad line is reported before any model work
+    model_cfg, cache_dir = compose_model(args.model)
+
+    tokenizer = load_tokenizer(model_cfg, cache_dir)
+    with_token_types = uses_token_types(model_cfg)
+    for text, pair in inputs:
+        print(json.dumps(tokenize_row(tokenizer, text, pair, with_token_types), ensure_ascii=False))
+
+
+def _inputs(args) -> list[tuple[str, str | None]]:
+    """(text, pair or None) from TEXT [--pair TEXT], or from each line of --input."""
+    from jglue_bench.tokenization.view import read_input_file
+
+    if args.input is not None:
+        if args.text is not None or args.pair is not None:
+            raise UserError("give either TEXT (with --pair) or --input FILE, not both.")
+        return read_input_file(args.input)
+    if args.text is None:
+        raise UserError("nothing to tokenize: give a TEXT (and --pair TEXT for a pair), or --input FILE with one "
+                        "text, or two tab-separated texts, per line.")
+    return [(args.text, args.pair)]
+
+
+def run_models(args) -> None:
+    from jglue_bench.train.model_list import model_rows, models_markdown
+
+    rows = model_rows()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    print(models_markdown(rows))

@@ -36,7 +36,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("first_set", lambda *values: next(
             (value for value in values if value not in (None, "", "None", "null")), None))
     if not OmegaConf.has_resolver("paper_choice"):
-        from jglue_bench.protocols import paper_choice
+        from jglue_bench.records.choice import paper_choice
 
         OmegaConf.register_new_resolver("paper_choice", paper_choice)
 
@@ -44,7 +44,11 @@ def register_resolvers() -> None:
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """The composed config, as `jglue-bench train` would compose it (users' task files included)."""
     from hydra import compose, initialize_config_dir
-    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
 
     register_resolvers()
     overrides = expand_task_overrides(overrides)
@@ -213,7 +217,7 @@ def _generated_task_root(generated: dict[str, Path], overrides: Sequence[str]) -
     for option, document in documents.items():
         target = root / "task" / f"{option}.yaml"
         if not target.is_file():
-            from jglue_bench.results import write_yaml_atomic
+            from jglue_bench.records.store import write_yaml_atomic
 
             write_yaml_atomic(target, document)
     return root
@@ -224,6 +228,25 @@ def _cache_root(overrides: Sequence[str]) -> Path:
         if override.startswith("data.cache_dir="):
             return Path(override.partition("=")[2]).expanduser()
     return Path(os.environ.get("JGLUE_BENCH_CACHE") or "~/.cache/jglue-bench").expanduser()
+
+
+def compose_model(choice: str) -> tuple[DictConfig, Path]:
+    """`NAME[=PATH]` (`oracle`, `tokenize`, `bench estimate --model`) -> the composed model config and the cache
+    folder. PATH is set after composing rather than as a Hydra override, so any folder name works (spaces, `=`,
+    commas)."""
+    from omegaconf import open_dict
+
+    name, _, path = choice.partition("=")
+    cfg = compose_config([f"model={name}"])  # an unknown NAME is one line with a did-you-mean
+    if path:
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise UserError(f"--model {choice}: {path} is not a folder; expected a local folder holding the "
+                            f"model's files (config.json and its tokenizer files).")
+        with open_dict(cfg):
+            cfg.model.pretrained = str(folder)
+            cfg.model.revision = None  # a local folder has no revision
+    return cfg.model, Path(str(cfg.data.cache_dir)).expanduser()
 
 
 def check_run_config(cfg: DictConfig) -> None:

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-
 NOTHING = object()  # "no value to show", as opposed to a JSON null
 
 

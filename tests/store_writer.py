@@ -3,7 +3,7 @@ start quickly."""
 
 from __future__ import annotations
 
-from jglue_bench.results import append_record
+from jglue_bench.records.store import append_record
 
 
 def write_records(store: str, writer: int, count: int) -> None:

@@ -7,7 +7,12 @@ import unicodedata
 import pytest
 from conftest import TOKENIZER_NAMES
 
-from jglue_bench.tokenization.alignment import NormalizedText, clusters, token_char_spans
+from jglue_bench.tokenization.alignment import (
+    NormalizedText,
+    clusters,
+    token_char_spans,
+)
+
 
 def piece_text(tokenizer, token_id: int) -> str:
     return tokenizer.convert_ids_to_tokens(token_id).removeprefix("##").replace("\u2581", "")

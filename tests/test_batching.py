@@ -7,7 +7,13 @@ import random
 import pytest
 import torch
 
-from jglue_bench.batching import Collator, collate, evaluation_batches, length_groups, training_batches
+from jglue_bench.train.batching import (
+    Collator,
+    collate,
+    evaluation_batches,
+    length_groups,
+    training_batches,
+)
 
 
 def padding_efficiency(batches, lengths) -> float:

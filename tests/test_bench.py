@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench.bench.common import markdown_table, save_result
+from jglue_bench.bench.common import save_result
+from jglue_bench.support.markdown import markdown_table
 
 TASK = (("jsts", "train"),)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jglue_bench.errors import DataError
-from jglue_bench.prepare import read_split, task_spec
+from jglue_bench.prepare.stage import read_split, task_spec
 
 GOOD = {"sentence_pair_id": "0", "yjcaptions_id": "1-2", "sentence1": "犬が走る。", "sentence2": "動物が走る。",
         "label": "entailment"}

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench.data.download import fetch_verified, file_sha256, git_blob_sha1
 from jglue_bench.config import compose_config
+from jglue_bench.data.download import fetch_verified, file_sha256, git_blob_sha1
 from jglue_bench.data.sources import locate_file
-from jglue_bench.prepare import task_spec
 from jglue_bench.errors import ChecksumError, UserError
+from jglue_bench.prepare.stage import task_spec
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -15,7 +15,7 @@ from conftest import TOKENIZER_NAMES
 from jglue_bench.config import compose_config
 from jglue_bench.data.readers import Row, read_rows
 from jglue_bench.errors import DataError
-from jglue_bench.prepare import task_spec
+from jglue_bench.prepare.stage import task_spec
 from jglue_bench.tasks import extractive_qa as qa
 from jglue_bench.tasks.common import Example
 from jglue_bench.tasks.spec import TaskSpec

@@ -17,7 +17,7 @@ import yaml
 
 from jglue_bench.config import compose_config
 from jglue_bench.errors import UserError
-from jglue_bench.training import train
+from jglue_bench.train.loop import train
 
 WORDS = ["犬", "猫", "鳥", "魚", "馬", "牛", "象", "熊"]
 
@@ -140,7 +140,7 @@ def test_a_full_disk_is_one_line_and_the_earlier_run_stays_whole(tmp_path, jglue
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     stored = store.read_bytes()
 
-    import jglue_bench.results as results
+    import jglue_bench.support.atomic as atomic  # every file jglue-bench replaces is written through it
 
     class FullDisk:
         def __init__(self, *args, **kwargs):
@@ -155,7 +155,7 @@ def test_a_full_disk_is_one_line_and_the_earlier_run_stays_whole(tmp_path, jglue
         def write(self, text):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(results.os, "fdopen", FullDisk)
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
     line = one_line_error(jglue_bench_cli, "train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1",
                           "overwrite=true", "learning_rate=1e-4", "trainer.progress_bar=false")
     assert "No space left on device" in line and "intact" in line

@@ -1,4 +1,4 @@
-"""The first-token last layer (jglue_bench/first_token.py) gives the stock model's logits, loss and gradients."""
+"""The first-token last layer (jglue_bench/train/first_token.py) gives the stock model's logits, loss and gradients."""
 
 from __future__ import annotations
 
@@ -7,15 +7,29 @@ from functools import partial
 
 import pytest
 import torch
-from transformers import (BertConfig, BertForMultipleChoice, BertForQuestionAnswering, BertForSequenceClassification,
-                          DebertaV2Config, DebertaV2ForSequenceClassification, DistilBertConfig,
-                          DistilBertForMultipleChoice, DistilBertForQuestionAnswering,
-                          DistilBertForSequenceClassification, ElectraConfig, ElectraForMultipleChoice,
-                          ElectraForSequenceClassification, RobertaConfig, RobertaForMultipleChoice,
-                          RobertaForSequenceClassification, XLMRobertaConfig, XLMRobertaForMultipleChoice,
-                          XLMRobertaForSequenceClassification)
+from transformers import (
+    BertConfig,
+    BertForMultipleChoice,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    DebertaV2Config,
+    DebertaV2ForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForMultipleChoice,
+    DistilBertForQuestionAnswering,
+    DistilBertForSequenceClassification,
+    ElectraConfig,
+    ElectraForMultipleChoice,
+    ElectraForSequenceClassification,
+    RobertaConfig,
+    RobertaForMultipleChoice,
+    RobertaForSequenceClassification,
+    XLMRobertaConfig,
+    XLMRobertaForMultipleChoice,
+    XLMRobertaForSequenceClassification,
+)
 
-from jglue_bench.first_token import first_token_last_layer, runs_first_token_only
+from jglue_bench.train.first_token import first_token_last_layer, runs_first_token_only
 
 VOCAB, LENGTH, HIDDEN = 100, 11, 32
 BERT_SIZES = {"vocab_size": VOCAB, "hidden_size": HIDDEN, "num_hidden_layers": 2, "num_attention_heads": 2,

@@ -16,8 +16,15 @@ from pathlib import Path
 import pytest
 
 from jglue_bench.data.download import file_sha256
-from jglue_bench.data.marc_ja import (LIST_FILES, OFFICIAL_COUNTS, build_marc_ja, fetch_review_id_lists,
-                                      html_to_text, is_mostly_ascii, split_instances)
+from jglue_bench.data.marc_ja import (
+    LIST_FILES,
+    OFFICIAL_COUNTS,
+    build_marc_ja,
+    fetch_review_id_lists,
+    html_to_text,
+    is_mostly_ascii,
+    split_instances,
+)
 from jglue_bench.errors import ChecksumError, DataError, UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

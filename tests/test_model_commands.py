@@ -39,7 +39,7 @@ def test_cache(cache_dir, monkeypatch):
 
 
 def family_folder(family: str, cache_dir: Path) -> Path:
-    from jglue_bench.random_families import cached_family
+    from jglue_bench.train.random_families import cached_family
 
     return cached_family(family, cache_dir)
 
@@ -246,7 +246,7 @@ def test_models_counts_parameters_of_a_local_folder(cache_dir, capsys, tmp_path,
     assert 559e6 < rows["xlm_roberta_large"]["parameters"] < 561e6
     assert rows["ku_deberta_v3_base"]["parameters"] is None  # neither files nor a shape here
     main(["models"])
-    from jglue_bench.model_commands import format_parameters
+    from jglue_bench.train.model_list import format_parameters
 
     line = next(line for line in capsys.readouterr().out.splitlines() if "| xlm_roberta_base " in line)
     assert format_parameters(expected) in line and str(folder) in line
@@ -256,7 +256,7 @@ def test_models_counts_parameters_of_a_local_folder(cache_dir, capsys, tmp_path,
 def test_parameter_count_matches_the_built_model(family, cache_dir):
     from transformers import AutoConfig, AutoModel
 
-    from jglue_bench.modeling import meta_parameters
+    from jglue_bench.train.modeling import meta_parameters
 
     folder = family_folder(family, cache_dir)
     model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
@@ -265,7 +265,7 @@ def test_parameter_count_matches_the_built_model(family, cache_dir):
 
 
 def test_format_parameters():
-    from jglue_bench.model_commands import format_parameters
+    from jglue_bench.train.model_list import format_parameters
 
     assert [format_parameters(n) for n in (None, 999, 52_300, 68_100_000, 1_200_000_000)] == \
         ["-", "999", "52.3K", "68.1M", "1.2B"]

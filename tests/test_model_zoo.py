@@ -1,5 +1,5 @@
 """Every encoder family, offline: a small random model of the real architecture with tokenizer files in the
-real hub layout (jglue_bench.random_families), trained on each task kind until it memorises a few examples,
+real hub layout (jglue_bench.train.random_families), trained on each task kind until it memorises a few examples,
 saved, loaded back and scored again; and token-id parity of each tokenizer recipe with its reference
 segmentation (SentencePiece itself, BertJapaneseTokenizer, the words Juman++ gives)."""
 
@@ -15,13 +15,17 @@ import pytest
 import sentencepiece
 
 from jglue_bench.errors import UserError
-from jglue_bench.random_families import FAMILIES, cached_family, family_model_config
-from jglue_bench.saved_runs import evaluate_saved_run
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.alignment import token_char_spans
 from jglue_bench.tokenization.layout import encode_pairs, pair_template, text_ids
 from jglue_bench.tokenization.tiny import sample_texts
-from jglue_bench.training import train
+from jglue_bench.train.loop import train
+from jglue_bench.train.random_families import (
+    FAMILIES,
+    cached_family,
+    family_model_config,
+)
+from jglue_bench.train.saved_runs import evaluate_saved_run
 
 KINDS = {"classification": ("jnli", "accuracy"), "regression": ("jsts", "pearson"),
          "multiple_choice": ("jcommonsenseqa", "accuracy"), "extractive_qa": ("jsquad", "f1")}
@@ -118,7 +122,7 @@ def test_family_memorises_saves_and_scores_again(make_config, cache_dir, jumanpp
 def test_token_types_only_where_the_model_has_them(cache_dir, jumanpp):
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    from jglue_bench.modeling import forward_input_names
+    from jglue_bench.train.modeling import forward_input_names
 
     expected = {"tohoku_bert": True, "waseda_roberta": True, "xlm_roberta": False, "luke": False,
                 "deberta_v2": True, "deberta_v3": True, "modernbert": False}

@@ -6,7 +6,7 @@ import pytest
 from test_extractive_qa import jsquad_spec
 
 from jglue_bench.data.readers import read_rows
-from jglue_bench.oracle import format_oracle, gold_occurrences, oracle_scores
+from jglue_bench.prepare.oracle import format_oracle, gold_occurrences, oracle_scores
 from jglue_bench.tasks import extractive_qa as qa
 from jglue_bench.tasks.common import Example
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jglue_bench.data.readers import read_rows
-from jglue_bench.training import train
+from jglue_bench.train.loop import train
 
 # task, split with gold labels here, metric, threshold (x100), epochs
 CASES = [

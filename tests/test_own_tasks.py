@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from jglue_bench.config import compose_config
-from jglue_bench.prepare import carve_rows, read_split, resolve_labels, task_spec
+from jglue_bench.prepare.stage import carve_rows, read_split, resolve_labels, task_spec
 
 TOPICS = [("サッカーの試合で、日本が二点を取って勝った。", "スポーツ"), ("株価が、三日続けて上がった。", "経済"),
           ("新しい星が望遠鏡で見つかった。", "科学"), ("カレーの作り方を、祖母に習った。", "料理"),

@@ -14,16 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+from jglue_bench.experiments.hydra_sweeper import expand_by_grid
 from store_writer import write_records
 
 from jglue_bench.config import compose_config
 from jglue_bench.data.sources import sample_dir
-from jglue_bench.experiment import experiment_key
-from jglue_bench.prepare import read_split, task_spec
-from jglue_bench.protocols import best_cell, paper_cells
-from jglue_bench.results import read_records
-from jglue_bench.hydra_plugin import expand_by_grid
-from jglue_bench.training import train
+from jglue_bench.prepare.stage import read_split, task_spec
+from jglue_bench.records.choice import best_cell, paper_cells
+from jglue_bench.records.key import experiment_key
+from jglue_bench.records.store import read_records
+from jglue_bench.train.loop import train
 
 SMALL = ("num_train_epochs=1", "save_model=false", "trainer.progress_bar=false", "data.max_train_samples=200",
          "batch_size=16")

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.published import (COLUMNS, METRIC_RANGES, PROTOCOLS, SPLITS, TASKS, impossible_claims,
-                                   load_published, packaged_dir)
+from jglue_bench.records.published import (
+    COLUMNS,
+    METRIC_RANGES,
+    PROTOCOLS,
+    SPLITS,
+    TASKS,
+    impossible_claims,
+    load_published,
+    packaged_dir,
+)
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "published"
 # The shared notes the new sources were transcribed from; a checkout elsewhere may not have them.

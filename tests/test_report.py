@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
-from jglue_bench.published import COLUMNS, load_published
-from jglue_bench.report_cli import add_report_parser, run_report
+from jglue_bench.records.published import COLUMNS, load_published
+from jglue_bench.report import compare as report_compare
+from jglue_bench.report import render as report_render
+from jglue_bench.report import tables as report
+from jglue_bench.report.cli import add_report_parser, run_report
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "published"
 _counter = iter(range(1, 10**6))
@@ -393,7 +395,7 @@ def test_a_missing_published_path_is_one_line_and_exit_2(tmp_path):
 
 
 def test_report_modules_import_neither_torch_nor_matplotlib():
-    code = ("import sys, jglue_bench.report_cli, jglue_bench.report, jglue_bench.published; "
+    code = ("import sys, jglue_bench.report.cli, jglue_bench.report.tables, jglue_bench.records.published; "
             "print(sorted(name for name in ('torch', 'matplotlib', 'numpy', 'transformers') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -401,7 +403,7 @@ def test_report_modules_import_neither_torch_nor_matplotlib():
 
 
 def test_markdown_table_keeps_the_runs_layout_train_prints():
-    text = report.markdown_table([make_record(model="tiny")])
+    text = report_render.runs_markdown([make_record(model="tiny")])
     assert text.startswith("| task | model | data")
     assert "| jnli | tiny  | v1.3 jglue-release | train -> valid |" in text
 

@@ -277,7 +277,7 @@ def test_predict_takes_rows_without_ids_and_plain_text_lines(tmp_path, jglue_ben
 def test_plain_text_is_refused_for_a_task_of_two_texts(tmp_path):
     from jglue_bench.data.sources import SplitFile
     from jglue_bench.errors import DataError
-    from jglue_bench.prepare import examples_to_predict, task_spec
+    from jglue_bench.prepare.stage import examples_to_predict, task_spec
 
     pair = task_spec({"task": {"name": "pairs", "kind": "regression", "files": {"train": "t.jsonl"},
                                "fields": {"texts": ["a", "b"], "label": "score"}, "max_seq_length": 32}})

@@ -8,12 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from jglue_bench.batching import shard_batches
 from jglue_bench.config import compose_config
 from jglue_bench.errors import UserError
-from jglue_bench.results import read_records
-from jglue_bench.saved_runs import evaluate_saved_run
-from jglue_bench.training import train
+from jglue_bench.records.store import read_records
+from jglue_bench.train.batching import shard_batches
+from jglue_bench.train.loop import train
+from jglue_bench.train.saved_runs import evaluate_saved_run
 
 
 @pytest.mark.parametrize("override, message", [

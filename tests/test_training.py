@@ -8,10 +8,10 @@ import pytest
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from jglue_bench.errors import UserError
-from jglue_bench.saved_runs import evaluate_saved_run
-from jglue_bench.modeling import forward_input_names
-from jglue_bench.results import read_records
-from jglue_bench.training import train
+from jglue_bench.records.store import read_records
+from jglue_bench.train.loop import train
+from jglue_bench.train.modeling import forward_input_names
+from jglue_bench.train.saved_runs import evaluate_saved_run
 
 RECORD_KEYS = {"task", "model", "config", "experiment", "protocol", "seed", "metrics", "split", "git", "packages", "device",
                "wall_time_s", "throughput", "history", "run_id", "created_at"}

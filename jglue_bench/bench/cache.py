@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
+from jglue_bench.bench.common import (
+    bandainamco_tokenizer,
+    inputs,
+    present_splits,
+    ratio,
+    report,
+    task_config,
+)
 from jglue_bench.bench.padding import TASK_SPLITS
 
 REPEATS = 5  # the median of five: one timing on a shared machine can be off by half
@@ -46,7 +53,7 @@ def measure_task(task: str, split: str, data: Path, version: str, tokenizer, lim
                  cache_dir: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
-    from jglue_bench.prepare import read_split, task_spec
+    from jglue_bench.prepare.stage import read_split, task_spec
 
     cfg = task_config(task, data, version)
     spec = task_spec(cfg)
@@ -70,7 +77,7 @@ def warm_up(task_split: tuple[str, str], data: Path, version: str, tokenizer, ca
 
 
 def timed_prepare(spec, data_cfg: dict, split: str, tokenizer, max_seq_length: int, limit: int | None) -> dict:
-    from jglue_bench.prepare import prepare_split
+    from jglue_bench.prepare.stage import prepare_split
 
     started = time.perf_counter()
     prepared = prepare_split(spec, data_cfg, split, tokenizer, max_seq_length, False, limit)

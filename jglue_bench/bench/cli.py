@@ -82,7 +82,12 @@ def run_estimate(args) -> None:
 
     jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
     if args.all_models or args.model:
-        models = [model_config(choice) for choice in (args.model or all_model_names())]
+        from omegaconf import OmegaConf
+
+        from jglue_bench.config import compose_model
+
+        models = [OmegaConf.to_container(compose_model(choice)[0], resolve=True)
+                  for choice in (args.model or all_model_names())]
         estimate.run_models(common.data_dir(args.data_dir), common.vocab_file(args.vocab), models, jcola,
                             args.peak_tflops, args.mfu, args.out_dir)
         return
@@ -95,17 +100,6 @@ def all_model_names() -> list[str]:
     from jglue_bench.config import config_dir
 
     return sorted(path.stem for path in (config_dir() / "model").glob("*.yaml") if path.stem != "tiny")
-
-
-def model_config(choice: str) -> dict:
-    """A model config as a plain dict: NAME, or NAME=PATH with its files in PATH."""
-    from omegaconf import OmegaConf
-
-    from jglue_bench.config import compose_config
-
-    name, _, path = choice.partition("=")
-    return OmegaConf.to_container(compose_config([f"model={name}", *([f"model.pretrained={path}"] if path else [])]
-                                                 ).model, resolve=True)
 
 
 def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:

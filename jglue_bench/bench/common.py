@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from jglue_bench.errors import UserError
+from jglue_bench.support.markdown import markdown_table
 
 DEFAULT_OUT_DIR = Path("results/bench")
 BANDAINAMCO_FOLDER = "bandainamco-mirai-distilbert-base-japanese"
@@ -99,7 +100,7 @@ def environment() -> dict[str, Any]:
     """Where a number was measured: the device (GPU name, else CPU model), threads and package versions."""
     import torch
 
-    from jglue_bench.results import git_state, package_versions
+    from jglue_bench.records.store import git_state, package_versions
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"device": gpu or cpu_model(), "device_type": "cuda" if gpu else "cpu", "cpu": cpu_model(),
@@ -120,7 +121,7 @@ def cpu_model() -> str:
 
 def save_result(name: str, result: dict[str, Any], out_dir: str | Path | None) -> Path:
     """results/bench/<name>-<timestamp>.json (a suffix keeps two results of the same second apart)."""
-    from jglue_bench.results import write_json_atomic
+    from jglue_bench.records.store import write_json_atomic
 
     folder = Path(out_dir) if out_dir is not None else DEFAULT_OUT_DIR
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -144,33 +145,6 @@ def report(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequenc
     print(f"saved {path}")
     print(ratio_line, flush=True)
     return path
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                   right_aligned: Sequence[bool] | None = None) -> str:
-    """Columns of numbers right-aligned (or as `right_aligned` says, for numbers already formatted as text)."""
-    cells = [[str(header) for header in headers]] + [[format_cell(value) for value in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = right_aligned or [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(headers))]
-
-    def line(row):
-        return "| " + " | ".join(cell.rjust(w) if num else cell.ljust(w)
-                                 for cell, w, num in zip(row, widths, numeric)) + " |"
-
-    rule = "|" + "|".join(("-" * (w + 1)) + (":" if num else "-") for w, num in zip(widths, numeric)) + "|"
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
-
-
-def format_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "" if value is None else str(value)
-
-
-def _is_number(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def ratio(numerator: float, denominator: float) -> float:

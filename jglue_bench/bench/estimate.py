@@ -67,7 +67,7 @@ def task_estimate(measured, parameters: int, shape: dict[str, int], flops_per_se
 def measure(task: str, data: Path, jcola_dir: Path | None, tokenizer) -> tuple[float, float, int, object]:
     """Mean tokens per feature and features per example on the dev split (JSQuAD: windows; multiple choice: all
     choices together), and the dev split's tokens."""
-    from jglue_bench.prepare import featurize_split, read_split, task_spec
+    from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
 
     cfg = task_config(task, data, "1.3", *([f"task.source.dir={jcola_dir}"] if task == "jcola" and jcola_dir else []))
     spec = task_spec(cfg)
@@ -97,7 +97,7 @@ def model_size(config) -> tuple[int, dict[str, int]]:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from jglue_bench.modeling import count_parameters
+    from jglue_bench.train.modeling import count_parameters
 
     with torch.device("meta"):
         model = AutoModelForSequenceClassification.from_config(config)
@@ -113,7 +113,7 @@ def run_models(data: Path, vocab: Path | None, models: list[dict], jcola_dir: Pa
     proxy = bandainamco_tokenizer(vocab)
     proxy_counts = {task: measure(task, data, jcola_dir, proxy) for task in TASKS}
     rows, result = [], {}
-    from jglue_bench.modeling import model_architecture
+    from jglue_bench.train.modeling import model_architecture
 
     for model_cfg in models:
         config, shape_source = model_architecture(model_cfg)

@@ -13,7 +13,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
+from jglue_bench.bench.common import (
+    inputs,
+    random_distilbert_overrides,
+    ratio,
+    report,
+    task_config,
+)
 from jglue_bench.bench.padding import TASK_SPLITS
 
 BASE_ARCHITECTURE = {"dim": 768, "n_layers": 6, "n_heads": 12, "hidden_dim": 3072}  # DistilBERT-base
@@ -61,10 +67,14 @@ def peak_for(gpu_name: str, precision: str) -> float | None:
 def measure_task(task: str, split: str, data: Path, version: str, model_overrides: Sequence[str], steps: int,
                  precision: str, peak: float | None, device: str, limit: int | None) -> dict[str, Any]:
     from jglue_bench.bench.common import present_splits
-    from jglue_bench.modeling import build_model, count_parameters, forward_input_names
-    from jglue_bench.prepare import featurize_split, read_split, task_spec
+    from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
     from jglue_bench.tasks import kind_module
     from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.train.modeling import (
+        build_model,
+        count_parameters,
+        forward_input_names,
+    )
 
     cfg = task_config(task, data, version, *model_overrides)
     spec = task_spec(cfg)
@@ -90,8 +100,13 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
     """WARMUP_STEPS untimed, then `steps` timed optimizer steps over this batching's first batches."""
     import torch
 
-    from jglue_bench.batching import Collator, feature_length, to_device, training_batches
     from jglue_bench.bench.padding import computed_tokens
+    from jglue_bench.train.batching import (
+        Collator,
+        feature_length,
+        to_device,
+        training_batches,
+    )
 
     device = torch.device(setup["device"])
     model.to(device).train()

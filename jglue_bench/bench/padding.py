@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
+from jglue_bench.bench.common import (
+    bandainamco_tokenizer,
+    inputs,
+    present_splits,
+    ratio,
+    report,
+    task_config,
+)
 
 TASK_SPLITS = (("jnli", "valid"), ("jsts", "train"), ("jcommonsenseqa", "train"), ("jsquad", "valid"))
 
@@ -35,7 +42,7 @@ def run(data: Path, vocab: Path | None, version: str = "1.3", limit: int | None 
 
 def measure_task(task: str, split: str, data: Path, version: str, tokenizer, limit: int | None, seed: int) -> dict:
     """Features of one split (prepare's own featurization), and their padding under the three batchings."""
-    from jglue_bench.prepare import featurize_split, read_split, task_spec
+    from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
 
     cfg = task_config(task, data, version)
     spec = task_spec(cfg)
@@ -54,7 +61,12 @@ def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: in
     """Real tokens over computed tokens for pad-to-max, random dynamic and length-grouped batches, counted in
     the tensors the training loop's collator builds. Pad-to-max and random dynamic batches pad a multiple
     choice question's choices to one length (as HF Trainer does); ours run them in `choice_groups` groups."""
-    from jglue_bench.batching import Collator, feature_length, has_choices, training_batches
+    from jglue_bench.train.batching import (
+        Collator,
+        feature_length,
+        has_choices,
+        training_batches,
+    )
 
     lengths = [feature_length(feature) for feature in features]
     # each sequence's length: one per choice in a multiple choice feature

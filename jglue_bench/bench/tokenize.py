@@ -8,7 +8,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
+from jglue_bench.bench.common import (
+    bandainamco_tokenizer,
+    inputs,
+    present_splits,
+    ratio,
+    report,
+    task_config,
+)
 
 MAX_LENGTH = 128
 TASKS = ("jsts", "jnli")
@@ -61,7 +68,7 @@ def timed_call(encoder, firsts, seconds) -> tuple[float, dict]:
 def sentence_pairs(data: Path, version: str, limit: int | None) -> tuple[list[str], list[str], list[str]]:
     """(sentence1s, sentence2s, the files they came from) of every JSTS and JNLI split present, the first
     `limit` pairs when given."""
-    from jglue_bench.prepare import read_split, task_spec
+    from jglue_bench.prepare.stage import read_split, task_spec
 
     firsts, seconds, sources = [], [], []
     for task in TASKS:

@@ -4,7 +4,7 @@ hidden 1,024, 4 heads) over BandaiNamco's vocabulary (MeCab IPADIC + WordPiece),
 next to nothing at 5e-5 in one epoch; 5e-4 over 3 epochs gives Pearsons worth comparing), 10% linear warmup,
 the same seed and the same initial weights on every side:
 
-- ours: jglue_bench.training.train(cfg), length-grouped batches padded per batch;
+- ours: jglue_bench.train.loop.train(cfg), length-grouped batches padded per batch;
 - HF Trainer, every pair padded to max_seq_length (JGLUE's official setup);
 - HF Trainer with dynamic padding and the length-grouped sampler (the best HF setup).
 
@@ -15,7 +15,7 @@ kept in the JSON.
 
 `--model FAMILY[=FOLDER]` runs the same comparison on another encoder family: a random model of that family at
 the same size (4 layers x 256, feed-forward 1,024, 4 heads) with tokenizer files in the family's hub layout
-(jglue_bench.random_families), or FOLDER, a model of that family in its hub layout."""
+(jglue_bench.train.random_families), or FOLDER, a model of that family in its hub layout."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
+from jglue_bench.bench.common import (
+    inputs,
+    random_distilbert_overrides,
+    ratio,
+    report,
+    task_config,
+)
 
 ARCHITECTURE = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024}
 SIDES = ("hf_pad_to_max", "hf_dynamic", "ours")
@@ -56,7 +62,7 @@ def model_choice(model: str | None, vocab: Path | None, work: Path) -> tuple[lis
         name = "random_distilbert_4x256_bandainamco_vocab"
         return random_distilbert_overrides(vocab, ARCHITECTURE, name), name
     from jglue_bench.errors import UserError
-    from jglue_bench.random_families import BENCH_SIZES, FAMILIES, cached_family
+    from jglue_bench.train.random_families import BENCH_SIZES, FAMILIES, cached_family
 
     family, _, folder = model.partition("=")
     if family not in FAMILIES:
@@ -91,7 +97,7 @@ def measure_side(side: str, cfg, settings: dict[str, Any], shared, work: Path) -
     if side == "ours":
         return ours_run(cfg, work)
     from jglue_bench.bench.hf_baseline import hf_trainer_run
-    from jglue_bench.modeling import forward_input_names
+    from jglue_bench.train.modeling import forward_input_names
 
     model, tokenizer, train_examples, eval_examples = shared
     return hf_trainer_run(model, tokenizer, train_examples, eval_examples, settings,
@@ -100,7 +106,7 @@ def measure_side(side: str, cfg, settings: dict[str, Any], shared, work: Path) -
 
 
 def ours_run(cfg, work: Path) -> dict[str, Any]:
-    from jglue_bench.training import train
+    from jglue_bench.train.loop import train
 
     started = time.perf_counter()
     result = train(cfg, output_dir=work)
@@ -115,10 +121,10 @@ def shared_inputs(cfg):
     the weights are the same), the tokenizer, and the training and dev examples train(cfg) reads."""
     import torch
 
-    from jglue_bench.modeling import build_model
-    from jglue_bench.prepare import read_split, task_spec
+    from jglue_bench.prepare.stage import read_split, task_spec
     from jglue_bench.tasks import kind_module
     from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.train.modeling import build_model
 
     spec = task_spec(cfg)
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from jglue_bench.errors import ChecksumError, UserError
+from jglue_bench.support.atomic import atomic_path
 
 CHUNK_BYTES = 1 << 20
 
@@ -70,18 +70,13 @@ def fetch_verified(url: str, dest: str | Path, sha256: str | None = None, git_bl
     if dest.exists() and checksum_problem(dest, sha256, git_blob) is None:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
+    with atomic_path(dest) as temporary:  # a failed or tampered download never takes dest's name
+        with open(temporary, "wb") as out:
             _stream(url, out, timeout_s)
-        problem = checksum_problem(tmp_name, sha256, git_blob)
+        problem = checksum_problem(temporary, sha256, git_blob)
         if problem is not None:
             raise ChecksumError(f"Downloaded {url} does not match its pinned checksum ({problem}); "
                                 f"the file was discarded. Try again, or check that the URL serves the pinned release.")
-        os.replace(tmp_name, dest)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
     return dest
 
 

@@ -20,17 +20,17 @@ import csv
 import gzip
 import json
 import logging
-import os
 import random
 import re
 import string
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from jglue_bench.data.download import fetch_verified
 from jglue_bench.errors import DataError, UserError
+from jglue_bench.support.atomic import atomic_path
 
 JGLUE_TAG = "v1.3.0"
 LIST_BASE_URL = f"https://raw.githubusercontent.com/yahoojapan/JGLUE/{JGLUE_TAG}/preprocess/marc-ja/data"
@@ -256,19 +256,10 @@ def _check_listed_split(review_id: str, split: str, lists: dict, folder: Path) -
 
 def _write_atomically(files: dict[Path, list[dict]]) -> None:
     """Write every file to a temp file beside it, then rename them all, so no half-written split is left."""
-    temps = {}
-    try:
+    with ExitStack() as renames:  # every file is renamed when all are written, or none is
         for path, rows in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temps[path] = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-            os.chmod(temps[path], 0o644)  # mkstemp makes it owner-only
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            temporary = renames.enter_context(atomic_path(path))
+            with open(temporary, "w", encoding="utf-8", newline="\n") as out:
                 for row in rows:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")  # the script's print(json.dumps(...))
-        for path, temp in temps.items():
-            os.replace(temp, path)
-    finally:
-        for temp in temps.values():
-            if os.path.exists(temp):
-                os.unlink(temp)
 

@@ -11,8 +11,17 @@ from transformers import AutoModelForMultipleChoice
 from transformers.modeling_outputs import MultipleChoiceModelOutput
 
 from jglue_bench.data.readers import Row
-from jglue_bench.tasks.common import (Example, decode_argmax, encode, example_id, integer_field, logits_rows,
-                                      score_labels, softmax, text_field)
+from jglue_bench.tasks.common import (
+    Example,
+    decode_argmax,
+    encode,
+    example_id,
+    integer_field,
+    logits_rows,
+    score_labels,
+    softmax,
+    text_field,
+)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForMultipleChoice

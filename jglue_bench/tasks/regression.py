@@ -10,7 +10,14 @@ from transformers import AutoModelForSequenceClassification
 
 from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import Example, featurize_texts, logits_rows, model_forward, score_labels, texts_example
+from jglue_bench.tasks.common import (
+    Example,
+    featurize_texts,
+    logits_rows,
+    model_forward,
+    score_labels,
+    texts_example,
+)
 from jglue_bench.tasks.spec import TaskSpec
 
 AUTO_MODEL = AutoModelForSequenceClassification

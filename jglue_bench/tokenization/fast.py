@@ -28,7 +28,7 @@ import re
 import unicodedata
 from typing import Sequence
 
-from jglue_bench.gc_pause import collector_paused
+from jglue_bench.support.gc_pause import collector_paused
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -31,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
 
 from jglue_bench.errors import UserError
+from jglue_bench.support.atomic import write_bytes_atomic, write_text_atomic
 from jglue_bench.tokenization.presegment import word_splitter
 from jglue_bench.tokenization.tiny import build_tiny_spm
 
@@ -136,7 +136,7 @@ def _unigram(model_cfg, recipe, files, cache):
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
-    from jglue_bench.tokenization import sentencepiece_recipes as spm
+    import jglue_bench.tokenization.sentencepiece_recipes as spm
 
     specials = {"cls_token": "<cls>", "sep_token": "<sep>", "pad_token": "<pad>", "unk_token": "<unk>",
                 "mask_token": "<mask>", **_special_tokens(recipe)}
@@ -234,7 +234,11 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
             raise UserError(f"{path} is missing: the tokenizer recipe of model '{model_cfg.get('name')}' needs it.")
         return path
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+    )
 
     try:
         return Path(hf_hub_download(str(source), filename, revision=model_cfg.get("revision")))
@@ -252,11 +256,11 @@ def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
     for key, source in getattr(tokenizer, "jglue_files", {}).items():
         name = Path(source).name
         if not Path(folder, name).is_file() or Path(folder, name).read_bytes() != Path(source).read_bytes():
-            shutil.copyfile(source, Path(folder, name))
+            write_bytes_atomic(Path(folder, name), Path(source).read_bytes())
         recipe[key] = name
     if recipe["recipe"] == "auto":  # AutoTokenizer finds what save_pretrained wrote
         recipe.pop("special_tokens", None)
-    Path(folder, RECIPE_FILE).write_text(json.dumps(recipe, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text_atomic(Path(folder, RECIPE_FILE), json.dumps(recipe, indent=2, ensure_ascii=False) + "\n")
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

@@ -17,13 +17,20 @@ its precompiled NFKC map, NFC to compose what the map leaves apart, and Sentence
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers import (
+    Regex,
+    Tokenizer,
+    decoders,
+    normalizers,
+    pre_tokenizers,
+    processors,
+)
 from tokenizers.models import Unigram
 
 from jglue_bench.errors import UserError
+from jglue_bench.support.atomic import write_bytes_atomic
 
 SPACE = "\u2581"  # SentencePiece's word-start marker
 
@@ -77,10 +84,7 @@ def private_copy(model_file: Path, name: str, cache_dir: Path) -> Path:
     folder = Path(cache_dir).expanduser() / "tokenizers" / hashlib.sha256(data).hexdigest()[:16]
     target = folder / name
     if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{name}.tmp"
-        shutil.copyfile(model_file, temporary)
-        temporary.replace(target)
+        write_bytes_atomic(target, data)
     return folder
 
 

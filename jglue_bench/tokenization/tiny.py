@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from importlib import resources
 from pathlib import Path
 
 import sentencepiece
+
+from jglue_bench.support.atomic import write_bytes_atomic
 
 EXTRA_PIECES = 2000
 REQUIRED_RANGES = ((0x3041, 0x3096), (0x30A1, 0x30FA), (0x30FC, 0x30FC), (0x4E00, 0x9FFF))
@@ -38,10 +39,7 @@ def build_tiny_spm(cache_dir: Path) -> Path:
     sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model,
                                              required_chars=required, **settings)
     model.seek(0)
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    with os.fdopen(handle, "wb") as out:
-        out.write(model.read())
-    os.replace(tmp_name, target)
+    write_bytes_atomic(target, model.read())
     return target
 
 

@@ -11,10 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from jglue_bench import report, report_compare, report_render
 from jglue_bench.errors import UserError
-from jglue_bench.published import PublishedScore, load_published, packaged_dir
-from jglue_bench.results import read_records
+from jglue_bench.records.published import (
+    PublishedScore,
+    load_published,
+    packaged_dir,
+)
+from jglue_bench.records.store import read_records
+from jglue_bench.report import compare as report_compare
+from jglue_bench.report import render as report_render
+from jglue_bench.report import tables as report
 
 DEFAULT_RESULTS = Path("results/runs.jsonl")
 TABLES = ("runs", "paper", "robust", "published", "models", "efficiency")

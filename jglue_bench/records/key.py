@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 import jglue_bench
-from jglue_bench.prepare import SplitData
+from jglue_bench.prepare.stage import SplitData
 from jglue_bench.tasks import TaskSpec
 
 PROTOCOLS = ("single", "paper", "robust")

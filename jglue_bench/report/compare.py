@@ -7,9 +7,21 @@ import statistics
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
-from jglue_bench.published import PROTOCOLS, PublishedScore
-from jglue_bench.report import (METRIC_ORDER, SPLIT_ORDER, TASK_ORDER, Score, Spread, Table, as_spread, data_label,
-                                finite, group_by, ranked, score_cell)
+from jglue_bench.records.published import PROTOCOLS, PublishedScore
+from jglue_bench.report.tables import (
+    METRIC_ORDER,
+    SPLIT_ORDER,
+    TASK_ORDER,
+    Score,
+    Spread,
+    Table,
+    as_spread,
+    data_label,
+    finite,
+    group_by,
+    ranked,
+    score_cell,
+)
 
 
 def domain(split: str) -> bool:

@@ -11,13 +11,19 @@ from typing import Any, Sequence
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from jglue_bench.first_token import runs_first_token_only
-from jglue_bench.modeling import count_parameters
-from jglue_bench.prepare import SplitData
-from jglue_bench.results import (RECORD_SCHEMA_VERSION, append_record, device_info, git_state, package_versions,
-                                 write_json_atomic)
+from jglue_bench.prepare.stage import SplitData
+from jglue_bench.records.store import (
+    RECORD_SCHEMA_VERSION,
+    append_record,
+    device_info,
+    git_state,
+    package_versions,
+    write_json_atomic,
+)
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tokenization import tokenizer_fingerprint
+from jglue_bench.train.first_token import runs_first_token_only
+from jglue_bench.train.modeling import count_parameters
 
 
 def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,

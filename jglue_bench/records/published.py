@@ -75,9 +75,9 @@ class PublishedScore:
 def packaged_dir() -> Path:
     """The published CSVs the package ships: jglue_bench/published_data in a wheel, else results/published/ at
     the top of the checkout (an editable install or a plain checkout)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "published_data"
-    return packaged if packaged.is_dir() else here.parent / "results" / "published"
+    package = Path(__file__).resolve().parent.parent  # jglue_bench/
+    packaged = package / "published_data"
+    return packaged if packaged.is_dir() else package.parent / "results" / "published"
 
 
 def load_published(*paths: str | Path) -> list[PublishedScore]:

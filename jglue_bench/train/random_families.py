@@ -13,9 +13,9 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from jglue_bench.support.atomic import write_bytes_atomic
 from jglue_bench.tokenization.tiny import REQUIRED_RANGES, sample_texts
 
 # family -> (a model config in configs/model whose recipe it shares, the architecture of its config.json)
@@ -93,11 +93,7 @@ def _train_spm(**settings) -> bytes:
 
 
 def _write(path: Path, data: bytes | str) -> None:
-    """Written under a temporary name, then renamed: a reader never sees half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(temporary, path)
+    write_bytes_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def _spm_piece_count(data: bytes) -> int:

@@ -42,7 +42,7 @@ def best_cell(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 def paper_choice(key: str, *, _root_: Any) -> Any:
     """OmegaConf resolver `${paper_choice:learning_rate}`: the value the paper protocol chose for this config's
     task and model, read from its results store."""
-    from jglue_bench.results import read_records
+    from jglue_bench.records.store import read_records
 
     if key not in CHOSEN_KEYS:
         raise UserError(f"paper_choice: {key!r} is not a chosen hyperparameter ({', '.join(CHOSEN_KEYS)}).")

@@ -22,8 +22,14 @@ from tqdm.auto import tqdm
 from jglue_bench.data.readers import LINES, Row, read_columns, read_lines, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.features import FeatureTable, examples_from_table, examples_table, read_arrow, write_arrow
-from jglue_bench.gc_pause import collector_paused
+from jglue_bench.prepare.features import (
+    FeatureTable,
+    examples_from_table,
+    examples_table,
+    read_arrow,
+    write_arrow,
+)
+from jglue_bench.support.gc_pause import collector_paused
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
 from jglue_bench.tasks.spec import GOLD_FIELDS

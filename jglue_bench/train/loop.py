@@ -24,23 +24,44 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
-from jglue_bench import checkpoints
-from jglue_bench.batching import Collator, shard_batches, to_device, training_batches
 from jglue_bench.config import check_run_config, resolved_config
 from jglue_bench.errors import UserError, explained_write_errors
-from jglue_bench.evaluation import predict, score_outputs, write_predictions
-from jglue_bench.experiment import experiment_key
-from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import (build_model, forward_input_names, library_progress_bars, max_input_length,
-                                  needs_unused_parameters)
-from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
-from jglue_bench.prepare import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
-from jglue_bench.records import build_record, finish_record
-from jglue_bench.results import find_record, write_yaml_atomic
+from jglue_bench.prepare.stage import (
+    PreparedSplit,
+    featurize_split,
+    read_split,
+    resolve_labels,
+    task_spec,
+)
+from jglue_bench.records.build import build_record, finish_record
+from jglue_bench.records.key import experiment_key
+from jglue_bench.records.store import find_record, write_yaml_atomic
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
 from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
+from jglue_bench.train import checkpoints
+from jglue_bench.train.batching import (
+    Collator,
+    shard_batches,
+    to_device,
+    training_batches,
+)
+from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
+from jglue_bench.train.first_token import first_token_last_layer
+from jglue_bench.train.modeling import (
+    build_model,
+    forward_input_names,
+    library_progress_bars,
+    max_input_length,
+    needs_unused_parameters,
+)
+from jglue_bench.train.preflight import (
+    check_hub_reachable,
+    check_output_dir,
+    check_writable_store,
+    warn_about_precision,
+)
 
 LOG_EVERY = 50  # optimizer steps between progress-bar loss updates (reading the loss waits for the device)
 

@@ -9,7 +9,8 @@ import json
 import math
 from typing import Any, Sequence
 
-from jglue_bench.report import SeedValues, Spread, Table
+from jglue_bench.report.tables import SeedValues, Spread, Table, runs_table
+from jglue_bench.support.markdown import render_table
 
 
 def format_number(value: Any, digits: int, signed: bool = False) -> str:
@@ -33,14 +34,14 @@ def text_cell(value: Any, digits: int, signed: bool = False) -> str:
     return format_number(value, digits, signed)
 
 
+def runs_markdown(records: Sequence[dict[str, Any]]) -> str:
+    """The runs table alone (what `train` prints after a run, and a sweep after its runs)."""
+    return render_markdown_table(runs_table(records))
+
+
 def render_markdown_table(table: Table) -> str:
-    cells = [{column: text_cell(row[column], 2, column in table.signed) if column in row else ""
-              for column in table.columns} for row in table.rows]
-    widths = {column: max([len(column)] + [len(row[column]) for row in cells]) for column in table.columns}
-    lines = ["| " + " | ".join(column.ljust(widths[column]) for column in table.columns) + " |",
-             "|" + "|".join("-" * (widths[column] + 2) for column in table.columns) + "|"]
-    lines += ["| " + " | ".join(row[column].ljust(widths[column]) for column in table.columns) + " |" for row in cells]
-    return "\n".join(lines)
+    return render_table(table.columns, [[text_cell(row[column], 2, column in table.signed) if column in row else ""
+                                         for column in table.columns] for row in table.rows])
 
 
 def render_markdown(tables: Sequence[Table]) -> str:

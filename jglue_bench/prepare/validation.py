@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from jglue_bench.data.sources import SplitFile
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.prepare import read_split, resolve_labels
+from jglue_bench.prepare.stage import read_split, resolve_labels
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example
 

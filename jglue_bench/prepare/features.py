@@ -9,8 +9,6 @@ a fraction of the time it took to tokenize, and batches are padded straight from
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
@@ -20,7 +18,8 @@ import numpy as np
 import pyarrow  # at import, not at the first cache hit: the load time is then the load alone
 import pyarrow.ipc
 
-from jglue_bench.gc_pause import collector_paused
+from jglue_bench.support.atomic import atomic_path
+from jglue_bench.support.gc_pause import collector_paused
 
 SEQUENCE_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -72,16 +71,9 @@ class FeatureTable(Sequence):
 
 def write_arrow(table, path: Path) -> None:
     """Write to a temporary file beside `path`, then rename: a reader never sees half a cache entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        with pyarrow.OSFile(tmp_name, "wb") as sink, pyarrow.ipc.new_file(sink, table.schema) as writer:
+    with atomic_path(path) as temporary:
+        with pyarrow.OSFile(str(temporary), "wb") as sink, pyarrow.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 def read_arrow(path: Path):

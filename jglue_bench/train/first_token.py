@@ -32,10 +32,19 @@ import sys
 import types
 
 import torch
-from transformers import (BertForMultipleChoice, BertForSequenceClassification, DistilBertForMultipleChoice,
-                          DistilBertForSequenceClassification, DistilBertModel, ElectraForMultipleChoice,
-                          ElectraForSequenceClassification, RobertaForMultipleChoice, RobertaForSequenceClassification,
-                          XLMRobertaForMultipleChoice, XLMRobertaForSequenceClassification)
+from transformers import (
+    BertForMultipleChoice,
+    BertForSequenceClassification,
+    DistilBertForMultipleChoice,
+    DistilBertForSequenceClassification,
+    DistilBertModel,
+    ElectraForMultipleChoice,
+    ElectraForSequenceClassification,
+    RobertaForMultipleChoice,
+    RobertaForSequenceClassification,
+    XLMRobertaForMultipleChoice,
+    XLMRobertaForSequenceClassification,
+)
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 # Exact classes: a subclass may read other positions.

@@ -17,15 +17,25 @@ from jglue_bench.data.download import file_sha256
 from jglue_bench.data.readers import FORMATS, LINES
 from jglue_bench.data.sources import FileEntry, Source, SplitFile, locate_file
 from jglue_bench.errors import UserError
-from jglue_bench.evaluation import predict, score_outputs, write_predictions
-from jglue_bench.first_token import first_token_last_layer
-from jglue_bench.modeling import forward_input_names, library_progress_bars, load_pretrained, max_input_length
-from jglue_bench.prepare import featurize_split, read_split, task_spec
-from jglue_bench.records import build_record, finish_record
+from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
+from jglue_bench.records.build import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
-from jglue_bench.training import RunResult, accelerator_for, collator_for, eval_split_names
+from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
+from jglue_bench.train.first_token import first_token_last_layer
+from jglue_bench.train.loop import (
+    RunResult,
+    accelerator_for,
+    collator_for,
+    eval_split_names,
+)
+from jglue_bench.train.modeling import (
+    forward_input_names,
+    library_progress_bars,
+    load_pretrained,
+    max_input_length,
+)
 
 
 @dataclass
@@ -100,7 +110,7 @@ def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None
     """The saved model's prediction for every row of `input_path` (any supported format, or plain text with one
     text per line for a task that reads one text; labels not needed): one dict per row with its id, its input
     text(s) and the prediction."""
-    from jglue_bench.prepare import SplitData, examples_to_predict
+    from jglue_bench.prepare.stage import SplitData, examples_to_predict
 
     saved = load_saved_run(run_dir, overrides)
     cfg, spec = saved.cfg, saved.spec

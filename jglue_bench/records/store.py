@@ -12,12 +12,12 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from jglue_bench.errors import DataError
+from jglue_bench.support.atomic import write_text_atomic
 
 RECORD_SCHEMA_VERSION = 2
 PACKAGES = ("jglue-bench", "torch", "transformers", "accelerate", "tokenizers", "datasets", "hydra-core",
@@ -26,17 +26,17 @@ PACKAGES = ("jglue-bench", "torch", "transformers", "accelerate", "tokenizers", 
 
 def write_json_atomic(path: str | Path, document: Any) -> None:
     text = json.dumps(without_nan(document), ensure_ascii=False, indent=2, default=str, allow_nan=False)
-    _write_atomic(Path(path), text + "\n")
+    write_text_atomic(path, text + "\n")
 
 
 def write_yaml_atomic(path: str | Path, document: Any) -> None:
     import yaml
 
-    _write_atomic(Path(path), yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    _write_atomic(Path(path), "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False)
+    write_text_atomic(path, "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False)
                                       + "\n" for row in rows))
 
 
@@ -139,7 +139,7 @@ def package_versions() -> dict[str, str | None]:
 
 def git_state() -> dict[str, Any]:
     """The commit of the jglue-bench checkout that ran (None when not run from a git checkout)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout holding jglue_bench/records/store.py
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
@@ -156,16 +156,3 @@ def device_info(device, precision: str, num_processes: int) -> dict[str, Any]:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return {"type": device.type, "name": name, "num_processes": num_processes, "precision": precision,
             "torch_threads": torch.get_num_threads()}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes files private; records and predictions are for sharing
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)

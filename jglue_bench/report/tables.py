@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
-
 PROTOCOLS = ("paper", "robust", "single", "all")
 TASK_ORDER = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
 METRIC_ORDER = ("accuracy", "macro_f1", "mcc", "pearson", "spearman", "exact_match", "f1", "exact_match_official",
@@ -172,13 +171,6 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
                          "wall s": finite(record.get("wall_time_s")), "run": record.get("run_id", "")})
     columns = ["task", "model", "data", "train -> eval", "lr", "epochs", "seed", "protocol", *metrics, "wall s", "run"]
     return Table("runs", f"Runs ({len(ordered)} records)", columns, rows)
-
-
-def markdown_table(records: Sequence[dict[str, Any]]) -> str:
-    """The runs table alone (what `train` prints after a run, and a sweep after its runs)."""
-    from jglue_bench.report_render import render_markdown_table
-
-    return render_markdown_table(runs_table(records))
 
 
 # ---- (b) paper protocol: the best grid cell on dev ---------------------------------------------------------

@@ -10,14 +10,15 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+FAILED_CELL_FILE = "failed.json"  # a failed cell's one-line error, in its job folder (written by `train`)
+
 
 class SweepSummary(Callback):
     failed_cells: list[dict] = []  # read by `jglue-bench train` after the sweep, for its exit code
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from jglue_bench.commands import FAILED_CELL_FILE
-        from jglue_bench.report import markdown_table
-        from jglue_bench.results import read_records
+        from jglue_bench.records.store import read_records
+        from jglue_bench.report.render import runs_markdown as markdown_table
 
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         records = [record for record in read_records(config.results.path, skip_corrupt=True)
