@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from jglue_bench.experiments.hydra_sweeper import expand_by_grid
 from store_writer import write_records
 
 from jglue_bench.config import compose_config
 from jglue_bench.data.sources import sample_dir
+from jglue_bench.experiments.hydra_sweeper import expand_by_grid
 from jglue_bench.prepare.stage import read_split, task_spec
 from jglue_bench.records.choice import best_cell, paper_cells
 from jglue_bench.records.key import experiment_key

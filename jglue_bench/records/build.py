@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from jglue_bench.prepare.stage import SplitData
@@ -22,17 +21,16 @@ from jglue_bench.records.store import (
 )
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tokenization import tokenizer_fingerprint
-from jglue_bench.train.first_token import runs_first_token_only
-from jglue_bench.train.modeling import count_parameters
 
 
 def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[SplitData], tokenizer,
-                 metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device: torch.device,
-                 num_processes: int, model: torch.nn.Module,
+                 metrics: dict[str, dict[str, Any]], history: list[dict[str, Any]], device,
+                 num_processes: int, model_facts: dict[str, Any],
                  experiment: dict[str, Any] | None = None) -> dict[str, Any]:
     """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
-    split. The first eval split's scores are the record's headline `metrics`. `experiment`: its key, and the
-    sweep and grid cell the run belongs to."""
+    split. The first eval split's scores are the record's headline `metrics`. `model_facts`: plain values the
+    loop measured (`num_parameters`, and `first_token_last_layer`: whether that speed-up ran), so records know
+    nothing of the model code. `experiment`: its key, and the sweep and grid cell the run belongs to."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     eval_splits = list(metrics)
     origins = sorted({data.file.origin for data in splits})
@@ -49,7 +47,8 @@ def build_record(cfg: DictConfig, spec: TaskSpec, kind: str, splits: Sequence[Sp
                            for data in splits]},
         "preprocessing": {data.split: data.preprocessing() for data in splits if hasattr(data, "preprocessing")},
         "model": {"name": cfg.model.name, "pretrained": cfg.model.pretrained, "revision": cfg.model.revision,
-                  "num_parameters": count_parameters(model), "first_token_last_layer": runs_first_token_only(model),
+                  "num_parameters": model_facts["num_parameters"],
+                  "first_token_last_layer": model_facts["first_token_last_layer"],
                   "tokenizer_recipe": dict(tokenizer.jglue_recipe),
                   "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer)},
         "split": eval_splits[0],

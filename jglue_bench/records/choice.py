@@ -1,4 +1,4 @@
-"""The two protocols a reported number comes from.
+"""The two protocols a reported number comes from, and the one rule that picks the paper protocol's cell.
 
 paper:  JGLUE's grid (each task YAML's `grid:`), one seed; for each model and task, the cell with the best
         `main_metric` on dev is the reported number (how JGLUE's tables were made).
@@ -6,16 +6,32 @@ robust: the hyperparameters `paper` chose, then several seeds scored on the v1.3
         deviation and every seed.
 
 `experiment=robust` reads the paper protocol's choice from the results store with the `paper_choice` resolver,
-so its config says exactly which cell it runs.
+so its config says exactly which cell it runs; `report --protocol paper` shows the same choice. The rule, decided
+once here (`choose_cell`): records are grouped into grid cells (hyperparameters and seed); a cell's score is the
+main metric on dev of its latest record that has one (a rerun replaces the cell's score); the best score wins;
+ties go to the cell run first.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from jglue_bench.errors import UserError
 
 CHOSEN_KEYS = ("learning_rate", "num_train_epochs", "batch_size", "max_seq_length")
+DEV_SPLIT = "valid"  # JGLUE's dev set: the paper protocol picks its grid cell here
+
+
+@dataclass(frozen=True)
+class CellChoice:
+    record: Mapping[str, Any]  # the chosen cell's latest record
+    scores: dict[str, dict[str, Any]]  # the chosen cell's scores per split (the latest record holding each)
+    scored_cells: list[tuple[str, str]]  # (hyperparameters as JSON, seed) of every cell with a dev score
+    unscored: int  # cells without a dev score
 
 
 def paper_cells(records: Iterable[Mapping[str, Any]], task: str, model: str, pretrained: Any,
@@ -29,14 +45,29 @@ def paper_cells(records: Iterable[Mapping[str, Any]], task: str, model: str, pre
             and record.get("split") == "valid"]
 
 
+def choose_cell(records: Iterable[Mapping[str, Any]]) -> CellChoice | None:
+    """The best grid cell on dev among `records` (one task, model and data version), by the rule above; "run
+    first" is the earliest `created_at`, then the earliest place in the store."""
+    records = list(records)
+    positions = {id(record): index for index, record in enumerate(records)}
+    cells = group_by(records, lambda record: (hyperparameter_text(record), str(record.get("seed"))))
+    scored = []
+    for cell_key, cell_records in cells.items():
+        scores = latest_scores(cell_records)
+        dev = finite(scores.get(DEV_SPLIT, {}).get(main_metric_of(max(cell_records, key=recency))))
+        if dev is not None:
+            first_run = min((recency(record), positions[id(record)]) for record in cell_records)
+            scored.append((-dev, first_run, cell_key, max(cell_records, key=recency), scores))
+    if not scored:
+        return None
+    *_, chosen, scores = min(scored, key=lambda item: item[:3])
+    return CellChoice(chosen, scores, [item[2] for item in scored], len(cells) - len(scored))
+
+
 def best_cell(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The record with the best main metric on its first eval split; ties go to the earlier record."""
-    best, best_value = None, None
-    for record in records:
-        value = record["metrics"].get(record["main_metric"])
-        if value is not None and (best_value is None or value > best_value):
-            best, best_value = record, value
-    return best
+    """The record of the chosen cell (choose_cell), or None when no cell has a dev score."""
+    chosen = choose_cell(records)
+    return None if chosen is None else chosen.record
 
 
 def paper_choice(key: str, *, _root_: Any) -> Any:
@@ -55,3 +86,40 @@ def paper_choice(key: str, *, _root_: Any) -> Any:
                         f"no paper-protocol record of task '{task}' with model '{model}' on JGLUE v1.3 dev; run "
                         f"`jglue-bench train -m experiment=paper task={task} model={model}` first.")
     return chosen["hyperparameters"][key]
+
+
+def split_scores(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Scores per evaluated split (JCoLA scores two); older records only have the first split's."""
+    return record.get("eval_metrics") or {record.get("split") or DEV_SPLIT: record.get("metrics") or {}}
+
+
+def recency(record: dict[str, Any]) -> tuple[str, str]:
+    return (str(record.get("created_at") or ""), str(record.get("run_id") or ""))
+
+
+def main_metric_of(record: dict[str, Any]) -> str:
+    return record.get("main_metric") or next(iter(record.get("metrics") or {"accuracy": None}))
+
+
+def finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def latest_scores(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Scores per split from the latest record holding that split: a cell trained (valid) and later evaluated
+    (test) keeps both."""
+    merged: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=recency):
+        merged.update(split_scores(record))
+    return merged
+
+
+def hyperparameter_text(record: dict[str, Any]) -> str:
+    return json.dumps(record.get("hyperparameters") or {}, sort_keys=True)
+
+
+def group_by(records: Iterable[dict[str, Any]], key) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[key(record)].append(record)
+    return groups

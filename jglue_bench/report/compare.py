@@ -7,6 +7,7 @@ import statistics
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
+from jglue_bench.records.choice import finite, group_by
 from jglue_bench.records.published import PROTOCOLS, PublishedScore
 from jglue_bench.report.tables import (
     METRIC_ORDER,
@@ -17,8 +18,6 @@ from jglue_bench.report.tables import (
     Table,
     as_spread,
     data_label,
-    finite,
-    group_by,
     ranked,
     score_cell,
 )

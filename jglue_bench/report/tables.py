@@ -1,6 +1,6 @@
 """Tables from run records: the runs, the paper protocol's chosen grid cells and robust seed statistics (ours
-beside the published numbers, model against model and efficiency are in report_compare.py; Markdown, CSV and JSON
-in report_render.py).
+beside the published numbers, model against model and efficiency are in compare.py; Markdown, CSV and JSON
+in render.py).
 
 Pure functions of the records (plain dicts as the results store holds them) and the published rows; standard
 library only, so `jglue-bench report` starts fast. Every table is sorted by its content, never by the order of the
@@ -12,16 +12,26 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
+
+from jglue_bench.records.choice import (
+    DEV_SPLIT,
+    choose_cell,
+    finite,
+    group_by,
+    hyperparameter_text,
+    latest_scores,
+    main_metric_of,
+    recency,
+    split_scores,
+)
 
 PROTOCOLS = ("paper", "robust", "single", "all")
 TASK_ORDER = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
 METRIC_ORDER = ("accuracy", "macro_f1", "mcc", "pearson", "spearman", "exact_match", "f1", "exact_match_official",
                 "f1_official")
 SPLIT_ORDER = ("valid", "valid_out_of_domain", "test", "test_out_of_domain")
-DEV_SPLIT = "valid"  # JGLUE's dev set: the paper protocol picks its grid cell here
 # With --protocol all, the number that stands for a model on a task: the paper protocol's chosen cell (what the
 # published tables report), else the robust mean, else the latest single run.
 PROTOCOL_PRIORITY = ("paper", "robust", "single")
@@ -84,43 +94,6 @@ def ranked(value: str, canonical: Sequence[str]) -> tuple[int, str]:
 
 def version_of(record: dict[str, Any]) -> str:
     return str(record["task"].get("data_version") or "")
-
-
-def split_scores(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Scores per evaluated split (JCoLA scores two); older records only have the first split's."""
-    return record.get("eval_metrics") or {record.get("split") or DEV_SPLIT: record.get("metrics") or {}}
-
-
-def recency(record: dict[str, Any]) -> tuple[str, str]:
-    return (str(record.get("created_at") or ""), str(record.get("run_id") or ""))
-
-
-def main_metric_of(record: dict[str, Any]) -> str:
-    return record.get("main_metric") or next(iter(record.get("metrics") or {"accuracy": None}))
-
-
-def finite(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def latest_scores(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Scores per split from the latest record holding that split: a cell trained (valid) and later evaluated
-    (test) keeps both."""
-    merged: dict[str, dict[str, Any]] = {}
-    for record in sorted(records, key=recency):
-        merged.update(split_scores(record))
-    return merged
-
-
-def hyperparameter_text(record: dict[str, Any]) -> str:
-    return json.dumps(record.get("hyperparameters") or {}, sort_keys=True)
-
-
-def group_by(records: Iterable[dict[str, Any]], key) -> dict[Any, list[dict[str, Any]]]:
-    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        groups[key(record)].append(record)
-    return groups
 
 
 def data_label(version: str, split: str = "") -> str:
@@ -189,26 +162,17 @@ class PaperChoice:
 
 
 def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
-    """For each (model, task, data version) among the records with protocol "paper": the grid cell (its
-    hyperparameters and seed) with the best main metric on the dev split, as JGLUE reports."""
+    """For each (model, task, data version) among the records with protocol "paper": the grid cell records.choice
+    picks (the rule `experiment=robust` runs by), as JGLUE reports."""
     choices = []
     groups = group_by((record for record in records if record.get("protocol") == "paper"), evaluation_key)
     for key in sorted(groups, key=evaluation_order):
-        cells = group_by(groups[key], lambda record: (hyperparameter_text(record), str(record.get("seed"))))
-        scored = []
-        for cell_key, cell_records in cells.items():
-            scores = latest_scores(cell_records)
-            dev = finite(scores.get(DEV_SPLIT, {}).get(main_metric_of(max(cell_records, key=recency))))
-            if dev is not None:
-                first_run = min(recency(record) for record in cell_records)
-                scored.append((-dev, first_run, cell_key, max(cell_records, key=recency), scores))
-        if not scored:
+        chosen = choose_cell(groups[key])
+        if chosen is None:
             continue
-        # ties: the cell run first, as protocols.best_cell (which picks the cell `experiment=robust` then runs)
-        *_, chosen, scores = min(scored, key=lambda item: item[:3])
-        hypers = [json.loads(item[2][0]) for item in scored]
-        seeds = {item[2][1] for item in scored}
-        choices.append(PaperChoice(key, chosen, scores, len(scored), len(cells) - len(scored),
+        hypers = [json.loads(hyperparameters) for hyperparameters, _ in chosen.scored_cells]
+        seeds = {seed for _, seed in chosen.scored_cells}
+        choices.append(PaperChoice(key, chosen.record, chosen.scores, len(chosen.scored_cells), chosen.unscored,
                                    sorted({str(h.get("learning_rate")) for h in hypers}, key=float_or_text),
                                    sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text),
                                    paper_label(hypers, seeds)))

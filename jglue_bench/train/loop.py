@@ -54,6 +54,7 @@ from jglue_bench.train.modeling import (
     forward_input_names,
     library_progress_bars,
     max_input_length,
+    model_facts,
     needs_unused_parameters,
 )
 from jglue_bench.train.preflight import (
@@ -147,7 +148,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     history = loop.state["history"]
     record = build_record(cfg, spec, kind="train", splits=[train_set, *eval_sets], tokenizer=tokenizer,
                           metrics=history[-1]["metrics"], history=history, device=accelerator.device,
-                          num_processes=accelerator.num_processes, model=model, experiment=experiment)
+                          num_processes=accelerator.num_processes, model_facts=model_facts(model),
+                          experiment=experiment)
     with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
         if accelerator.is_main_process:
             for prepared in eval_sets:

@@ -111,5 +111,13 @@ def meta_parameters(config, auto_class=None) -> int:
     return count_parameters(model)
 
 
+def model_facts(model: torch.nn.Module) -> dict[str, Any]:
+    """What a record says of the model that ran, as plain values: its parameter count, and whether the last
+    layer ran for [CLS] only."""
+    from jglue_bench.train.first_token import runs_first_token_only
+
+    return {"num_parameters": count_parameters(model), "first_token_last_layer": runs_first_token_only(model)}
+
+
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())

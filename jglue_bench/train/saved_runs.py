@@ -35,6 +35,7 @@ from jglue_bench.train.modeling import (
     library_progress_bars,
     load_pretrained,
     max_input_length,
+    model_facts,
 )
 
 
@@ -97,7 +98,7 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
         prepared_sets.append(prepared)
     record = build_record(cfg, spec, kind="evaluate", splits=prepared_sets, tokenizer=tokenizer, metrics=scores,
                           history=[], device=accelerator.device, num_processes=accelerator.num_processes,
-                          model=model)
+                          model_facts=model_facts(model))
     features = sum(len(prepared.features) for prepared in prepared_sets)
     finish_record(record, out, cfg.results.path, started, throughput={
         "eval_samples_per_s": round(features / max(seconds_total, 1e-9), 2), "eval_features": features},
