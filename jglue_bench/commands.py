@@ -119,11 +119,7 @@ def run_verify(args) -> None:
 
 
 def run_validate(args) -> None:
-    from jglue_bench.prepare.validation import (
-        problem_lines,
-        split_summary,
-        validate_task,
-    )
+    from jglue_bench.prepare.validation import problem_lines, split_summary, validate_task
 
     total = 0
     for cfg in _task_configs(args.overrides, require_task=True):
@@ -145,11 +141,7 @@ def run_validate(args) -> None:
 
 
 def run_stats(args) -> None:
-    from jglue_bench.prepare.validation import (
-        problem_lines,
-        split_summary,
-        validate_task,
-    )
+    from jglue_bench.prepare.validation import problem_lines, split_summary, validate_task
 
     tokenize = None
     for cfg in _task_configs(args.overrides, require_task=False):

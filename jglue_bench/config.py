@@ -44,11 +44,7 @@ def register_resolvers() -> None:
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """The composed config, as `jglue-bench train` would compose it (users' task files included)."""
     from hydra import compose, initialize_config_dir
-    from hydra.errors import (
-        ConfigCompositionException,
-        MissingConfigException,
-        OverrideParseException,
-    )
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
     register_resolvers()
     overrides = expand_task_overrides(overrides)

@@ -148,9 +148,7 @@ def build_tokenizer(name: str, folder: Path, cache_dir: Path):
     """tiny: MeCab(unidic-lite) + the bundled-sample SentencePiece (no "▁"); line_like: the same recipe over
     a SentencePiece model that emits "▁" like LINE's; hand_wordpiece / bandainamco: MeCab(IPADIC) + WordPiece;
     albert: Laboro's AlbertTokenizer recipe (tokenizers-backed, so it reports offsets itself)."""
-    from jglue_bench.tokenization import (
-        load_tokenizer,  # not at the top: the offline variables come first
-    )
+    from jglue_bench.tokenization import load_tokenizer  # not at the top: the offline variables come first
 
     if name == "tiny":
         return load_tokenizer(model_config("tiny"), cache_dir)

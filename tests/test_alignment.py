@@ -7,11 +7,7 @@ import unicodedata
 import pytest
 from conftest import TOKENIZER_NAMES
 
-from jglue_bench.tokenization.alignment import (
-    NormalizedText,
-    clusters,
-    token_char_spans,
-)
+from jglue_bench.tokenization.alignment import NormalizedText, clusters, token_char_spans
 
 
 def piece_text(tokenizer, token_id: int) -> str:

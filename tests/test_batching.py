@@ -7,13 +7,7 @@ import random
 import pytest
 import torch
 
-from jglue_bench.train.batching import (
-    Collator,
-    collate,
-    evaluation_batches,
-    length_groups,
-    training_batches,
-)
+from jglue_bench.train.batching import Collator, collate, evaluation_batches, length_groups, training_batches
 
 
 def padding_efficiency(batches, lengths) -> float:

@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jglue_bench.tokenization.fast import (
-    FastEncoder,
-    assemble,
-    evenly_spaced,
-    fast_encoder,
-    reference_encode,
-)
+from jglue_bench.tokenization.fast import FastEncoder, assemble, evenly_spaced, fast_encoder, reference_encode
 
 QUICK_EVERY = 60  # the quick test takes every 60th item of each group: a few hundred texts in all
 

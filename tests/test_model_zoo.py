@@ -20,11 +20,7 @@ from jglue_bench.tokenization.alignment import token_char_spans
 from jglue_bench.tokenization.layout import encode_pairs, pair_template, text_ids
 from jglue_bench.tokenization.tiny import sample_texts
 from jglue_bench.train.loop import train
-from jglue_bench.train.random_families import (
-    FAMILIES,
-    cached_family,
-    family_model_config,
-)
+from jglue_bench.train.random_families import FAMILIES, cached_family, family_model_config
 from jglue_bench.train.saved_runs import evaluate_saved_run
 
 KINDS = {"classification": ("jnli", "accuracy"), "regression": ("jsts", "pearson"),

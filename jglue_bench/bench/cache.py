@@ -10,14 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jglue_bench.bench.common import (
-    bandainamco_tokenizer,
-    inputs,
-    present_splits,
-    ratio,
-    report,
-    task_config,
-)
+from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
 from jglue_bench.bench.padding import TASK_SPLITS
 
 REPEATS = 5  # the median of five: one timing on a shared machine can be off by half

@@ -13,13 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from jglue_bench.bench.common import (
-    inputs,
-    random_distilbert_overrides,
-    ratio,
-    report,
-    task_config,
-)
+from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
 from jglue_bench.bench.padding import TASK_SPLITS
 
 BASE_ARCHITECTURE = {"dim": 768, "n_layers": 6, "n_heads": 12, "hidden_dim": 3072}  # DistilBERT-base
@@ -70,11 +64,7 @@ def measure_task(task: str, split: str, data: Path, version: str, model_override
     from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
     from jglue_bench.tasks import kind_module
     from jglue_bench.tokenization import load_tokenizer
-    from jglue_bench.train.modeling import (
-        build_model,
-        count_parameters,
-        forward_input_names,
-    )
+    from jglue_bench.train.modeling import build_model, count_parameters, forward_input_names
 
     cfg = task_config(task, data, version, *model_overrides)
     spec = task_spec(cfg)
@@ -101,12 +91,7 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
     import torch
 
     from jglue_bench.bench.padding import computed_tokens
-    from jglue_bench.train.batching import (
-        Collator,
-        feature_length,
-        to_device,
-        training_batches,
-    )
+    from jglue_bench.train.batching import Collator, feature_length, to_device, training_batches
 
     device = torch.device(setup["device"])
     model.to(device).train()

@@ -53,12 +53,7 @@ def make_trainer(model, tokenizer, train_set: list[dict], eval_set: list[dict], 
                  pad_to_max: bool, work_dir: Path):
     import torch
     from accelerate.state import AcceleratorState, GradientState
-    from transformers import (
-        DataCollatorWithPadding,
-        Trainer,
-        TrainingArguments,
-        default_data_collator,
-    )
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
 
     # Accelerate keeps its state process-wide; start afresh like our own runs do, so the order of the

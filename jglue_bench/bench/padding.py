@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jglue_bench.bench.common import (
-    bandainamco_tokenizer,
-    inputs,
-    present_splits,
-    ratio,
-    report,
-    task_config,
-)
+from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
 
 TASK_SPLITS = (("jnli", "valid"), ("jsts", "train"), ("jcommonsenseqa", "train"), ("jsquad", "valid"))
 
@@ -61,12 +54,7 @@ def padding_efficiency(features: list[dict], batch_size: int, max_seq_length: in
     """Real tokens over computed tokens for pad-to-max, random dynamic and length-grouped batches, counted in
     the tensors the training loop's collator builds. Pad-to-max and random dynamic batches pad a multiple
     choice question's choices to one length (as HF Trainer does); ours run them in `choice_groups` groups."""
-    from jglue_bench.train.batching import (
-        Collator,
-        feature_length,
-        has_choices,
-        training_batches,
-    )
+    from jglue_bench.train.batching import Collator, feature_length, has_choices, training_batches
 
     lengths = [feature_length(feature) for feature in features]
     # each sequence's length: one per choice in a multiple choice feature

@@ -8,14 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jglue_bench.bench.common import (
-    bandainamco_tokenizer,
-    inputs,
-    present_splits,
-    ratio,
-    report,
-    task_config,
-)
+from jglue_bench.bench.common import bandainamco_tokenizer, inputs, present_splits, ratio, report, task_config
 
 MAX_LENGTH = 128
 TASKS = ("jsts", "jnli")

@@ -24,13 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jglue_bench.bench.common import (
-    inputs,
-    random_distilbert_overrides,
-    ratio,
-    report,
-    task_config,
-)
+from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
 
 ARCHITECTURE = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024}
 SIDES = ("hf_pad_to_max", "hf_dynamic", "ours")

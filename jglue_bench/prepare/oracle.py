@@ -19,12 +19,7 @@ from typing import Any, Sequence
 from jglue_bench import metrics
 from jglue_bench.support.markdown import markdown_table
 from jglue_bench.tasks.common import Example
-from jglue_bench.tasks.extractive_qa import (
-    gold_texts,
-    official_answer_text,
-    qa_setting,
-    window_stats,
-)
+from jglue_bench.tasks.extractive_qa import gold_texts, official_answer_text, qa_setting, window_stats
 from jglue_bench.tasks.spec import TaskSpec
 
 

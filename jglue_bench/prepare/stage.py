@@ -22,13 +22,7 @@ from tqdm.auto import tqdm
 from jglue_bench.data.readers import LINES, Row, read_columns, read_lines, read_rows
 from jglue_bench.data.sources import SplitFile, locate_file
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.prepare.features import (
-    FeatureTable,
-    examples_from_table,
-    examples_table,
-    read_arrow,
-    write_arrow,
-)
+from jglue_bench.prepare.features import FeatureTable, examples_from_table, examples_table, read_arrow, write_arrow
 from jglue_bench.support.gc_pause import collector_paused
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tasks.common import Example, check_unique_ids
@@ -127,7 +121,7 @@ def read_split(spec: TaskSpec, data_cfg: Mapping[str, Any], split: str, limit: i
                                   disable=None) as bar:
         for row in bar:
             try:
-                examples.append(kind.to_example(row, spec, labelled))
+                examples.append(kind.to_example(row, spec, labelled=labelled))
             except DataError as error:
                 if report is None:
                     raise

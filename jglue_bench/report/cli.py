@@ -12,11 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from jglue_bench.errors import UserError
-from jglue_bench.records.published import (
-    PublishedScore,
-    load_published,
-    packaged_dir,
-)
+from jglue_bench.records.published import PublishedScore, load_published, packaged_dir
 from jglue_bench.records.store import read_records
 from jglue_bench.report import compare as report_compare
 from jglue_bench.report import render as report_render

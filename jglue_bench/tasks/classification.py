@@ -4,6 +4,7 @@ macro F1 or MCC."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,10 +30,6 @@ batch_outputs = logits_rows
 featurize = featurize_texts
 decode = decode_argmax
 score = score_labels
-
-
-def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
-    return texts_example(row, spec, label_index, labelled)
 
 
 def raw_label(row: Row, spec: TaskSpec) -> str:
@@ -93,3 +90,7 @@ def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
 
 def text_names(spec: TaskSpec) -> list[str]:
     return list(spec.fields["texts"])
+
+
+# to_example(row, spec, labelled=True): one text or a pair, then the label (None for a row to predict)
+to_example = partial(texts_example, read_label=label_index)

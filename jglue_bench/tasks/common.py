@@ -32,7 +32,7 @@ def text_field(row: Row, field: str) -> str:
     return value
 
 
-def texts_example(row: Row, spec, read_label, labelled: bool) -> Example:
+def texts_example(row: Row, spec, read_label, labelled: bool = True) -> Example:
     """An example of one text or a pair (classification, regression): the texts checked first, then the label
     with `read_label(row, spec)` (None for a row to predict)."""
     texts = tuple(text_field(row, field) for field in spec.fields["texts"])

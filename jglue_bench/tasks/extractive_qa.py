@@ -19,13 +19,7 @@ from transformers import AutoModelForQuestionAnswering
 from jglue_bench import metrics
 from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError, UserError
-from jglue_bench.tasks.common import (
-    Example,
-    example_id,
-    integer_field,
-    model_forward,
-    text_field,
-)
+from jglue_bench.tasks.common import Example, example_id, integer_field, model_forward, text_field
 from jglue_bench.tasks.spec import TaskSpec
 from jglue_bench.tokenization.alignment import token_char_spans
 from jglue_bench.tokenization.fast import encoder_for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Sequence
 
 import numpy as np
@@ -10,25 +11,8 @@ from transformers import AutoModelForSequenceClassification
 
 from jglue_bench.data.readers import Row
 from jglue_bench.errors import DataError
-from jglue_bench.tasks.common import (
-    Example,
-    featurize_texts,
-    logits_rows,
-    model_forward,
-    score_labels,
-    texts_example,
-)
+from jglue_bench.tasks.common import Example, featurize_texts, logits_rows, model_forward, score_labels, texts_example
 from jglue_bench.tasks.spec import TaskSpec
-
-AUTO_MODEL = AutoModelForSequenceClassification
-forward = model_forward
-batch_outputs = logits_rows
-featurize = featurize_texts
-score = score_labels
-
-
-def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
-    return texts_example(row, spec, _score, labelled)
 
 
 def _score(row: Row, spec: TaskSpec) -> float:
@@ -74,3 +58,13 @@ def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:
 
 def text_names(spec: TaskSpec) -> list[str]:
     return list(spec.fields["texts"])
+
+
+# What the regression kind shares with classification; its head has one output (num_labels=1: MSE loss).
+AUTO_MODEL = AutoModelForSequenceClassification
+forward = model_forward
+batch_outputs = logits_rows
+featurize = featurize_texts
+score = score_labels
+# to_example(row, spec, labelled=True): one text or a pair, then the score (None for a row to predict)
+to_example = partial(texts_example, read_label=_score)

@@ -234,11 +234,7 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
             raise UserError(f"{path} is missing: the tokenizer recipe of model '{model_cfg.get('name')}' needs it.")
         return path
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-    )
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 
     try:
         return Path(hf_hub_download(str(source), filename, revision=model_cfg.get("revision")))

@@ -13,13 +13,7 @@ from tqdm.auto import tqdm
 from jglue_bench.records.store import write_jsonl_atomic
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.tasks.common import Example
-from jglue_bench.train.batching import (
-    LABEL_KEYS,
-    Collator,
-    evaluation_batches,
-    feature_length,
-    to_device,
-)
+from jglue_bench.train.batching import LABEL_KEYS, Collator, evaluation_batches, feature_length, to_device
 
 PERCENT = 100.0  # records and tables use the published tables' scale: accuracy 88.9, Pearson 89.2, F1 93.3
 

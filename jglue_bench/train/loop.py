@@ -26,13 +26,7 @@ from transformers import get_scheduler
 
 from jglue_bench.config import check_run_config, resolved_config
 from jglue_bench.errors import UserError, explained_write_errors
-from jglue_bench.prepare.stage import (
-    PreparedSplit,
-    featurize_split,
-    read_split,
-    resolve_labels,
-    task_spec,
-)
+from jglue_bench.prepare.stage import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records.build import build_record, finish_record
 from jglue_bench.records.key import experiment_key
 from jglue_bench.records.store import find_record, write_yaml_atomic
@@ -41,12 +35,7 @@ from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
 from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
 from jglue_bench.train import checkpoints
-from jglue_bench.train.batching import (
-    Collator,
-    shard_batches,
-    to_device,
-    training_batches,
-)
+from jglue_bench.train.batching import Collator, shard_batches, to_device, training_batches
 from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.modeling import (

@@ -24,12 +24,7 @@ from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
 from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.train.first_token import first_token_last_layer
-from jglue_bench.train.loop import (
-    RunResult,
-    accelerator_for,
-    collator_for,
-    eval_split_names,
-)
+from jglue_bench.train.loop import RunResult, accelerator_for, collator_for, eval_split_names
 from jglue_bench.train.modeling import (
     forward_input_names,
     library_progress_bars,
