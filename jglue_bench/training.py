@@ -31,6 +31,7 @@ from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.experiment import experiment_key
 from jglue_bench.first_token import first_token_last_layer
+from jglue_bench.model_card import write_model_card
 from jglue_bench.modeling import (build_model, forward_input_names, library_progress_bars, max_input_length,
                                   needs_unused_parameters)
 from jglue_bench.preflight import check_hub_reachable, check_output_dir, check_writable_store, warn_about_precision
@@ -138,6 +139,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
             save_run_config(cfg, spec, out / "config.yaml")
         finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
                       write=accelerator.is_main_process)
+        if accelerator.is_main_process and cfg.save_model:  # the card reads the finished record (wall time)
+            write_model_card(record, out / "model")
     if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
