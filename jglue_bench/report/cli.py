@@ -15,6 +15,7 @@ from jglue_bench.errors import UserError
 from jglue_bench.records.published import PublishedScore, load_published, packaged_dir
 from jglue_bench.records.store import read_records
 from jglue_bench.report import compare as report_compare
+from jglue_bench.report import html as report_html
 from jglue_bench.report import render as report_render
 from jglue_bench.report import tables as report
 
@@ -26,7 +27,8 @@ EPILOG = """examples: jglue-bench report
           jglue-bench report --protocol paper --published            (ours beside the published tables)
           jglue-bench report --published my_scores.csv               (the same, with your own table added)
           jglue-bench report --protocol robust --format csv > robust.csv
-          jglue-bench report --table models --published --plot ours_vs_published.png"""
+          jglue-bench report --table models --published --plot ours_vs_published.png
+          jglue-bench report --table all --published --format html --plot > report.html   (one page, offline)"""
 
 
 def add_report_parser(subparsers) -> argparse.ArgumentParser:
@@ -44,12 +46,14 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                         help="compare with the published scores the package ships (results/published/ in the "
                              "repository); each --published PATH adds your own CSV, or a folder of them, "
                              "with the same columns")
-    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    parser.add_argument("--format", choices=("markdown", "csv", "json", "html"), default="markdown",
+                        help="html: one self-contained page (sortable, filterable tables; --plot embedded)")
     parser.add_argument("--table", choices=(*TABLES, "all"), default=None,
                         help="which table (default: the --protocol's own, and `published` with --published; "
                              "CSV holds one table)")
-    parser.add_argument("--plot", type=Path, default=None, metavar="PATH.png",
-                        help="also draw ours (with seed error bars) beside the published numbers, per task, as a PNG")
+    parser.add_argument("--plot", type=Path, nargs="?", const=report_html.EMBED_PLOT, default=None, metavar="PATH.png",
+                        help="also draw ours (with seed error bars) beside the published numbers, per task, as a PNG; "
+                             "--format html embeds it in the page (a bare --plot: in the page only)")
     parser.add_argument("--last", type=int, default=None, metavar="N",
                         help="only the last N records of the store (after the --protocol filter)")
     parser.set_defaults(handler=run_report)
@@ -59,7 +63,9 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
 def run_report(args: argparse.Namespace) -> None:
     if args.last is not None and args.last < 1:
         raise UserError(f"--last expects a number of records, 1 or more; found {args.last}.")
-    if args.plot is not None and args.plot.suffix.lower() != ".png":
+    if args.plot is report_html.EMBED_PLOT and args.format != "html":
+        raise UserError("--plot without a file name draws into the page of --format html; give --plot PATH.png.")
+    if isinstance(args.plot, Path) and args.plot.suffix.lower() != ".png":
         raise UserError(f"--plot expects a file name ending in .png; found {args.plot}.")
     records = read_run_records(args.results)
     if not records:
@@ -72,13 +78,19 @@ def run_report(args: argparse.Namespace) -> None:
     wanted = args.published is not None or "published" in names
     references = load_references(args.published or []) if wanted else []
     tables = build_tables(names, records, args.protocol, references)
+    plot_png = None
     if args.plot is not None:  # first: a plot that cannot be drawn fails before any table is printed
-        plot_scores(report.scores_for(records, args.protocol), references, args.plot)
-        print(f"plot: {args.plot}", file=sys.stderr)
+        with report_html.plot_target(args.plot) as target:
+            plot_scores(report.scores_for(records, args.protocol), references, target)
+            plot_png = target.read_bytes() if args.format == "html" else None
+        if args.plot is not report_html.EMBED_PLOT:
+            print(f"plot: {args.plot}", file=sys.stderr)
     if args.format == "markdown":
         sys.stdout.write(report_render.render_markdown(tables))
     elif args.format == "json":
         sys.stdout.write(report_render.render_json(tables))
+    elif args.format == "html":
+        sys.stdout.write(report_html.render_report(args, tables, records, plot_png))
     else:
         sys.stdout.write(report_render.render_csv(tables[0]))
 

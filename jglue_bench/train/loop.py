@@ -29,6 +29,7 @@ from jglue_bench.errors import UserError, explained_write_errors
 from jglue_bench.prepare.stage import PreparedSplit, featurize_split, read_split, resolve_labels, task_spec
 from jglue_bench.records.build import build_record, finish_record
 from jglue_bench.records.key import experiment_key
+from jglue_bench.records.model_card import write_model_card
 from jglue_bench.records.store import find_record, write_yaml_atomic
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
@@ -150,6 +151,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
             save_run_config(cfg, spec, out / "config.yaml")
         finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
                       write=accelerator.is_main_process)
+        if accelerator.is_main_process and cfg.save_model:  # the card reads the finished record (wall time)
+            write_model_card(record, out / "model")
     if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
