@@ -141,31 +141,40 @@ def reference_ids(processor, text: str, offset: int) -> list[int]:
     return [i + offset if i != processor.unk_id() else 3 for i in ids] if offset else ids
 
 
-def parity_texts(limit: int | None) -> list[str]:
-    texts = sample_texts() + TRICKY
-    root = Path(os.environ.get("JGLUE_DATA_DIR", Path(__file__).resolve().parents[2] / "shared/jglue/datasets"))
-    if limit is None and root.is_dir():
-        from test_fast_tokenization import jglue_texts
+def real_texts(request) -> list[str]:
+    """Every distinct text of the JGLUE files (all versions) and JCoLA here, as the QA and pair featurizers see
+    them; the slow tests need the JGLUE files, JCoLA joins when present."""
+    from test_fast_tokenization import corpus_groups
 
-        texts += jglue_texts(root)
+    jcola = None
+    try:
+        jcola = request.getfixturevalue("jcola_dir")
+    except pytest.skip.Exception:
+        pass
+    groups = corpus_groups(request.getfixturevalue("real_data"), jcola)
+    return [text for items in groups.values() for item in items for text in item if text is not None]
+
+
+def parity_texts(limit: int | None, request) -> list[str]:
+    texts = sample_texts() + TRICKY + (real_texts(request) if limit is None else [])
     # literal special tokens (JSQuAD's "title [SEP] context") are the tokenizer's special token, not pieces
     return [text for text in dict.fromkeys(texts) if "[SEP]" not in text][:limit]
 
 
 @pytest.mark.parametrize("family", SPM_LAYOUTS)
 @pytest.mark.parametrize("limit", [pytest.param(400, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")])
-def test_sentencepiece_layouts_give_sentencepiece_ids(cache_dir, jumanpp, family, limit):
+def test_sentencepiece_layouts_give_sentencepiece_ids(cache_dir, jumanpp, family, limit, request):
     folder = cached_family(family, cache_dir)
     filename, offset = SPM_LAYOUTS[family]
     processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / filename))
     tokenizer = load_tokenizer(family_config(family, cache_dir, jumanpp), cache_dir)
-    texts = parity_texts(limit)
+    texts = parity_texts(limit, request)
     ours = encode_pairs(tokenizer, texts, None, 100_000, False)["input_ids"]
     template = pair_template(tokenizer)
     differing = [text for text, ids in zip(texts, ours)
                  if ids[len(template.before):len(ids) - len(template.after)] != reference_ids(processor, text, offset)]
     assert not differing, differing[:5]
-    assert len(texts) >= (400 if limit else 450)
+    assert len(texts) >= (400 if limit else 10_000)
 
 
 def test_plain_transformers_gets_these_wrong_so_the_test_can_fail(cache_dir):
@@ -182,7 +191,8 @@ def test_plain_transformers_gets_these_wrong_so_the_test_can_fail(cache_dir):
 
 
 @pytest.mark.parametrize("family", ["tohoku_bert", "tohoku_bert_char"])
-def test_mecab_recipes_give_bert_japanese_tokenizer_ids(cache_dir, jumanpp, family):
+@pytest.mark.parametrize("limit", [pytest.param(200, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")])
+def test_mecab_recipes_give_bert_japanese_tokenizer_ids(cache_dir, jumanpp, family, limit, request):
     from transformers import BertJapaneseTokenizer
 
     folder = cached_family(family, cache_dir)
@@ -190,7 +200,7 @@ def test_mecab_recipes_give_bert_japanese_tokenizer_ids(cache_dir, jumanpp, fami
     reference = BertJapaneseTokenizer(str(folder / "vocab.txt"), word_tokenizer_type="mecab",
                                       mecab_kwargs={"mecab_dic": "unidic_lite"}, subword_tokenizer_type=subword)
     tokenizer = load_tokenizer(family_config(family, cache_dir, jumanpp), cache_dir)
-    texts = sample_texts()[:200] + TRICKY
+    texts = (sample_texts() + TRICKY + (real_texts(request) if limit is None else []))[:limit]
     assert encode_pairs(tokenizer, texts, texts[::-1], 128, True) == {
         key: list(value) for key, value in reference(texts, texts[::-1], truncation=True, max_length=128,
                                                      return_token_type_ids=True).items()}
@@ -249,3 +259,16 @@ def test_auto_loads_a_model_without_a_known_trap(tmp_path, cache_dir):
     tokenizer = load_tokenizer({"name": "mine", "pretrained": str(tmp_path), "tokenizer": {"recipe": "auto"}},
                                tmp_path / "cache")
     assert tokenizer.tokenize("東京")
+
+
+def test_a_unigram_tokenizer_json_alone_still_composes_half_width_voiced_katakana(tmp_path, cache_dir, jumanpp):
+    """Without tokenizer.model beside it, tokenizer.json's own normaliser is kept, with NFC after its map."""
+    folder = cached_family("modernbert", cache_dir)
+    (tmp_path / "tokenizer.json").write_bytes((folder / "tokenizer.json").read_bytes())
+    cfg = family_config("modernbert", cache_dir, jumanpp)
+    cfg["pretrained"] = str(tmp_path)
+    tokenizer = load_tokenizer(cfg, cache_dir)
+    assert "normalizer_file" not in tokenizer.jglue_files
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
+    for text in ("ｶﾞｲﾄﾞブック", "ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "ＡＩと２０２３年"):
+        assert text_ids(tokenizer, text) == processor.encode(text), text

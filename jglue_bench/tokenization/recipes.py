@@ -37,7 +37,8 @@ from jglue_bench.tokenization.tiny import build_tiny_spm
 RECIPE_FILE = "jglue_bench_tokenizer.json"
 FINGERPRINT_PROBE = "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!"
 # the files a recipe reads, by key, with the name each has in a hub repo
-FILE_KEYS = {"spm_file": "spiece.model", "vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json"}
+FILE_KEYS = {"spm_file": "spiece.model", "vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json",
+             "normalizer_file": "tokenizer.model"}
 LOCATION_KEYS = ("build_tiny_spm", *FILE_KEYS)
 RECIPE_KEYS = {
     "mecab_sentencepiece": ("spm_file", "build_tiny_spm", "mecab_dic", "do_lower_case"),
@@ -46,7 +47,7 @@ RECIPE_KEYS = {
     "albert_sentencepiece": ("spm_file", "keep_accents", "do_lower_case"),
     "fairseq_sentencepiece": ("spm_file",),
     "sentencepiece": ("spm_file", "do_lower_case"),
-    "unigram": ("tokenizer_file", "spm_file"),
+    "unigram": ("tokenizer_file", "spm_file", "normalizer_file"),
     "auto": (),
 }
 COMMON_KEYS = ("recipe", "special_tokens", "pre_segment", "jumanpp_command")
@@ -76,6 +77,16 @@ def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = 
 def _file(model_cfg, recipe, files: dict, key: str, default: str | None = None) -> Path:
     files[key] = model_file(model_cfg, recipe.get(key, default or FILE_KEYS[key]))
     return files[key]
+
+
+def _optional_file(model_cfg, recipe, files, key: str) -> Path | None:
+    """A file the recipe uses when the model has it (null in the recipe: never)."""
+    if key in recipe and recipe[key] is None:
+        return None
+    try:
+        return _file(model_cfg, recipe, files, key)
+    except UserError:
+        return None
 
 
 def _mecab_sentencepiece(model_cfg, recipe, files, cache):
@@ -151,7 +162,11 @@ def _unigram(model_cfg, recipe, files, cache):
         if type(backend.model).__name__ != "Unigram":
             raise UserError(f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
                             f"SentencePiece unigram tokenizer these models were pre-trained with.")
-        spm.compose_after_precompiled(backend)
+        normalizer = _optional_file(model_cfg, recipe, files, "normalizer_file")
+        if normalizer is not None:  # the SentencePiece model it was converted from: its rules, exactly
+            spm.restore_normalization(backend, spm.sentencepiece_proto(normalizer))
+        else:
+            spm.compose_after_precompiled(backend)
     spm.add_cls_sep_template(backend, specials["cls_token"], specials["sep_token"])
     return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
 

@@ -43,7 +43,8 @@ def sentencepiece_proto(model_file: Path):
 
 
 def restore_normalization(tokenizer, proto) -> None:
-    """Make the Rust pipeline normalise and split as SentencePiece does with this model's own rules."""
+    """Make the Rust pipeline (a transformers tokenizer, or a `tokenizers.Tokenizer` itself) normalise and split
+    as SentencePiece does with this model's own rules."""
     spec = proto.normalizer_spec
     steps = []
     if spec.precompiled_charsmap:
@@ -51,7 +52,7 @@ def restore_normalization(tokenizer, proto) -> None:
         steps += [normalizers.Precompiled(spec.precompiled_charsmap), normalizers.NFC()]
     if spec.remove_extra_whitespaces:
         steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
-    backend = tokenizer.backend_tokenizer
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
     backend.normalizer = normalizers.Sequence(steps)
     prepend = "always" if spec.add_dummy_prefix else "never"
     backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme=prepend, split=True)
@@ -87,10 +88,7 @@ def unigram_from_proto(proto, special_tokens: dict[str, str]) -> Tokenizer:
     unk_id = next((i for i, piece in enumerate(proto.pieces) if piece.type == 2), 0)  # type 2: UNKNOWN
     backend = Tokenizer(Unigram(vocab, unk_id=unk_id, byte_fallback=bool(proto.trainer_spec.byte_fallback)))
 
-    class Holder:  # restore_normalization works on anything with a backend_tokenizer
-        backend_tokenizer = backend
-
-    restore_normalization(Holder, proto)
+    restore_normalization(backend, proto)
     return backend
 
 
