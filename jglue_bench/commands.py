@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from jglue_bench.config import (
     check_overrides,
@@ -42,8 +42,6 @@ def run_train(hydra_args: Sequence[str]) -> None:
         sys.exit(2)
 
 
-
-
 def _train_job(cfg) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -59,8 +57,11 @@ def _train_job(cfg) -> float | None:
     if hydra.mode == RunMode.MULTIRUN:
         cell = dict(override.split("=", 1) for override in hydra.overrides.task if "=" in override)
         excluded = set(hydra.job.config.override_dirname.exclude_keys)
-        sweep = {"sweep": str(Path(hydra.sweep.dir).resolve()), "job": hydra.job.num,
-                 "cell": {key.lstrip("+~"): value for key, value in sorted(cell.items()) if key not in excluded}}
+        sweep = {
+            "sweep": str(Path(hydra.sweep.dir).resolve()),
+            "job": hydra.job.num,
+            "cell": {key.lstrip("+~"): value for key, value in sorted(cell.items()) if key not in excluded},
+        }
     try:
         result = train(cfg, output_dir, sweep)
     except UserError as error:
@@ -77,9 +78,16 @@ def _train_job(cfg) -> float | None:
     except KeyboardInterrupt:
         _remove_if_empty(output_dir)
         kept = output_dir.is_dir()
-        print("jglue-bench: interrupted; " + (f"the last checkpoint is kept in {output_dir}/checkpoints: run the same "
-              "command with resume=true to continue" if kept else "nothing was kept (no checkpoint yet)"),
-              file=sys.stderr)
+        print(
+            "jglue-bench: interrupted; "
+            + (
+                f"the last checkpoint is kept in {output_dir}/checkpoints: run the same "
+                "command with resume=true to continue"
+                if kept
+                else "nothing was kept (no checkpoint yet)"
+            ),
+            file=sys.stderr,
+        )
         sys.exit(130)
     if result.skipped:
         _remove_if_empty(output_dir)
@@ -108,9 +116,20 @@ def run_verify(args) -> None:
     statuses = verify_folder(root, versions)
     if args.json:
         for item in statuses:
-            print(json.dumps({"file": item.release.relative_path, "present": item.present, "records": item.records,
-                              "official": item.release.official_count, "sha256": item.sha256,
-                              "checksum_ok": item.checksum_ok, "status": item.status}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "file": item.release.relative_path,
+                        "present": item.present,
+                        "records": item.records,
+                        "official": item.release.official_count,
+                        "sha256": item.sha256,
+                        "checksum_ok": item.checksum_ok,
+                        "status": item.status,
+                    },
+                    ensure_ascii=False,
+                )
+            )
     else:
         print(f"JGLUE files under {root}\n")
         print(format_verify(statuses))
@@ -130,14 +149,19 @@ def run_validate(args) -> None:
         count, shown = problem_lines(checks)
         total += count
         if count:
-            print(f"\n{count} problem{'s' * (count != 1)} in task '{spec.name}'"
-                  + (f" (the first {len(shown)})" if count > len(shown) else "") + ":")
+            print(
+                f"\n{count} problem{'s' * (count != 1)} in task '{spec.name}'"
+                + (f" (the first {len(shown)})" if count > len(shown) else "")
+                + ":"
+            )
             print("\n".join(f"  {line}" for line in shown))
         else:
             print(f"  ok: every record of {len(checks)} split{'s' * (len(checks) != 1)} is valid")
     if total:
-        raise UserError(f"{total} problem{'s' * (total != 1)} found (listed above); fix them and run "
-                        f"`jglue-bench data validate` again.")
+        raise UserError(
+            f"{total} problem{'s' * (total != 1)} found (listed above); fix them and run "
+            f"`jglue-bench data validate` again."
+        )
 
 
 def run_stats(args) -> None:
@@ -160,8 +184,10 @@ def run_stats(args) -> None:
             print("\n".join(split_summary(spec, check, tokenize)))
         count, shown = problem_lines(checks, limit=1)
         if count:
-            raise UserError(f"{count} problem{'s' * (count != 1)} in task '{spec.name}'; the first: {shown[0]} "
-                            f"(`jglue-bench data validate task={spec.name}` lists them)")
+            raise UserError(
+                f"{count} problem{'s' * (count != 1)} in task '{spec.name}'; the first: {shown[0]} "
+                f"(`jglue-bench data validate task={spec.name}` lists them)"
+            )
 
 
 def run_predict(args) -> None:
@@ -184,8 +210,9 @@ def _task_configs(overrides: Sequence[str], require_task: bool):
     tasks = [value for key, _, value in (item.partition("=") for item in overrides) if key == "task"]
     rest = [item for item in overrides if not item.startswith("task=")]
     if not tasks and require_task:
-        raise UserError("name the task to check: task=NAME (a bundled task, or one in $JGLUE_BENCH_TASKS) or "
-                        "task=PATH.yaml.")
+        raise UserError(
+            "name the task to check: task=NAME (a bundled task, or one in $JGLUE_BENCH_TASKS) or task=PATH.yaml."
+        )
     names = [name for value in tasks for name in value.split(",")] or list(bundled_tasks())
     for name in names:
         yield compose_config([f"task={name}", *rest])
@@ -230,9 +257,14 @@ def run_download(args) -> None:
         cfg = compose_config([f"task={name}", *overrides])
         spec = _spec(cfg)
         if not spec.source.url:
-            raise UserError(f"task '{name}' names no source.url, so there is nothing to download"
-                            + (" (MARC-ja is no longer distributed: `jglue-bench data build-marc-ja`)."
-                               if name == "marc_ja" else "."))
+            raise UserError(
+                f"task '{name}' names no source.url, so there is nothing to download"
+                + (
+                    " (MARC-ja is no longer distributed: `jglue-bench data build-marc-ja`)."
+                    if name == "marc_ja"
+                    else "."
+                )
+            )
         for split, entry in spec.files.items():
             try:
                 pin_of(entry, spec.source)
@@ -246,8 +278,10 @@ def run_build_marc_ja(args) -> None:
     from jglue_bench.data.marc_ja import build_marc_ja, fetch_review_id_lists
 
     if not Path(args.reviews_tsv).is_file():
-        raise UserError(f"--reviews-tsv {args.reviews_tsv} does not exist; expected your copy of "
-                        f"amazon_reviews_multilingual_JP_v1_00.tsv or .tsv.gz.")
+        raise UserError(
+            f"--reviews-tsv {args.reviews_tsv} does not exist; expected your copy of "
+            f"amazon_reviews_multilingual_JP_v1_00.tsv or .tsv.gz."
+        )
     cache = Path(compose_config([]).data.cache_dir).expanduser()
     lists_dir = args.lists_dir or fetch_review_id_lists(cache)
     counts = build_marc_ja(args.reviews_tsv, args.out, lists_dir, version=str(args.version))
@@ -268,13 +302,17 @@ def run_tasks(args) -> None:
         if name in bundled and path not in bundled.values():
             origin += f" (shadowed by the bundled '{name}': use task={path})"
         metrics = ", ".join(task.get("metrics") or []) or "default"
-        print(f"  {name:<16} {str(task.get('kind')):<16} metrics {metrics:<20} max_seq_length "
-              f"{str(task.get('max_seq_length')):<4} {origin}")
+        print(
+            f"  {name:<16} {str(task.get('kind')):<16} metrics {metrics:<20} max_seq_length "
+            f"{str(task.get('max_seq_length')):<4} {origin}"
+        )
     print("models (model=NAME):")
     for path in sorted((config_dir() / "model").glob("*.yaml")):
         model = yaml.safe_load(path.read_text(encoding="utf-8"))
-        print(f"  {path.stem:<24} {str(model.get('pretrained') or 'random, built offline'):<48} tokenizer "
-              f"{model['tokenizer']['recipe']}")
+        print(
+            f"  {path.stem:<24} {str(model.get('pretrained') or 'random, built offline'):<48} tokenizer "
+            f"{model['tokenizer']['recipe']}"
+        )
 
 
 def run_oracle(args) -> None:
@@ -290,24 +328,28 @@ def run_oracle(args) -> None:
         raise UserError(f"the oracle measures extractive QA tasks; task '{spec.name}' is {spec.kind}.")
     split = eval_split_names(cfg.data, spec)[0]
     data = read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
-    print(f"{spec.name} oracle on {data.file.path} ({len(data.examples):,} questions), max_seq_length "
-          f"{cfg.max_seq_length}, doc_stride {qa_setting(spec, 'doc_stride')}, max_answer_length "
-          f"{qa_setting(spec, 'max_answer_length')}\n")
+    print(
+        f"{spec.name} oracle on {data.file.path} ({len(data.examples):,} questions), max_seq_length "
+        f"{cfg.max_seq_length}, doc_stride {qa_setting(spec, 'doc_stride')}, max_answer_length "
+        f"{qa_setting(spec, 'max_answer_length')}\n"
+    )
     results = {}
     for choice in args.model or ["tiny"]:
         model_cfg, _ = compose_model(choice)
         name = choice.partition("=")[0]
         tokenizer = load_tokenizer(model_cfg, Path(cfg.data.cache_dir).expanduser())
         prepared = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, cfg.data)
-        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(prepared.examples, prepared.features, spec,
-                                                                          tokenizer)
+        results[f"{name} ({model_cfg.tokenizer.recipe})"] = oracle_scores(
+            prepared.examples, prepared.features, spec, tokenizer
+        )
     print(format_oracle_comparison(results))
 
 
 def _existing_dir(path: Path | None) -> Path:
     if path is None or not Path(path).is_dir():
-        raise UserError(f"{path} is not a folder; expected JGLUE's datasets/ layout "
-                        f"(<task>-v<version>/<split>-v<version>.json).")
+        raise UserError(
+            f"{path} is not a folder; expected JGLUE's datasets/ layout (<task>-v<version>/<split>-v<version>.json)."
+        )
     return Path(path)
 
 
@@ -351,8 +393,10 @@ def _inputs(args) -> list[tuple[str, str | None]]:
             raise UserError("give either TEXT (with --pair) or --input FILE, not both.")
         return read_input_file(args.input)
     if args.text is None:
-        raise UserError("nothing to tokenize: give a TEXT (and --pair TEXT for a pair), or --input FILE with one "
-                        "text, or two tab-separated texts, per line.")
+        raise UserError(
+            "nothing to tokenize: give a TEXT (and --pair TEXT for a pair), or --input FILE with one "
+            "text, or two tab-separated texts, per line."
+        )
     return [(args.text, args.pair)]
 
 

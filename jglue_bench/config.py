@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
@@ -33,8 +33,10 @@ def config_dir() -> Path:
 def register_resolvers() -> None:
     # first_set: the first argument that is set, so `output_dir=PATH` also becomes Hydra's run folder.
     if not OmegaConf.has_resolver("first_set"):
-        OmegaConf.register_new_resolver("first_set", lambda *values: next(
-            (value for value in values if value not in (None, "", "None", "null")), None))
+        OmegaConf.register_new_resolver(
+            "first_set",
+            lambda *values: next((value for value in values if value not in (None, "", "None", "null")), None),
+        )
     if not OmegaConf.has_resolver("paper_choice"):
         from jglue_bench.records.choice import paper_choice
 
@@ -72,28 +74,38 @@ def check_overrides(arguments: Sequence[str]) -> None:
     did-you-mean before Hydra starts (Hydra's own message is 7 to 14 lines). Hydra's own settings are left to it."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    candidates = [argument for argument in arguments if not argument.startswith(("-", "hydra.", "hydra/", "+hydra",
-                                                                                  "~hydra"))]
+    candidates = [
+        argument for argument in arguments if not argument.startswith(("-", "hydra.", "hydra/", "+hydra", "~hydra"))
+    ]
     try:
         parsed = OverridesParser.create().parse_overrides(candidates)
     except Exception as error:  # the parser's own error types vary; all mean the argument is malformed
-        raise UserError(f"{str(error).splitlines()[0]}; overrides look like key=value (e.g. learning_rate=3e-5), "
-                        f"a sweep like key=a,b with -m.") from None
-    first = [f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
-             if override.is_sweep_override() else override.input_line for override in parsed]
+        raise UserError(
+            f"{str(error).splitlines()[0]}; overrides look like key=value (e.g. learning_rate=3e-5), "
+            f"a sweep like key=a,b with -m."
+        ) from None
+    first = [
+        f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}"
+        if override.is_sweep_override()
+        else override.input_line
+        for override in parsed
+    ]
     for overrides in _each_task(parsed, first):  # every task of a sweep, so each task file's keys are checked
         cfg = compose_config(overrides)
     if cfg.output_dir and Path(str(cfg.output_dir)).expanduser().is_file():  # Hydra would fail making the folder
-        raise UserError(f"output_dir {cfg.output_dir} is a file; expected a folder (or a path that does not exist "
-                        f"yet).")
+        raise UserError(
+            f"output_dir {cfg.output_dir} is a file; expected a folder (or a path that does not exist yet)."
+        )
 
 
 def _each_task(parsed, first: list[str]) -> list[list[str]]:
     """`first` once per task a `task=a,b` sweep names (the other sweeps at their first value)."""
     for index, override in enumerate(parsed):
         if override.get_key_element().lstrip("+") == "task" and override.is_sweep_override():
-            return [[*first[:index], f"{override.get_key_element()}={task}", *first[index + 1:]]
-                    for task in override.sweep_string_iterator()]
+            return [
+                [*first[:index], f"{override.get_key_element()}={task}", *first[index + 1 :]]
+                for task in override.sweep_string_iterator()
+            ]
     return [first]
 
 
@@ -106,20 +118,25 @@ def explain_composition_error(error: Exception) -> str:
     if missing_option:
         group, option = missing_option.groups()
         options = group_options(group)
-        return (f"unknown {group} {option!r}{did_you_mean(option, options)}; the {group} options are "
-                f"{', '.join(options)}.")
-    unknown_key = re.search(r"Could not (?:override|delete from config)\. ?'?([\w.]+)'?|Could not override '([\w.]+)'",
-                            text)
+        return (
+            f"unknown {group} {option!r}{did_you_mean(option, options)}; the {group} options are {', '.join(options)}."
+        )
+    unknown_key = re.search(
+        r"Could not (?:override|delete from config)\. ?'?([\w.]+)'?|Could not override '([\w.]+)'", text
+    )
     if unknown_key:
         key = unknown_key.group(1) or unknown_key.group(2)
         known = _config_keys()
-        return (f"unknown key {key!r}{did_you_mean(key, known)}; `jglue-bench train --cfg job` shows every key "
-                f"(prefix a new key with +, as in +{key}=...).")
+        return (
+            f"unknown key {key!r}{did_you_mean(key, known)}; `jglue-bench train --cfg job` shows every key "
+            f"(prefix a new key with +, as in +{key}=...)."
+        )
     return f"{text.splitlines()[0]} (config folder {config_dir()}; `jglue-bench tasks` lists the tasks and models)."
 
 
 def _config_keys() -> list[str]:
     """Every dotted key of the default config."""
+
     def walk(node, prefix: str) -> list[str]:
         keys = []
         for key, value in node.items():
@@ -141,8 +158,10 @@ def user_tasks() -> dict[str, Path]:
     for folder in filter(None, os.environ.get(TASKS_ENV, "").split(os.pathsep)):
         root = Path(folder).expanduser()
         if not root.is_dir():
-            raise UserError(f"{TASKS_ENV} names {root}, which is not a folder (expected folders of task YAML files, "
-                            f"separated by '{os.pathsep}').")
+            raise UserError(
+                f"{TASKS_ENV} names {root}, which is not a folder (expected folders of task YAML files, "
+                f"separated by '{os.pathsep}')."
+            )
         for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
             found.setdefault(path.stem, path.resolve())
     return found
@@ -185,9 +204,11 @@ def _task_file(choice: str, users: dict[str, Path], bundled: dict[str, Path]) ->
     if choice in users:
         return users[choice]
     names = [*bundled, *users]
-    raise UserError(f"unknown task {choice!r}{did_you_mean(choice, names)}; the tasks are {', '.join(names)} "
-                    f"(`jglue-bench tasks` lists them; task=PATH.yaml takes your own file, and ${TASKS_ENV} adds "
-                    f"folders of them).")
+    raise UserError(
+        f"unknown task {choice!r}{did_you_mean(choice, names)}; the tasks are {', '.join(names)} "
+        f"(`jglue-bench tasks` lists them; task=PATH.yaml takes your own file, and ${TASKS_ENV} adds "
+        f"folders of them)."
+    )
 
 
 def _generated_task_root(generated: dict[str, Path], overrides: Sequence[str]) -> Path:
@@ -200,8 +221,9 @@ def _generated_task_root(generated: dict[str, Path], overrides: Sequence[str]) -
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise UserError(f"{path} is not a readable YAML file: {str(error).splitlines()[0]}") from error
         if not isinstance(document, dict):
-            raise UserError(f"{path}: expected a task YAML mapping (name:, kind:, files:, ...), found "
-                            f"{type(document).__name__}.")
+            raise UserError(
+                f"{path}: expected a task YAML mapping (name:, kind:, files:, ...), found {type(document).__name__}."
+            )
         if "origin" in document:
             raise UserError(f"{path}: key 'origin' is reserved (jglue-bench sets it to the file's own path).")
         documents[option] = {**document, "origin": str(path)}
@@ -237,8 +259,10 @@ def compose_model(choice: str) -> tuple[DictConfig, Path]:
     if path:
         folder = Path(path).expanduser()
         if not folder.is_dir():
-            raise UserError(f"--model {choice}: {path} is not a folder; expected a local folder holding the "
-                            f"model's files (config.json and its tokenizer files).")
+            raise UserError(
+                f"--model {choice}: {path} is not a folder; expected a local folder holding the "
+                f"model's files (config.json and its tokenizer files)."
+            )
         with open_dict(cfg):
             cfg.model.pretrained = str(folder)
             cfg.model.revision = None  # a local folder has no revision
@@ -256,8 +280,13 @@ def check_run_config(cfg: DictConfig) -> None:
     _check(cfg.trainer.eval_batch_size, "trainer.eval_batch_size", int, "a positive whole number", lambda v: v >= 1)
     _check(cfg.trainer.warmup_ratio, "trainer.warmup_ratio", float, "a number in [0, 1)", lambda v: 0 <= v < 1)
     if OmegaConf.select(cfg, "trainer.choice_groups") is not None:  # a saved run's config may predate it
-        _check(cfg.trainer.choice_groups, "trainer.choice_groups", int, "a positive whole number (1: no groups)",
-               lambda v: v >= 1)
+        _check(
+            cfg.trainer.choice_groups,
+            "trainer.choice_groups",
+            int,
+            "a positive whole number (1: no groups)",
+            lambda v: v >= 1,
+        )
     for key in ("data.max_train_samples", "data.max_eval_samples", "trainer.per_device_batch_size"):
         value = OmegaConf.select(cfg, key)
         if value is not None:
@@ -268,8 +297,9 @@ def check_run_config(cfg: DictConfig) -> None:
         raise UserError(f"trainer.device is {cfg.trainer.device!r}; expected one of {', '.join(DEVICES)}.")
     schedulers = [kind.value for kind in SchedulerType]
     if cfg.trainer.lr_scheduler not in schedulers:
-        raise UserError(f"trainer.lr_scheduler is {cfg.trainer.lr_scheduler!r}; expected one of "
-                        f"{', '.join(schedulers)}.")
+        raise UserError(
+            f"trainer.lr_scheduler is {cfg.trainer.lr_scheduler!r}; expected one of {', '.join(schedulers)}."
+        )
 
 
 def resolved_config(cfg: DictConfig) -> DictConfig:
@@ -296,11 +326,15 @@ def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
         key, sep, value = override.partition("=")
         current = OmegaConf.select(cfg, key, default=_MISSING)
         if not sep or current is _MISSING:
-            raise UserError(f"override {override!r}: expected key=value with a key of the run's config.yaml "
-                            f"(for example data.eval_split=test).")
+            raise UserError(
+                f"override {override!r}: expected key=value with a key of the run's config.yaml "
+                f"(for example data.eval_split=test)."
+            )
         if isinstance(current, DictConfig):
-            raise UserError(f"override {override!r}: '{key}' is a whole group; a saved run's task and model "
-                            f"are fixed (override single keys such as {key}.<name>=...).")
+            raise UserError(
+                f"override {override!r}: '{key}' is a whole group; a saved run's task and model "
+                f"are fixed (override single keys such as {key}.<name>=...)."
+            )
         OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=False)
     return cfg
 

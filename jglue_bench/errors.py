@@ -4,9 +4,9 @@ exception is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 NOTHING = object()  # "no value to show", as opposed to a JSON null
 
@@ -19,8 +19,16 @@ class DataError(UserError):
     """A data file that cannot be used; the message names the file, the line, the field and what was expected."""
 
     @classmethod
-    def at(cls, path: str | Path, line: int | str | None, field: str | None, expected: str,
-           found: object = NOTHING, missing: bool = False, found_text: str | None = None) -> "DataError":
+    def at(
+        cls,
+        path: str | Path,
+        line: int | str | None,
+        field: str | None,
+        expected: str,
+        found: object = NOTHING,
+        missing: bool = False,
+        found_text: str | None = None,
+    ) -> DataError:
         """`line` is a 1-based line number, or a location such as "row 4" or a JSON path
         (`data[3].paragraphs[0].qas[2]`). `found` is a value (shown as JSON would), `found_text` a description
         (shown as it is); `missing` says the field is absent rather than null."""
@@ -56,7 +64,7 @@ def describe_value(value: object, limit: int = 80) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """" (did you mean 'x'?)" when a choice is close to `word`, else ""."""
+    """ " (did you mean 'x'?)" when a choice is close to `word`, else ""."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -69,5 +77,7 @@ def explained_write_errors(what: str) -> Iterator[None]:
         yield
     except OSError as error:
         place = f" ({error.filename})" if getattr(error, "filename", None) else ""
-        raise UserError(f"could not write {what}: {error.strerror or error}{place}; the files written before are "
-                        f"intact (each file is written whole or not at all).") from None
+        raise UserError(
+            f"could not write {what}: {error.strerror or error}{place}; the files written before are "
+            f"intact (each file is written whole or not at all)."
+        ) from None

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 def _check_paired(golds: Sequence, predictions: Sequence, minimum: int = 1) -> None:
     """Reject inputs that would make a score meaningless instead of silently scoring a prefix or nothing."""
     if len(golds) != len(predictions):
-        raise ValueError(
-            f"golds and predictions differ in length: {len(golds)} golds, {len(predictions)} predictions."
-        )
+        raise ValueError(f"golds and predictions differ in length: {len(golds)} golds, {len(predictions)} predictions.")
     if len(golds) < minimum:
         needed = "at least one pair" if minimum == 1 else f"at least {minimum} pairs"
         raise ValueError(f"cannot score {len(golds)} gold/prediction pair(s): the metric needs {needed}.")
@@ -192,23 +190,38 @@ class Metric:
 
 
 _CHOICE_KINDS = ("classification", "multiple_choice")
-REGISTRY: dict[str, Metric] = {metric.name: metric for metric in (
-    Metric("accuracy", accuracy, _CHOICE_KINDS, "fraction of exact label matches"),
-    Metric("macro_f1", macro_f1, _CHOICE_KINDS, "unweighted mean of per-class F1"),
-    Metric("mcc", mcc, _CHOICE_KINDS, "Matthews correlation coefficient"),
-    Metric("pearson", pearson, ("regression",), "Pearson correlation"),
-    Metric("spearman", spearman, ("regression",), "Spearman rank correlation"),
-    Metric("exact_match", mean_exact_match, ("extractive_qa",), "JSQuAD exact match (character level)"),
-    Metric("f1", mean_f1, ("extractive_qa",), "JSQuAD character F1"),
-    Metric("exact_match_official", mean_exact_match, ("extractive_qa",),
-           "JSQuAD exact match of the answer rebuilt from tokens, as JGLUE's patched script scores it",
-           reads="official_text"),
-    Metric("f1_official", mean_f1, ("extractive_qa",),
-           "JSQuAD character F1 of the answer rebuilt from tokens, as JGLUE's patched script scores it",
-           reads="official_text"),
-)}
-DEFAULT_METRICS = {"classification": ("accuracy",), "regression": ("pearson", "spearman"),
-                   "multiple_choice": ("accuracy",), "extractive_qa": ("exact_match", "f1")}
+REGISTRY: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("accuracy", accuracy, _CHOICE_KINDS, "fraction of exact label matches"),
+        Metric("macro_f1", macro_f1, _CHOICE_KINDS, "unweighted mean of per-class F1"),
+        Metric("mcc", mcc, _CHOICE_KINDS, "Matthews correlation coefficient"),
+        Metric("pearson", pearson, ("regression",), "Pearson correlation"),
+        Metric("spearman", spearman, ("regression",), "Spearman rank correlation"),
+        Metric("exact_match", mean_exact_match, ("extractive_qa",), "JSQuAD exact match (character level)"),
+        Metric("f1", mean_f1, ("extractive_qa",), "JSQuAD character F1"),
+        Metric(
+            "exact_match_official",
+            mean_exact_match,
+            ("extractive_qa",),
+            "JSQuAD exact match of the answer rebuilt from tokens, as JGLUE's patched script scores it",
+            reads="official_text",
+        ),
+        Metric(
+            "f1_official",
+            mean_f1,
+            ("extractive_qa",),
+            "JSQuAD character F1 of the answer rebuilt from tokens, as JGLUE's patched script scores it",
+            reads="official_text",
+        ),
+    )
+}
+DEFAULT_METRICS = {
+    "classification": ("accuracy",),
+    "regression": ("pearson", "spearman"),
+    "multiple_choice": ("accuracy",),
+    "extractive_qa": ("exact_match", "f1"),
+}
 
 
 def problem_with(name: str, kind: str) -> str | None:
@@ -217,11 +230,12 @@ def problem_with(name: str, kind: str) -> str | None:
 
     fitting = [metric.name for metric in REGISTRY.values() if kind in metric.kinds]
     if name not in REGISTRY:
-        return (f"unknown metric {name!r}{did_you_mean(name, REGISTRY)}; a {kind} task can use "
-                f"{', '.join(fitting)}.")
+        return f"unknown metric {name!r}{did_you_mean(name, REGISTRY)}; a {kind} task can use {', '.join(fitting)}."
     if kind not in REGISTRY[name].kinds:
-        return (f"metric {name!r} scores {' and '.join(REGISTRY[name].kinds)} tasks; a {kind} task can use "
-                f"{', '.join(fitting)}.")
+        return (
+            f"metric {name!r} scores {' and '.join(REGISTRY[name].kinds)} tasks; a {kind} task can use "
+            f"{', '.join(fitting)}."
+        )
     return None
 
 

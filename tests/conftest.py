@@ -15,8 +15,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # pytest-xdist workers share the machine's cores: each takes its share of threads before torch is imported (and
 # passes it on to the subprocesses its tests start), or N workers would each run a thread per core.
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-    os.environ.setdefault("OMP_NUM_THREADS",
-                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+    os.environ.setdefault(
+        "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    )
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,10 +74,17 @@ def make_config(tmp_path, cache_dir):
     from jglue_bench.config import compose_config
 
     def make(*overrides: str):
-        return compose_config([f"output_dir={tmp_path / 'run'}", f"results.path={tmp_path / 'runs.jsonl'}",
-                               f"data.cache_dir={cache_dir}", "trainer.progress_bar=false", "data.dir=null",
-                               "trainer.save_checkpoints=false",  # tests of resuming turn them on themselves
-                               *overrides])
+        return compose_config(
+            [
+                f"output_dir={tmp_path / 'run'}",
+                f"results.path={tmp_path / 'runs.jsonl'}",
+                f"data.cache_dir={cache_dir}",
+                "trainer.progress_bar=false",
+                "data.dir=null",
+                "trainer.save_checkpoints=false",  # tests of resuming turn them on themselves
+                *overrides,
+            ]
+        )
 
     return make
 
@@ -108,8 +116,14 @@ def jglue_bench_cli(capsys, monkeypatch, tmp_path, cache_dir):
     return run
 
 
-SPM_SENTENCES = ["日本語の文を単語に分けます。", "東京タワーは港区にある電波塔です。", "がぎぐげご、ざじずぜぞ。",
-                 "今日は晴れて暖かいです。", "JGLUE は日本語理解のベンチマークです。", "犬と猫が公園で遊んでいる。"]
+SPM_SENTENCES = [
+    "日本語の文を単語に分けます。",
+    "東京タワーは港区にある電波塔です。",
+    "がぎぐげご、ざじずぜぞ。",
+    "今日は晴れて暖かいです。",
+    "JGLUE は日本語理解のベンチマークです。",
+    "犬と猫が公園で遊んでいる。",
+]
 
 
 def train_spm(folder: Path, **settings) -> Path:
@@ -120,23 +134,75 @@ def train_spm(folder: Path, **settings) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     model = io.BytesIO()
-    defaults = dict(model_type="unigram", vocab_size=120, character_coverage=1.0, hard_vocab_limit=False,
-                    pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
-                    num_threads=1, minloglevel=2)
-    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(SPM_SENTENCES * 20), model_writer=model,
-                                             **{**defaults, **settings})
+    defaults = dict(
+        model_type="unigram",
+        vocab_size=120,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        num_threads=1,
+        minloglevel=2,
+    )
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(SPM_SENTENCES * 20), model_writer=model, **{**defaults, **settings}
+    )
     (folder / "spiece.model").write_bytes(model.getvalue())
     return folder / "spiece.model"
 
 
 # --- the tokenizers the QA tests run over (built once per session, on first use) ---
 
-LINE_SPECIALS = {"unk_token": "<unk>", "pad_token": "<pad>", "cls_token": "[CLS]", "sep_token": "[SEP]",
-                 "mask_token": "[MASK]"}
+LINE_SPECIALS = {
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
+}
 # A hand-written WordPiece vocabulary over IPADIC words: small, so [UNK] and "##" pieces are predictable.
-HAND_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "東京", "タワー", "へ", "行っ", "た", "。", "京都", "の",
-              "寺", "を", "訪れ", "JGLUE", "は", "日本語", "評価", "ベンチ", "##マーク", "です", "ガイド", "##ブック",
-              "読む", "キロ", "1", "番", "彼", "ペン", "Hello", "World", "本文", "タイトル", "質問", "答え"]
+HAND_VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "東京",
+    "タワー",
+    "へ",
+    "行っ",
+    "た",
+    "。",
+    "京都",
+    "の",
+    "寺",
+    "を",
+    "訪れ",
+    "JGLUE",
+    "は",
+    "日本語",
+    "評価",
+    "ベンチ",
+    "##マーク",
+    "です",
+    "ガイド",
+    "##ブック",
+    "読む",
+    "キロ",
+    "1",
+    "番",
+    "彼",
+    "ペン",
+    "Hello",
+    "World",
+    "本文",
+    "タイトル",
+    "質問",
+    "答え",
+]
 TOKENIZER_NAMES = ("tiny", "line_like", "hand_wordpiece", "bandainamco", "albert")
 
 
@@ -154,14 +220,25 @@ def build_tokenizer(name: str, folder: Path, cache_dir: Path):
         return load_tokenizer(model_config("tiny"), cache_dir)
     if name == "line_like":
         train_spm(folder)  # add_dummy_prefix is on by default: pieces come with "▁"
-        return load_tokenizer({"name": name, "pretrained": str(folder), "tokenizer": {
-            "recipe": "mecab_sentencepiece", "spm_file": "spiece.model", "mecab_dic": "unidic_lite",
-            "do_lower_case": True, "special_tokens": LINE_SPECIALS}})
+        return load_tokenizer(
+            {
+                "name": name,
+                "pretrained": str(folder),
+                "tokenizer": {
+                    "recipe": "mecab_sentencepiece",
+                    "spm_file": "spiece.model",
+                    "mecab_dic": "unidic_lite",
+                    "do_lower_case": True,
+                    "special_tokens": LINE_SPECIALS,
+                },
+            }
+        )
     if name == "hand_wordpiece":
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "vocab.txt").write_text("\n".join(HAND_VOCAB) + "\n", encoding="utf-8")
-        return load_tokenizer({"name": name, "pretrained": str(folder),
-                               "tokenizer": model_config("bandainamco_distilbert")["tokenizer"]})
+        return load_tokenizer(
+            {"name": name, "pretrained": str(folder), "tokenizer": model_config("bandainamco_distilbert")["tokenizer"]}
+        )
     if name == "bandainamco":
         models = shared_models_dir() / "bandainamco-mirai-distilbert-base-japanese"
         if not (models / "vocab.txt").is_file():
@@ -169,8 +246,9 @@ def build_tokenizer(name: str, folder: Path, cache_dir: Path):
         return load_tokenizer({**model_config("bandainamco_distilbert"), "pretrained": str(models)})
     if name == "albert":
         train_spm(folder)
-        return load_tokenizer({"name": name, "pretrained": str(folder),
-                               "tokenizer": model_config("laboro_distilbert")["tokenizer"]})
+        return load_tokenizer(
+            {"name": name, "pretrained": str(folder), "tokenizer": model_config("laboro_distilbert")["tokenizer"]}
+        )
     raise ValueError(name)
 
 

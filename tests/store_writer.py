@@ -8,5 +8,12 @@ from jglue_bench.records.store import append_record
 
 def write_records(store: str, writer: int, count: int) -> None:
     for number in range(count):
-        append_record(store, {"task": {"name": "jnli"}, "model": {"name": f"writer{writer}"}, "metrics": {
-            "accuracy": number}, "payload": "あ" * (writer * 997 % 5000)})  # lines of different lengths
+        append_record(
+            store,
+            {
+                "task": {"name": "jnli"},
+                "model": {"name": f"writer{writer}"},
+                "metrics": {"accuracy": number},
+                "payload": "あ" * (writer * 997 % 5000),
+            },
+        )  # lines of different lengths

@@ -14,9 +14,14 @@ def piece_text(tokenizer, token_id: int) -> str:
     return tokenizer.convert_ids_to_tokens(token_id).removeprefix("##").replace("\u2581", "")
 
 
-TRICKY = {"full_width": "ＪＧＬＵＥは日本語の評価ベンチマークです。", "half_width_kana": "ｶﾞｲﾄﾞﾌﾞｯｸを読む。",
-          "nfkc_expands": "㌔ ①番 東京タワー", "sep": "タイトル [SEP] 本文です",
-          "spaces": "Hello  World　東京\u3000タワー", "unknown": "彼は☃のペンを𠮷野家へ"}
+TRICKY = {
+    "full_width": "ＪＧＬＵＥは日本語の評価ベンチマークです。",
+    "half_width_kana": "ｶﾞｲﾄﾞﾌﾞｯｸを読む。",
+    "nfkc_expands": "㌔ ①番 東京タワー",
+    "sep": "タイトル [SEP] 本文です",
+    "spaces": "Hello  World　東京\u3000タワー",
+    "unknown": "彼は☃のペンを𠮷野家へ",
+}
 
 
 @pytest.mark.parametrize("name", TOKENIZER_NAMES)

@@ -40,8 +40,10 @@ def test_evaluation_batches_are_sorted_by_length():
 
 
 def test_collate_pads_to_the_batch_maximum_and_skips_inputs_the_model_does_not_take():
-    features = [{"input_ids": [2, 7, 3], "attention_mask": [1, 1, 1], "token_type_ids": [0, 0, 0], "labels": 1},
-                {"input_ids": [2, 3], "attention_mask": [1, 1], "token_type_ids": [0, 0], "labels": 0}]
+    features = [
+        {"input_ids": [2, 7, 3], "attention_mask": [1, 1, 1], "token_type_ids": [0, 0, 0], "labels": 1},
+        {"input_ids": [2, 3], "attention_mask": [1, 1], "token_type_ids": [0, 0], "labels": 0},
+    ]
     batch = collate(features, ("input_ids", "attention_mask"), pad_token_id=0)
     assert set(batch) == {"input_ids", "attention_mask", "labels"}
     assert batch["input_ids"].tolist() == [[2, 7, 3], [2, 3, 0]]
@@ -66,8 +68,10 @@ def test_length_groups_sort_and_cut_into_nearly_equal_runs():
 
 
 def test_choice_groups_pad_each_group_to_its_own_longest_and_say_where_each_choice_lands():
-    features = [{"input_ids": [[2, 5, 3], [2, 3]], "attention_mask": [[1, 1, 1], [1, 1]], "labels": 1},
-                {"input_ids": [[2, 3], [2, 6, 6, 6, 3]], "attention_mask": [[1, 1], [1, 1, 1, 1, 1]], "labels": 0}]
+    features = [
+        {"input_ids": [[2, 5, 3], [2, 3]], "attention_mask": [[1, 1, 1], [1, 1]], "labels": 1},
+        {"input_ids": [[2, 3], [2, 6, 6, 6, 3]], "attention_mask": [[1, 1], [1, 1, 1, 1, 1]], "labels": 0},
+    ]
     batch = Collator(("input_ids", "attention_mask"), pad_token_id=9, choice_groups=2)(features)
     # sequences (question, choice) by length: (0,1) 2, (1,0) 2 | (0,0) 3, (1,1) 5
     short, long = batch["choice_groups"]
@@ -86,15 +90,25 @@ def test_multiple_choice_in_groups_gives_the_models_own_logits_loss_and_gradient
     from jglue_bench.tasks import multiple_choice
 
     torch.manual_seed(0)
-    model = DistilBertForMultipleChoice(DistilBertConfig(vocab_size=50, dim=16, n_layers=2, n_heads=2,
-                                                         hidden_dim=32, dropout=0.0, attention_dropout=0.0,
-                                                         seq_classif_dropout=0.0))
+    model = DistilBertForMultipleChoice(
+        DistilBertConfig(
+            vocab_size=50,
+            dim=16,
+            n_layers=2,
+            n_heads=2,
+            hidden_dim=32,
+            dropout=0.0,
+            attention_dropout=0.0,
+            seq_classif_dropout=0.0,
+        )
+    )
     rng = random.Random(1)
     features = []
     for _ in range(4):
         rows = [[2] + [rng.randint(5, 49) for _ in range(rng.randint(1, 9))] + [3] for _ in range(3)]
-        features.append({"input_ids": rows, "attention_mask": [[1] * len(row) for row in rows],
-                         "labels": rng.randint(0, 2)})
+        features.append(
+            {"input_ids": rows, "attention_mask": [[1] * len(row) for row in rows], "labels": rng.randint(0, 2)}
+        )
     names = ("input_ids", "attention_mask")
 
     def outputs_and_gradients(collator):

@@ -42,8 +42,13 @@ def test_bench_tokenize(real_data, bandainamco_dir, tmp_path, capsys):
 def test_bench_padding(real_data, bandainamco_dir, tmp_path, capsys):
     from jglue_bench.bench import padding
 
-    padding.run(real_data, bandainamco_dir / "vocab.txt", limit=64, out_dir=tmp_path,
-                tasks=(("jcommonsenseqa", "train"), ("jsquad", "valid")))
+    padding.run(
+        real_data,
+        bandainamco_dir / "vocab.txt",
+        limit=64,
+        out_dir=tmp_path,
+        tasks=(("jcommonsenseqa", "train"), ("jsquad", "valid")),
+    )
     assert last_line(capsys).startswith("ratio ours/pad-to-max padding efficiency")
     measures = saved(tmp_path, "padding")["tasks"]
     assert [m["task"] for m in measures] == ["jcommonsenseqa", "jsquad"]
@@ -85,14 +90,26 @@ def test_bench_gpu_without_a_gpu_says_so_and_succeeds(capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("task, pad_to_max_tokens", [(TASK, 32 * 128), ((("jcommonsenseqa", "valid"),), 64 * 5 * 64)])
-def test_bench_gpu_measurements_run_on_the_cpu(real_data, bandainamco_dir, tmp_path, capsys, task,
-                                               pad_to_max_tokens):
+def test_bench_gpu_measurements_run_on_the_cpu(real_data, bandainamco_dir, tmp_path, capsys, task, pad_to_max_tokens):
     from jglue_bench.bench import gpu
 
-    small = ["model.architecture.dim=32", "model.architecture.n_layers=1", "model.architecture.n_heads=2",
-             "model.architecture.hidden_dim=64"]
-    gpu.run(real_data, bandainamco_dir / "vocab.txt", overrides=small, steps=1, device="cpu", peak_tflops=1.0,
-            out_dir=tmp_path, tasks=task, limit=64)
+    small = [
+        "model.architecture.dim=32",
+        "model.architecture.n_layers=1",
+        "model.architecture.n_heads=2",
+        "model.architecture.hidden_dim=64",
+    ]
+    gpu.run(
+        real_data,
+        bandainamco_dir / "vocab.txt",
+        overrides=small,
+        steps=1,
+        device="cpu",
+        peak_tflops=1.0,
+        out_dir=tmp_path,
+        tasks=task,
+        limit=64,
+    )
     assert last_line(capsys).startswith("ratio ours/pad-to-max samples/s")
     modes = saved(tmp_path, "gpu")["tasks"][0]["modes"]
     assert modes["pad_to_max"]["computed_tokens"] == pad_to_max_tokens  # one batch: questions x choices x 64

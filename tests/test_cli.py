@@ -14,15 +14,35 @@ import pytest
 def run_cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env_extra or {})}
     env.pop("JGLUE_DATA_DIR", None) if env_extra is None or "JGLUE_DATA_DIR" not in env_extra else None
-    return subprocess.run([sys.executable, "-m", "jglue_bench.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "jglue_bench.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["evaluate", "--help"], ["predict", "--help"], ["data", "verify", "--help"],
-                                  ["data", "stats", "--help"], ["data", "validate", "--help"],
-                                  ["data", "download", "--help"], ["data", "build-marc-ja", "--help"],
-                                  ["tasks", "--help"], ["oracle", "--help"], ["report", "--help"], ["train", "--help"],
-                                  ["bench", "train", "--help"], ["bench", "estimate", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["evaluate", "--help"],
+        ["predict", "--help"],
+        ["data", "verify", "--help"],
+        ["data", "stats", "--help"],
+        ["data", "validate", "--help"],
+        ["data", "download", "--help"],
+        ["data", "build-marc-ja", "--help"],
+        ["tasks", "--help"],
+        ["oracle", "--help"],
+        ["report", "--help"],
+        ["train", "--help"],
+        ["bench", "train", "--help"],
+        ["bench", "estimate", "--help"],
+    ],
+)
 def test_every_command_explains_itself_with_an_example(jglue_bench_cli, args):
     code, out, err = jglue_bench_cli(*args)
     assert code == 0, err
@@ -34,24 +54,38 @@ def test_help_tasks_and_report_start_without_torch(tmp_path):
     store = tmp_path / "runs.jsonl"
     store.write_text(json.dumps({"task": {"name": "jnli"}, "model": {"name": "tiny"}, "metrics": {}}) + "\n")
     for args in (["--help"], ["tasks"], ["report", "--results", str(store)]):
-        code = ("import sys; from jglue_bench.cli import main; main(sys.argv[1:]); "
-                "assert 'torch' not in sys.modules, 'torch was imported'")
-        result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
-                                timeout=60)
+        code = (
+            "import sys; from jglue_bench.cli import main; main(sys.argv[1:]); "
+            "assert 'torch' not in sys.modules, 'torch was imported'"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
 
 
 def test_tasks_lists_the_six_tasks_and_four_models(tmp_path):
     result = run_cli("tasks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola", "tiny", "line_distilbert",
-                 "bandainamco_distilbert", "laboro_distilbert"):
+    for name in (
+        "marc_ja",
+        "jsts",
+        "jnli",
+        "jsquad",
+        "jcommonsenseqa",
+        "jcola",
+        "tiny",
+        "line_distilbert",
+        "bandainamco_distilbert",
+        "laboro_distilbert",
+    ):
         assert name in result.stdout
 
 
 def test_main_job_runs_offline_on_the_sample_and_prints_a_table(tmp_path):
-    result = run_cli("train", "trainer.progress_bar=false", cwd=tmp_path,
-                     env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "cache")})
+    result = run_cli(
+        "train", "trainer.progress_bar=false", cwd=tmp_path, env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "cache")}
+    )
     assert result.returncode == 0, result.stderr
     assert "| jnli | tiny  | v1.3 sample | train -> valid |" in result.stdout
     [record_path] = list((tmp_path / "outputs" / "jnli" / "tiny").glob("*/record.json"))
@@ -61,8 +95,9 @@ def test_main_job_runs_offline_on_the_sample_and_prints_a_table(tmp_path):
 
 
 def test_multirun_sweeps_write_one_record_per_job(tmp_path, jglue_bench_cli):
-    code, out, err = jglue_bench_cli("train", "-m", "learning_rate=5e-4,1e-4", "num_train_epochs=1",
-                                     "save_model=false", "trainer.progress_bar=false")
+    code, out, err = jglue_bench_cli(
+        "train", "-m", "learning_rate=5e-4,1e-4", "num_train_epochs=1", "save_model=false", "trainer.progress_bar=false"
+    )
     assert code == 0, err
     records = [json.loads(line) for line in (tmp_path / "work" / "results" / "runs.jsonl").read_text().splitlines()]
     assert sorted(record["hyperparameters"]["learning_rate"] for record in records) == [1e-4, 5e-4]
@@ -112,11 +147,22 @@ def test_oracle_compares_two_tokenizers_on_jsquad_dev_in_one_command(tmp_path, r
     dev = real_data / "jsquad-v1.3" / "valid-v1.3.json"
     if not dev.is_file() or file_sha256(dev) != release_file_at("jsquad-v1.3/valid-v1.3.json").sha256:
         pytest.skip(f"{dev} is not the pinned JSQuAD v1.3 dev file, for which the oracle numbers are known")
-    result = run_cli("oracle", "--model", f"bandainamco_distilbert={bandainamco_dir}", "--model", "tiny",
-                     f"data.dir={real_data}", cwd=tmp_path, env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "c")})
+    result = run_cli(
+        "oracle",
+        "--model",
+        f"bandainamco_distilbert={bandainamco_dir}",
+        "--model",
+        "tiny",
+        f"data.dir={real_data}",
+        cwd=tmp_path,
+        env_extra={"JGLUE_BENCH_CACHE": str(tmp_path / "c")},
+    )
     assert result.returncode == 0, result.stderr
-    lines = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
-             for line in result.stdout.splitlines() if line.startswith("| ")}
+    lines = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+        for line in result.stdout.splitlines()
+        if line.startswith("| ")
+    }
     assert lines["JSQuAD oracle"] == ["bandainamco_distilbert (mecab_wordpiece)", "tiny (mecab_sentencepiece)"]
     # Pinned: the v1.3 dev file is pinned by sha256, the BandaiNamco vocab is the real one, and the tiny
     # tokenizer is built from the bundled sample; these numbers are the README's.

@@ -47,8 +47,16 @@ def release_tree(root: Path, real_data: Path, tampered: bool = False) -> None:
 
 def located(url: str, cache: Path, task: str = "jnli", split: str = "valid", *overrides: str):
     """The file of `split` as a run with data.source=download finds it."""
-    cfg = compose_config([f"task={task}", "data.source=download", f"data.download_url={url}",
-                          f"data.cache_dir={cache}", "data.version=1.3", *overrides])
+    cfg = compose_config(
+        [
+            f"task={task}",
+            "data.source=download",
+            f"data.download_url={url}",
+            f"data.cache_dir={cache}",
+            "data.version=1.3",
+            *overrides,
+        ]
+    )
     spec = task_spec(cfg)
     return locate_file(spec.files[split], spec.source, cfg.data)
 

@@ -43,8 +43,9 @@ def texts(predictions: list[dict]) -> list[str]:
     return [prediction["text"] for prediction in predictions]
 
 
-def logits_picking(feature: dict, start: int, end: int, strength: float = 10.0,
-                   background: float = -100.0) -> tuple[np.ndarray, np.ndarray]:
+def logits_picking(
+    feature: dict, start: int, end: int, strength: float = 10.0, background: float = -100.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Logits of one window where only (start, end) scores: every other start or end is far below."""
     start_logits = np.full(len(feature["input_ids"]), background, dtype=np.float32)
     end_logits = np.full(len(feature["input_ids"]), background, dtype=np.float32)
@@ -59,9 +60,15 @@ def silent(features: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
 
 # ---- to_example ------------------------------------------------------------------------------------------
 
+
 def record(**changes) -> dict:
-    base = {"id": "a1000-0", "question": "どこへ行った?", "context": "旅行 [SEP] 東京タワーへ行った。",
-            "answers": [{"text": "東京タワー", "answer_start": 9}], "is_impossible": False}
+    base = {
+        "id": "a1000-0",
+        "question": "どこへ行った?",
+        "context": "旅行 [SEP] 東京タワーへ行った。",
+        "answers": [{"text": "東京タワー", "answer_start": 9}],
+        "is_impossible": False,
+    }
     return {**base, **changes}
 
 
@@ -72,20 +79,30 @@ def test_to_example_keeps_question_context_and_every_gold_answer():
     assert built.label == (("東京タワー", 9), ("東京タワーへ", 9)) and built.id == "a1000-0"
 
 
-@pytest.mark.parametrize("changes, field, words", [
-    ({"answers": [{"text": "東京タワー", "answer_start": 10}]}, "answers[0].answer_start", ["'a1000-0'", "offset 9"]),
-    ({"answers": [{"text": "東京タワー", "answer_start": "9"}]}, "answers[0].answer_start", ["integer"]),
-    ({"answers": [{"text": "東京タワー", "answer_start": True}]}, "answers[0].answer_start", ["integer"]),
-    ({"answers": [{"text": "", "answer_start": 9}]}, "answers[0].text", ["non-empty"]),
-    ({"answers": "東京タワー"}, "answers", ["list"]),
-    ({"answers": []}, "answers", ["at least one answer", "a1000-0", "unanswerable"]),
-    ({"is_impossible": True}, "answers", ["at least one answer", "a1000-0", "SQuAD 2.0"]),
-    ({"answers": [{"text": "東京タワー", "answer_start": 40}]}, "answers[0].answer_start",
-     ["out of range", "the context has 19 characters", "found 40"]),
-    ({"answers": [{"text": "東京タワー"}]}, "answers[0].answer_start", ["the field is missing"]),
-    ({"question": " "}, "question", ["non-empty"]),
-    ({"id": None}, "id", ["id"]),
-])
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        (
+            {"answers": [{"text": "東京タワー", "answer_start": 10}]},
+            "answers[0].answer_start",
+            ["'a1000-0'", "offset 9"],
+        ),
+        ({"answers": [{"text": "東京タワー", "answer_start": "9"}]}, "answers[0].answer_start", ["integer"]),
+        ({"answers": [{"text": "東京タワー", "answer_start": True}]}, "answers[0].answer_start", ["integer"]),
+        ({"answers": [{"text": "", "answer_start": 9}]}, "answers[0].text", ["non-empty"]),
+        ({"answers": "東京タワー"}, "answers", ["list"]),
+        ({"answers": []}, "answers", ["at least one answer", "a1000-0", "unanswerable"]),
+        ({"is_impossible": True}, "answers", ["at least one answer", "a1000-0", "SQuAD 2.0"]),
+        (
+            {"answers": [{"text": "東京タワー", "answer_start": 40}]},
+            "answers[0].answer_start",
+            ["out of range", "the context has 19 characters", "found 40"],
+        ),
+        ({"answers": [{"text": "東京タワー"}]}, "answers[0].answer_start", ["the field is missing"]),
+        ({"question": " "}, "question", ["non-empty"]),
+        ({"id": None}, "id", ["id"]),
+    ],
+)
 def test_to_example_names_file_place_field_and_expectation(changes, field, words):
     with pytest.raises(DataError) as raised:
         qa.to_example(squad_row(record(**changes), "data[3].paragraphs[0].qas[2]"), jsquad_spec())
@@ -101,6 +118,7 @@ def test_a_question_without_answers_is_read_only_for_prediction():
 
 # ---- answers come back exactly as written -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", TOKENIZER_NAMES)
 @pytest.mark.parametrize("written", ["ＪＧＬＵＥ", "ｶﾞｲﾄﾞﾌﾞｯｸ"], ids=["full_width", "half_width_kana"])
 def test_answer_is_sliced_from_the_original_context_not_rebuilt_from_tokens(tokenizers, name, written):
@@ -110,17 +128,22 @@ def test_answer_is_sliced_from_the_original_context_not_rebuilt_from_tokens(toke
     [feature] = qa.featurize(examples, tokenizer, jsquad_spec(), 384, with_token_types=False)
     start, end = feature["start_positions"], feature["end_positions"]
     assert 0 < start <= end
-    rebuilt = "".join(tokenizer.convert_ids_to_tokens(feature["input_ids"][start:end + 1]))
+    rebuilt = "".join(tokenizer.convert_ids_to_tokens(feature["input_ids"][start : end + 1]))
     assert rebuilt != written  # the tokenizer normalized it (NFKC, maybe lower-case)
     [prediction] = qa.decode([logits_picking(feature, start, end)], [feature], examples, jsquad_spec(), tokenizer)
-    assert prediction["text"] == written and context[prediction["start"]:prediction["end"]] == written
+    assert prediction["text"] == written and context[prediction["start"] : prediction["end"]] == written
     # JGLUE's way rebuilds the answer from the tokens, which the tokenizer normalized: no match at all
     assert prediction["official_text"] != written
-    assert qa.score(examples, [prediction], jsquad_spec()) == {"exact_match": 1.0, "f1": 1.0,
-                                                               "exact_match_official": 0.0, "f1_official": 0.0}
+    assert qa.score(examples, [prediction], jsquad_spec()) == {
+        "exact_match": 1.0,
+        "f1": 1.0,
+        "exact_match_official": 0.0,
+        "f1_official": 0.0,
+    }
 
 
 # ---- windows -----------------------------------------------------------------------------------------------
+
 
 def windows_setup(tokenizer, **qa_overrides):
     """A context of 76 words with the answer at words 56-57; windows of 28 words, starts 8 words apart."""
@@ -139,10 +162,15 @@ def test_long_context_gets_overlapping_windows_doc_stride_apart(tokenizers):
     assert len(features) == len(qa.window_starts(len(tokens), window_length, 8)) >= 4
     gold_first = next(i for i, (_, s, _) in enumerate(tokens) if s == context.index("東京タワー"))
     for w, feature in enumerate(features):
-        window = tokens[8 * w:8 * w + window_length]
+        window = tokens[8 * w : 8 * w + window_length]
         assert feature["offsets"][3:-1] == [(s, e) for _, s, e in window]
-        assert feature["input_ids"] == [tokenizer.cls_token_id, *tokenizer("東京", add_special_tokens=False)[
-            "input_ids"], tokenizer.sep_token_id, *(i for i, _, _ in window), tokenizer.sep_token_id]
+        assert feature["input_ids"] == [
+            tokenizer.cls_token_id,
+            *tokenizer("東京", add_special_tokens=False)["input_ids"],
+            tokenizer.sep_token_id,
+            *(i for i, _, _ in window),
+            tokenizer.sep_token_id,
+        ]
         assert feature["token_type_ids"] == [0] * 3 + [1] * (len(window) + 1)
         inside = 8 * w <= gold_first and gold_first + 1 < 8 * w + window_length
         if inside:
@@ -172,13 +200,15 @@ def test_question_is_cut_to_max_query_length_tokens(tokenizers):
     question = "京都の寺を訪れた" * 12  # 72 tokens
     question_ids = tokenizer(question, add_special_tokens=False)["input_ids"]
     assert len(question_ids) > 64
-    [feature] = qa.featurize([example(question, "東京タワーへ行った。", "東京タワー")], tokenizer, jsquad_spec(), 384,
-                             with_token_types=False)
+    [feature] = qa.featurize(
+        [example(question, "東京タワーへ行った。", "東京タワー")], tokenizer, jsquad_spec(), 384, with_token_types=False
+    )
     assert feature["input_ids"][:66] == [tokenizer.cls_token_id, *question_ids[:64], tokenizer.sep_token_id]
     assert "token_type_ids" not in feature and feature["offsets"][66] == (0, 2)
 
 
 # ---- decoding ----------------------------------------------------------------------------------------------
+
 
 def position_of(feature: dict, char_start: int) -> int | None:
     """The input position of the context token starting at `char_start`, if this window has it."""
@@ -190,8 +220,11 @@ def test_decode_picks_the_best_span_over_all_windows_and_respects_max_answer_len
     context = examples[0].texts[1]
     gold = context.index("東京タワー")
     # the window where the gold's first token is best centred: the only one whose start there counts
-    w, home = next((w, f) for w, f in enumerate(features)
-                   if position_of(f, gold) is not None and f["max_context"][position_of(f, gold)])
+    w, home = next(
+        (w, f)
+        for w, f in enumerate(features)
+        if position_of(f, gold) is not None and f["max_context"][position_of(f, gold)]
+    )
     first = features[0]
     assert w > 0 and first["max_context"][3]
     outputs = silent(features)
@@ -200,7 +233,9 @@ def test_decode_picks_the_best_span_over_all_windows_and_respects_max_answer_len
     outputs[0] = logits_picking(first, 3, 6, strength=50.0)
     assert texts(qa.decode(outputs, features, examples, spec)) == ["東京タワー"]
     outputs[0] = logits_picking(first, 3, 5, strength=6.0)  # 3 tokens, and better than the gold's 5 + 5
-    assert texts(qa.decode(outputs, features, examples, spec)) == [context[first["offsets"][3][0]:first["offsets"][5][1]]]
+    assert texts(qa.decode(outputs, features, examples, spec)) == [
+        context[first["offsets"][3][0] : first["offsets"][5][1]]
+    ]
 
 
 def test_decode_ignores_starts_outside_their_max_context_window(tokenizers):
@@ -234,18 +269,31 @@ def test_batch_outputs_are_float32_rows_without_padding():
 
 
 def test_score_and_rows_use_every_gold_and_character_f1():
-    examples = [Example("a", ("q", "東京タワーへ行った。"), (("東京タワー", 0), ("タワー", 2)), 1),
-                Example("b", ("q", "京都の寺"), (("京都", 0),), 2)]
-    predictions = [{"text": "タワー", "start": 2, "end": 5, "official_text": "タワー"},
-                   {"text": "京", "start": 0, "end": 1, "official_text": "京都の"}]
+    examples = [
+        Example("a", ("q", "東京タワーへ行った。"), (("東京タワー", 0), ("タワー", 2)), 1),
+        Example("b", ("q", "京都の寺"), (("京都", 0),), 2),
+    ]
+    predictions = [
+        {"text": "タワー", "start": 2, "end": 5, "official_text": "タワー"},
+        {"text": "京", "start": 0, "end": 1, "official_text": "京都の"},
+    ]
     # official: q1 exact; q2 "京都の" vs "京都": common 2, P 2/3, R 1 -> F1 0.8
     assert qa.score(examples, predictions, jsquad_spec()) == pytest.approx(
-        {"exact_match": 0.5, "f1": (1 + 2 / 3) / 2, "exact_match_official": 0.5, "f1_official": (1 + 0.8) / 2})
-    predictions = [{key: value for key, value in prediction.items() if key != "official_text"}
-                   for prediction in predictions]
+        {"exact_match": 0.5, "f1": (1 + 2 / 3) / 2, "exact_match_official": 0.5, "f1_official": (1 + 0.8) / 2}
+    )
+    predictions = [
+        {key: value for key, value in prediction.items() if key != "official_text"} for prediction in predictions
+    ]
     rows = qa.prediction_rows(examples, predictions, jsquad_spec())
-    assert rows[0] == {"id": "a", "gold": ["東京タワー", "タワー"], "prediction": "タワー", "start": 2, "end": 5,
-                       "exact_match": 1.0, "f1": 1.0}
+    assert rows[0] == {
+        "id": "a",
+        "gold": ["東京タワー", "タワー"],
+        "prediction": "タワー",
+        "start": 2,
+        "end": 5,
+        "exact_match": 1.0,
+        "f1": 1.0,
+    }
     assert rows[1]["f1"] == pytest.approx(2 / 3) and rows[1]["exact_match"] == 0.0
 
 
@@ -255,6 +303,7 @@ def test_head_asks_for_start_and_end_logits():
 
 
 # ---- real JSQuAD -------------------------------------------------------------------------------------------
+
 
 def test_real_jsquad_valid_answers_fall_inside_windows(real_data, tokenizers):
     path = real_data / "jsquad-v1.3" / "valid-v1.3.json"

@@ -21,23 +21,31 @@ def read_json_lines(path: Path) -> list[dict]:
 def corpus_groups(real_data: Path, jcola_dir: Path | None) -> dict[tuple[str, int], list]:
     """Every distinct input of every file, all versions, by (kind, the task's max length): pairs (first,
     second), singles (first, None) and QA texts (tokenized alone, as the QA featurizer does)."""
-    groups: dict[tuple[str, int], dict] = {("pairs", 128): {}, ("pairs", 64): {}, ("pairs", 384): {},
-                                           ("singles", 128): {}, ("texts", 0): {}}
+    groups: dict[tuple[str, int], dict] = {
+        ("pairs", 128): {},
+        ("pairs", 64): {},
+        ("pairs", 384): {},
+        ("singles", 128): {},
+        ("texts", 0): {},
+    }
     for path in sorted(real_data.glob("*/*.json")):
         task = path.parent.name.split("-v")[0]
         if task in ("jsts", "jnli"):
             rows = read_json_lines(path)
             groups["pairs", 128].update(dict.fromkeys((row["sentence1"], row["sentence2"]) for row in rows))
         elif task == "jcommonsenseqa":
-            groups["pairs", 64].update(dict.fromkeys((row["question"], row[f"choice{k}"])
-                                                     for row in read_json_lines(path) for k in range(5)))
+            groups["pairs", 64].update(
+                dict.fromkeys((row["question"], row[f"choice{k}"]) for row in read_json_lines(path) for k in range(5))
+            )
         elif task == "jsquad":
             for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
                 for paragraph in article["paragraphs"]:
-                    groups["texts", 0].update(dict.fromkeys([paragraph["context"],
-                                                             *(qa["question"] for qa in paragraph["qas"])]))
-                    groups["pairs", 384].update(dict.fromkeys((qa["question"], paragraph["context"])
-                                                              for qa in paragraph["qas"]))
+                    groups["texts", 0].update(
+                        dict.fromkeys([paragraph["context"], *(qa["question"] for qa in paragraph["qas"])])
+                    )
+                    groups["pairs", 384].update(
+                        dict.fromkeys((qa["question"], paragraph["context"]) for qa in paragraph["qas"])
+                    )
     if jcola_dir is not None:
         for path in sorted((jcola_dir / "jcola-v1.0").glob("*.json")):
             groups["singles", 128].update(dict.fromkeys((row["sentence"], None) for row in read_json_lines(path)))
@@ -50,8 +58,9 @@ def differing_items(encoder: FastEncoder, groups: dict, every: int = 1) -> dict[
     for (kind, max_length), items in groups.items():
         items = items[::every]
         if kind == "texts":
-            wrong = [text for text in items
-                     if encoder.ids(text) != tokenizer(text, add_special_tokens=False)["input_ids"]]
+            wrong = [
+                text for text in items if encoder.ids(text) != tokenizer(text, add_special_tokens=False)["input_ids"]
+            ]
         else:
             firsts = [first for first, _ in items]
             seconds = [second for _, second in items] if kind == "pairs" else None
@@ -88,13 +97,31 @@ def test_fast_ids_match_on_every_real_text(tokenizers, real_data, jcola_or_none,
 
 EDGE_TEXTS = [
     "ｶﾞｲﾄﾞﾌﾞｯｸを読む。ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟとｶ\u3099",  # half-width kana, a combining dakuten
-    "ＪＧＬＵＥ　Ｂｅｎｃｈｍａｒｋ　１２３", "Hello World ＨＥＬＬＯ",  # full-width Latin and digits, case
-    "絵文字😀🎌と𠮷野家と☃と\U0010FFFF",  # emoji and characters no vocabulary has
-    "ａ" * 100, "ａ" * 101, "x" * 300 + "です", "ー" * 150,  # WordPiece's max_input_chars_per_word is 100
-    "", " ", "\u3000", "\t\n", "\u200b", "\u3099",  # empty, or nothing left but spaces after NFKC
-    "東京タワー [SEP] 東京タワーは港区にある電波塔です。", "[SEP]", "a[SEP]b[CLS][MASK][PAD][UNK]", "［ＳＥＰ］",
-    "<unk>と<pad>", "1,000円と2,500円", "``引用''と\"引用\"", "改行\nと\rとタブ\tと\x85と\u2028",
-    "Ⅻ㌔㍉ﬁ①", "ΣΑΣ ΟΔΟΣ İstanbul", "東京 タワー  へ   行った", "零幅\u200b空白\ufeff",
+    "ＪＧＬＵＥ　Ｂｅｎｃｈｍａｒｋ　１２３",
+    "Hello World ＨＥＬＬＯ",  # full-width Latin and digits, case
+    "絵文字😀🎌と𠮷野家と☃と\U0010ffff",  # emoji and characters no vocabulary has
+    "ａ" * 100,
+    "ａ" * 101,
+    "x" * 300 + "です",
+    "ー" * 150,  # WordPiece's max_input_chars_per_word is 100
+    "",
+    " ",
+    "\u3000",
+    "\t\n",
+    "\u200b",
+    "\u3099",  # empty, or nothing left but spaces after NFKC
+    "東京タワー [SEP] 東京タワーは港区にある電波塔です。",
+    "[SEP]",
+    "a[SEP]b[CLS][MASK][PAD][UNK]",
+    "［ＳＥＰ］",
+    "<unk>と<pad>",
+    "1,000円と2,500円",
+    "``引用''と\"引用\"",
+    "改行\nと\rとタブ\tと\x85と\u2028",
+    "Ⅻ㌔㍉ﬁ①",
+    "ΣΑΣ ΟΔΟΣ İstanbul",
+    "東京 タワー  へ   行った",
+    "零幅\u200b空白\ufeff",
 ]
 FAMILIES = ["tiny", "line_like", "hand_wordpiece", "bandainamco"]
 
@@ -119,8 +146,23 @@ def test_word_pieces_match_the_reference_subword_splitter(tokenizers, name):
     (max_input_chars_per_word) and the SentencePiece wrapper's rewrites are checked on the words themselves."""
     tokenizer = tokenizers(name)
     encoder = fast_encoder(tokenizer)
-    words = ["ア" * 99, "ア" * 100, "ア" * 101, "東京" * 60, "x" * 300, "1,", "12,5", "``", "''", "a b", "",
-             "\u3000", "😀", "タワー", "ﾀﾜｰ"]
+    words = [
+        "ア" * 99,
+        "ア" * 100,
+        "ア" * 101,
+        "東京" * 60,
+        "x" * 300,
+        "1,",
+        "12,5",
+        "``",
+        "''",
+        "a b",
+        "",
+        "\u3000",
+        "😀",
+        "タワー",
+        "ﾀﾜｰ",
+    ]
     for word in words:
         expected = tokenizer.convert_tokens_to_ids(tokenizer.subword_tokenizer.tokenize(word))
         assert encoder.pieces(word) == expected, word
@@ -146,8 +188,9 @@ def test_truncation_matches_the_reference_for_every_length_pair(tokenizers, max_
         for second_length in [None, *range(0, 12)]:
             first = list(range(10, 10 + first_length))
             second = None if second_length is None else list(range(50, 50 + second_length))
-            expected = tokenizer.prepare_for_model(first, second, truncation="longest_first", max_length=max_length,
-                                                   return_token_type_ids=True)
+            expected = tokenizer.prepare_for_model(
+                first, second, truncation="longest_first", max_length=max_length, return_token_type_ids=True
+            )
             ids, types = assemble(first, second, max_length, tokenizer.cls_token_id, tokenizer.sep_token_id)
             assert (ids, types) == (expected["input_ids"], expected["token_type_ids"]), (first_length, second_length)
 

@@ -27,17 +27,32 @@ def write_long_task(folder: Path, rows: int = 1200) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["text,label"] + [f"{WORDS[i % 8]}が{WORDS[(i * 3) % 8]}を見た{i}。,{'ab'[i % 2]}" for i in range(rows)]
     (folder / "data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    task = {"name": "long", "kind": "classification", "files": {"train": "data.csv"}, "split": {"valid": 0.1},
-            "fields": {"texts": ["text"], "label": "label"}, "max_seq_length": 32, "batch_size": 16}
+    task = {
+        "name": "long",
+        "kind": "classification",
+        "files": {"train": "data.csv"},
+        "split": {"valid": 0.1},
+        "fields": {"texts": ["text"], "label": "label"},
+        "max_seq_length": 32,
+        "batch_size": 16,
+    }
     path = folder / "long.yaml"
     path.write_text(yaml.safe_dump(task, allow_unicode=True), encoding="utf-8")
     return path
 
 
 def settings(task: Path, out: Path, store: Path, cache_dir: Path, *extra: str) -> list[str]:
-    return [f"task={task}", f"output_dir={out}", f"results.path={store}", f"data.cache_dir={cache_dir}",
-            "num_train_epochs=2", "learning_rate=1e-3", "trainer.checkpoint_steps=10", "trainer.progress_bar=false",
-            *extra]
+    return [
+        f"task={task}",
+        f"output_dir={out}",
+        f"results.path={store}",
+        f"data.cache_dir={cache_dir}",
+        "num_train_epochs=2",
+        "learning_rate=1e-3",
+        "trainer.checkpoint_steps=10",
+        "trainer.progress_bar=false",
+        *extra,
+    ]
 
 
 def start_and_stop(arguments: list[str], out: Path, cache_dir: Path, stop: int) -> subprocess.CompletedProcess:
@@ -45,9 +60,14 @@ def start_and_stop(arguments: list[str], out: Path, cache_dir: Path, stop: int) 
     env = {**os.environ, "JGLUE_BENCH_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1"}
     # The child's Ctrl-C as at a terminal: a test suite started as a background job of a script inherits SIGINT
     # ignored (POSIX shells do that to background jobs), and Python then never raises KeyboardInterrupt.
-    child = subprocess.Popen([sys.executable, "-m", "jglue_bench.cli", "train", *arguments], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "jglue_bench.cli", "train", *arguments],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 180
     while not list((out / "checkpoints").glob("step-*")) and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -109,8 +129,9 @@ def one_line_error(jglue_bench_cli, *arguments: str) -> str:
 
 def test_an_output_dir_that_is_a_file_is_one_line(tmp_path, jglue_bench_cli):
     (tmp_path / "taken").write_text("x", encoding="utf-8")
-    line = one_line_error(jglue_bench_cli, "train", f"output_dir={tmp_path / 'taken'}",
-                          f"results.path={tmp_path / 'r.jsonl'}")
+    line = one_line_error(
+        jglue_bench_cli, "train", f"output_dir={tmp_path / 'taken'}", f"results.path={tmp_path / 'r.jsonl'}"
+    )
     assert f"output_dir {tmp_path / 'taken'} is a file" in line
 
 
@@ -124,18 +145,21 @@ def test_a_results_store_that_cannot_be_written_fails_before_training(tmp_path, 
 
 def test_running_again_into_a_finished_runs_folder_is_refused(tmp_path, jglue_bench_cli, cache_dir):
     out, store = tmp_path / "run", tmp_path / "runs.jsonl"
-    code, _, err = jglue_bench_cli("train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1",
-                                   "trainer.progress_bar=false")
+    code, _, err = jglue_bench_cli(
+        "train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1", "trainer.progress_bar=false"
+    )
     assert code == 0, err
-    line = one_line_error(jglue_bench_cli, "train", f"output_dir={out}", f"results.path={tmp_path / 'other.jsonl'}",
-                          "num_train_epochs=1")
+    line = one_line_error(
+        jglue_bench_cli, "train", f"output_dir={out}", f"results.path={tmp_path / 'other.jsonl'}", "num_train_epochs=1"
+    )
     assert "already holds files" in line and "overwrite=true" in line
 
 
 def test_a_full_disk_is_one_line_and_the_earlier_run_stays_whole(tmp_path, jglue_bench_cli, monkeypatch):
     out, store = tmp_path / "run", tmp_path / "runs.jsonl"
-    code, _, err = jglue_bench_cli("train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1",
-                                   "trainer.progress_bar=false")
+    code, _, err = jglue_bench_cli(
+        "train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1", "trainer.progress_bar=false"
+    )
     assert code == 0, err
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     stored = store.read_bytes()
@@ -156,8 +180,16 @@ def test_a_full_disk_is_one_line_and_the_earlier_run_stays_whole(tmp_path, jglue
             raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
-    line = one_line_error(jglue_bench_cli, "train", f"output_dir={out}", f"results.path={store}", "num_train_epochs=1",
-                          "overwrite=true", "learning_rate=1e-4", "trainer.progress_bar=false")
+    line = one_line_error(
+        jglue_bench_cli,
+        "train",
+        f"output_dir={out}",
+        f"results.path={store}",
+        "num_train_epochs=1",
+        "overwrite=true",
+        "learning_rate=1e-4",
+        "trainer.progress_bar=false",
+    )
     assert "No space left on device" in line and "intact" in line
     after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     assert after == before and store.read_bytes() == stored  # no half file, no temporary left behind
@@ -183,34 +215,50 @@ def test_an_unreachable_hub_is_one_line_in_seconds(tmp_path, jglue_bench_cli, mo
 
 
 def test_bf16_without_a_gpu_is_said_once(tmp_path, jglue_bench_cli):
-    code, out, err = jglue_bench_cli("train", "trainer=gpu_bf16", "num_train_epochs=1", "save_model=false",
-                                     "trainer.progress_bar=false", f"results.path={tmp_path / 'r.jsonl'}",
-                                     f"output_dir={tmp_path / 'run'}")
+    code, out, err = jglue_bench_cli(
+        "train",
+        "trainer=gpu_bf16",
+        "num_train_epochs=1",
+        "save_model=false",
+        "trainer.progress_bar=false",
+        f"results.path={tmp_path / 'r.jsonl'}",
+        f"output_dir={tmp_path / 'run'}",
+    )
     if __import__("torch").cuda.is_available():
         pytest.skip("a GPU is visible: bf16 runs on it, and there is nothing to warn about")
     assert code == 0 and err.count("jglue-bench: warning: trainer.precision=bf16 on the CPU") == 1
 
 
-@pytest.mark.parametrize("arguments, words", [
-    (["train", "task=jnlii"], ["unknown task 'jnlii'", "did you mean 'jnli'?"]),
-    (["train", "model=tinny"], ["unknown model 'tinny'", "did you mean 'tiny'?"]),
-    (["train", "trainer=gpu"], ["unknown trainer 'gpu'", "did you mean 'cpu'?"]),
-    (["train", "lerning_rate=1e-4"], ["unknown key 'lerning_rate'", "did you mean 'learning_rate'?"]),
-    (["train", "trainer.precison=bf16"], ["unknown key 'trainer.precison'", "did you mean 'trainer.precision'?"]),
-    (["report", "--last", "0", "--results", "{store}"], ["--last expects a number of records, 1 or more"]),
-])
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (["train", "task=jnlii"], ["unknown task 'jnlii'", "did you mean 'jnli'?"]),
+        (["train", "model=tinny"], ["unknown model 'tinny'", "did you mean 'tiny'?"]),
+        (["train", "trainer=gpu"], ["unknown trainer 'gpu'", "did you mean 'cpu'?"]),
+        (["train", "lerning_rate=1e-4"], ["unknown key 'lerning_rate'", "did you mean 'learning_rate'?"]),
+        (["train", "trainer.precison=bf16"], ["unknown key 'trainer.precison'", "did you mean 'trainer.precision'?"]),
+        (["report", "--last", "0", "--results", "{store}"], ["--last expects a number of records, 1 or more"]),
+    ],
+)
 def test_typos_and_bad_options_are_one_line(tmp_path, jglue_bench_cli, arguments, words):
     store = tmp_path / "runs.jsonl"
-    store.write_text(json.dumps({"task": {"name": "jnli"}, "model": {"name": "tiny"}, "metrics": {}}) + "\n",
-                     encoding="utf-8")
+    store.write_text(
+        json.dumps({"task": {"name": "jnli"}, "model": {"name": "tiny"}, "metrics": {}}) + "\n", encoding="utf-8"
+    )
     line = one_line_error(jglue_bench_cli, *[argument.format(store=store) for argument in arguments])
     assert all(word in line for word in words), line
 
 
 def test_report_into_a_closed_pipe_is_quiet(tmp_path, cache_dir):
     store = tmp_path / "runs.jsonl"
-    record = {"task": {"name": "jnli", "data_version": "1.3"}, "model": {"name": "tiny"}, "split": "valid",
-              "metrics": {"accuracy": 50.0}, "main_metric": "accuracy", "protocol": "single"}
+    record = {
+        "task": {"name": "jnli", "data_version": "1.3"},
+        "model": {"name": "tiny"},
+        "split": "valid",
+        "metrics": {"accuracy": 50.0},
+        "main_metric": "accuracy",
+        "protocol": "single",
+    }
     store.write_text("".join(json.dumps({**record, "run_id": f"r{i}"}) + "\n" for i in range(3000)), encoding="utf-8")
     shell = f"{sys.executable} -m jglue_bench.cli report --results {store} | head -n 1"
     result = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=120)

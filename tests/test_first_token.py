@@ -32,14 +32,29 @@ from transformers import (
 from jglue_bench.train.first_token import first_token_last_layer, runs_first_token_only
 
 VOCAB, LENGTH, HIDDEN = 100, 11, 32
-BERT_SIZES = {"vocab_size": VOCAB, "hidden_size": HIDDEN, "num_hidden_layers": 2, "num_attention_heads": 2,
-              "intermediate_size": 64, "max_position_embeddings": 32}
+BERT_SIZES = {
+    "vocab_size": VOCAB,
+    "hidden_size": HIDDEN,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 32,
+}
 BERT_DROPOUT = ("hidden_dropout_prob", "attention_probs_dropout_prob")
 
 
 def distilbert_config(dropout: float, **head) -> DistilBertConfig:
-    return DistilBertConfig(vocab_size=VOCAB, dim=HIDDEN, n_layers=2, n_heads=2, hidden_dim=64, dropout=dropout,
-                            attention_dropout=dropout, seq_classif_dropout=dropout, **head)
+    return DistilBertConfig(
+        vocab_size=VOCAB,
+        dim=HIDDEN,
+        n_layers=2,
+        n_heads=2,
+        hidden_dim=64,
+        dropout=dropout,
+        attention_dropout=dropout,
+        seq_classif_dropout=dropout,
+        **head,
+    )
 
 
 def bert_family_config(config_class, dropout: float, **head):
@@ -55,10 +70,18 @@ def electra_config(dropout: float, **head) -> ElectraConfig:
 FAMILIES = {
     "distilbert": (distilbert_config, DistilBertForSequenceClassification, DistilBertForMultipleChoice, False),
     "bert": (partial(bert_family_config, BertConfig), BertForSequenceClassification, BertForMultipleChoice, True),
-    "roberta": (partial(bert_family_config, RobertaConfig), RobertaForSequenceClassification,
-                RobertaForMultipleChoice, False),
-    "xlm-roberta": (partial(bert_family_config, XLMRobertaConfig), XLMRobertaForSequenceClassification,
-                    XLMRobertaForMultipleChoice, False),
+    "roberta": (
+        partial(bert_family_config, RobertaConfig),
+        RobertaForSequenceClassification,
+        RobertaForMultipleChoice,
+        False,
+    ),
+    "xlm-roberta": (
+        partial(bert_family_config, XLMRobertaConfig),
+        XLMRobertaForSequenceClassification,
+        XLMRobertaForMultipleChoice,
+        False,
+    ),
     "electra": (electra_config, ElectraForSequenceClassification, ElectraForMultipleChoice, True),
 }
 
@@ -99,8 +122,7 @@ def outputs_and_gradients(model, batch, labels):
     model.zero_grad()
     outputs = model(**batch, labels=labels)
     outputs.loss.backward()
-    return outputs, {name: parameter.grad for name, parameter in model.named_parameters()
-                     if parameter.grad is not None}
+    return outputs, {name: parameter.grad for name, parameter in model.named_parameters() if parameter.grad is not None}
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])

@@ -12,15 +12,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "jglue_bench"
 # The data flow, bottom up (README, Development). Top-level modules count as a layer of their own.
 LAYERS = {
-    "__init__": 0, "errors": 0, "support": 0,
-    "metrics": 1, "data": 1, "tokenization": 1,
+    "__init__": 0,
+    "errors": 0,
+    "support": 0,
+    "metrics": 1,
+    "data": 1,
+    "tokenization": 1,
     "tasks": 2,
     "prepare": 3,
     "records": 4,
     "config": 5,
     "train": 6,
     "report": 7,
-    "experiments": 8, "bench": 8,
+    "experiments": 8,
+    "bench": 8,
     "commands": 9,
     "cli": 10,
 }

@@ -28,15 +28,44 @@ from jglue_bench.data.marc_ja import (
 from jglue_bench.errors import ChecksumError, DataError, UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HEADER = ["marketplace", "customer_id", "review_id", "product_id", "product_parent", "product_title",
-          "product_category", "star_rating", "helpful_votes", "total_votes", "vine", "verified_purchase",
-          "review_headline", "review_body", "review_date"]
+HEADER = [
+    "marketplace",
+    "customer_id",
+    "review_id",
+    "product_id",
+    "product_parent",
+    "product_title",
+    "product_category",
+    "star_rating",
+    "helpful_votes",
+    "total_votes",
+    "vine",
+    "verified_purchase",
+    "review_headline",
+    "review_body",
+    "review_date",
+]
 SPLITS = ("train", "valid", "test")
 
 
 def review(review_id: str, rating: int | str, body: str) -> list[str]:
-    return ["JP", "1234", review_id, "B00TEST", "42", "テスト商品", "Books", str(rating), "0", "0", "N", "Y",
-            "見出し", body, "2015-08-31"]
+    return [
+        "JP",
+        "1234",
+        review_id,
+        "B00TEST",
+        "42",
+        "テスト商品",
+        "Books",
+        str(rating),
+        "0",
+        "0",
+        "N",
+        "Y",
+        "見出し",
+        body,
+        "2015-08-31",
+    ]
 
 
 def tsv_text(rows: list[list[str]]) -> str:
@@ -49,8 +78,9 @@ def write_tsv(path: Path, rows: list[list[str]], gz: bool = False) -> Path:
     return path
 
 
-def write_lists(folder: Path, filters: dict[str, list[str]] | None = None,
-                conversions: dict[str, dict[str, str]] | None = None) -> Path:
+def write_lists(
+    folder: Path, filters: dict[str, list[str]] | None = None, conversions: dict[str, dict[str, str]] | None = None
+) -> Path:
     for split in ("valid", "test"):
         (folder / "filter_review_id_list").mkdir(parents=True, exist_ok=True)
         (folder / "label_conv_review_id_list").mkdir(parents=True, exist_ok=True)
@@ -58,7 +88,8 @@ def write_lists(folder: Path, filters: dict[str, list[str]] | None = None,
         (folder / f"filter_review_id_list/{split}.txt").write_text("".join(f"{i}\n" for i in ids))
         labels = (conversions or {}).get(split, {})
         (folder / f"label_conv_review_id_list/{split}.txt").write_text(
-            "".join(f"{i},{label}\n" for i, label in labels.items()))
+            "".join(f"{i},{label}\n" for i, label in labels.items())
+        )
     return folder
 
 
@@ -69,8 +100,9 @@ def read_split(out_dir: Path, split: str, version: str = "1.3") -> list[dict]:
 
 def build(tmp_path: Path, rows: list[list[str]], lists: Path | None = None) -> dict[str, dict]:
     """Build from `rows`; every written review by id, across the three splits."""
-    counts = build_marc_ja(write_tsv(tmp_path / "reviews.tsv", rows), tmp_path / "out",
-                           lists or write_lists(tmp_path / "lists"))
+    counts = build_marc_ja(
+        write_tsv(tmp_path / "reviews.tsv", rows), tmp_path / "out", lists or write_lists(tmp_path / "lists")
+    )
     by_id = {row["review_id"]: row for split in SPLITS for row in read_split(tmp_path / "out", split)}
     assert sum(counts.values()) == len(by_id)
     return by_id
@@ -96,7 +128,11 @@ def jglue_shuffle(review_ids: list[str]) -> list[str]:
 def test_rating_3_is_dropped_and_1_2_4_5_are_mapped(tmp_path):
     by_id = build(tmp_path, [review(f"R{r}", r, f"星{r}つの感想です") for r in (1, 2, 3, 4, 5)])
     assert {i: row["label"] for i, row in by_id.items()} == {
-        "R1": "negative", "R2": "negative", "R4": "positive", "R5": "positive"}
+        "R1": "negative",
+        "R2": "negative",
+        "R4": "positive",
+        "R5": "positive",
+    }
 
 
 def test_html_is_stripped_like_beautifulsoup(tmp_path):
@@ -104,45 +140,54 @@ def test_html_is_stripped_like_beautifulsoup(tmp_path):
     assert by_id["R1"]["sentence"] == '良い商品&です"最高'
 
 
-@pytest.mark.parametrize("markup, text", [  # expected: BeautifulSoup(markup, "html.parser").get_text(), bs4 4.10.0
-    ("良い<br />商品&amp;<b>です</b>&#34;", '良い商品&です"'),
-    ("良い<br /><br />商品", "良い商品"),
-    ("良い<br />\n<br />商品", "良い\n商品"),
-    ("a<br />  <br />b", "a b"),
-    ("  <p> 良い </p>  ", "  良い  "),
-    ("<pre>  </pre>", "  "),
-    ("<textarea> </textarea>|", " |"),
-    ("a<script>b</script>c", "ac"),
-    ("a<style>p{}</style>c", "ac"),
-    ("&foo; &amp &amp; &#34; &#147; &#x81;", '&foo & & " \u201c \x81'),
-    ("&lt;br&gt; &nbsp;&hellip;", "<br> \xa0\u2026"),
-    ("<![CDATA[cd]]> <!-- c --> <!DOCTYPE html> <?pi?>", "cd   "),
-    ("I <3 you <(_ _)> ok", "I <3 you <(_ _)> ok"),
-    ("x</b>y", "xy"),
-    ("&#128512;", "\U0001f600"),
-    ("a&", "a&"),
-    ("<a href='x'>link</a>", "link"),
-    ("&#99999999;", "\ufffd"),
-    ("a<![CDATA[]]>b", "a b"),
-    ("<br></br>x", "x"),
-    ("&#12354;&#x3042;", "ああ"),
-])
+@pytest.mark.parametrize(
+    "markup, text",
+    [  # expected: BeautifulSoup(markup, "html.parser").get_text(), bs4 4.10.0
+        ("良い<br />商品&amp;<b>です</b>&#34;", '良い商品&です"'),
+        ("良い<br /><br />商品", "良い商品"),
+        ("良い<br />\n<br />商品", "良い\n商品"),
+        ("a<br />  <br />b", "a b"),
+        ("  <p> 良い </p>  ", "  良い  "),
+        ("<pre>  </pre>", "  "),
+        ("<textarea> </textarea>|", " |"),
+        ("a<script>b</script>c", "ac"),
+        ("a<style>p{}</style>c", "ac"),
+        ("&foo; &amp &amp; &#34; &#147; &#x81;", '&foo & & " \u201c \x81'),
+        ("&lt;br&gt; &nbsp;&hellip;", "<br> \xa0\u2026"),
+        ("<![CDATA[cd]]> <!-- c --> <!DOCTYPE html> <?pi?>", "cd   "),
+        ("I <3 you <(_ _)> ok", "I <3 you <(_ _)> ok"),
+        ("x</b>y", "xy"),
+        ("&#128512;", "\U0001f600"),
+        ("a&", "a&"),
+        ("<a href='x'>link</a>", "link"),
+        ("&#99999999;", "\ufffd"),
+        ("a<![CDATA[]]>b", "a b"),
+        ("<br></br>x", "x"),
+        ("&#12354;&#x3042;", "ああ"),
+    ],
+)
 def test_html_to_text_matches_beautifulsoup_4_10(markup, text):
     assert html_to_text(markup) == text
 
 
 def test_ascii_rate_of_90_percent_is_dropped_and_89_percent_kept(tmp_path):
     # string.printable counts: 90 of 100 characters -> rate 0.9 >= 0.9 dropped; 89 of 100 -> 0.89 kept.
-    rows = [review("R90", 5, "a" * 90 + "あ" * 10), review("R89", 5, "a" * 89 + "あ" * 11),
-            review("Rtags", 5, "あ" + "<br />" * 30)]  # measured after stripping: the tags do not count
+    rows = [
+        review("R90", 5, "a" * 90 + "あ" * 10),
+        review("R89", 5, "a" * 89 + "あ" * 11),
+        review("Rtags", 5, "あ" + "<br />" * 30),
+    ]  # measured after stripping: the tags do not count
     assert sorted(build(tmp_path, rows)) == ["R89", "Rtags"]
     assert is_mostly_ascii("a b\t1!" * 9 + "\u3000")  # whitespace and punctuation are printable, U+3000 is not
     assert not is_mostly_ascii("\x7f" * 10)  # DEL is ASCII but not in string.printable
 
 
 def test_500_characters_are_kept_and_501_dropped(tmp_path):
-    rows = [review("R500", 1, "あ" * 500), review("R501", 1, "あ" * 501),
-            review("R500br", 1, "あ" * 250 + "<br />" + "い" * 250)]  # length counted after HTML stripping
+    rows = [
+        review("R500", 1, "あ" * 500),
+        review("R501", 1, "あ" * 501),
+        review("R500br", 1, "あ" * 250 + "<br />" + "い" * 250),
+    ]  # length counted after HTML stripping
     assert sorted(build(tmp_path, rows)) == ["R500", "R500br"]
 
 
@@ -167,8 +212,11 @@ def test_lists_filter_and_relabel_valid_and_test_only(tmp_path):
     rows = japanese_reviews(100)  # all 5 stars: positive
     shuffled = jglue_shuffle([row[2] for row in rows])
     valid, test = shuffled[94:97], shuffled[97:]
-    lists = write_lists(tmp_path / "lists", filters={"valid": [valid[0]], "test": [test[0]]},
-                        conversions={"valid": {valid[1]: "negative"}, "test": {test[1]: "negative"}})
+    lists = write_lists(
+        tmp_path / "lists",
+        filters={"valid": [valid[0]], "test": [test[0]]},
+        conversions={"valid": {valid[1]: "negative"}, "test": {test[1]: "negative"}},
+    )
     counts = build_marc_ja(write_tsv(tmp_path / "r.tsv", rows), tmp_path / "out", lists)
     assert counts == {"train": 94, "valid": 2, "test": 2}
     out = {split: {row["review_id"]: row["label"] for row in read_split(tmp_path / "out", split)} for split in SPLITS}
@@ -177,11 +225,14 @@ def test_lists_filter_and_relabel_valid_and_test_only(tmp_path):
     assert set(out["train"].values()) == {"positive"}
 
 
-@pytest.mark.parametrize("lists", [
-    {"filters": {"valid": ["TRAIN_ID"]}},  # listed for valid but the shuffle put it in train
-    {"conversions": {"test": {"TRAIN_ID": "negative"}}},
-    {"conversions": {"valid": {"VALID_ID": "positive"}}},  # "flips" to the label it already has
-])
+@pytest.mark.parametrize(
+    "lists",
+    [
+        {"filters": {"valid": ["TRAIN_ID"]}},  # listed for valid but the shuffle put it in train
+        {"conversions": {"test": {"TRAIN_ID": "negative"}}},
+        {"conversions": {"valid": {"VALID_ID": "positive"}}},  # "flips" to the label it already has
+    ],
+)
 def test_lists_that_do_not_fit_the_split_are_an_error_and_write_nothing(tmp_path, lists):
     rows = japanese_reviews(100)
     shuffled = jglue_shuffle([row[2] for row in rows])
@@ -197,8 +248,9 @@ def test_output_layout_key_order_and_raw_utf8(tmp_path):
     folder = tmp_path / "out" / "marc_ja-v1.1"
     assert sorted(p.name for p in folder.iterdir()) == ["test-v1.1.json", "train-v1.1.json", "valid-v1.1.json"]
     # 1 review: int(1*0.94) = 0 train, int(1*0.97) = 0 valid, so it is the test split; test keeps its label
-    assert (folder / "test-v1.1.json").read_text(encoding="utf-8") == \
-        '{"sentence": "最高", "label": "positive", "review_id": "R1"}\n'
+    assert (folder / "test-v1.1.json").read_text(
+        encoding="utf-8"
+    ) == '{"sentence": "最高", "label": "positive", "review_id": "R1"}\n'
 
 
 def test_gzip_gives_the_same_output_as_plain_tsv(tmp_path):
@@ -223,10 +275,10 @@ def test_reads_like_the_scripts_csv_reader(tmp_path):
     assert by_id["Rcrlf"]["sentence"] == "残念でした"  # \r\n ends the line (universal newlines), no \r kept
 
 
-@pytest.mark.parametrize("bad_row, field, line", [
-    (review("R2", "five", "良い"), "star_rating", 3),
-    (["JP", "1", "R2", "5", "良い"], "record", 3),
-])
+@pytest.mark.parametrize(
+    "bad_row, field, line",
+    [(review("R2", "five", "良い"), "star_rating", 3), (["JP", "1", "R2", "5", "良い"], "record", 3)],
+)
 def test_malformed_line_names_file_line_and_field_and_writes_nothing(tmp_path, bad_row, field, line):
     path = write_tsv(tmp_path / "bad_reviews.tsv", [review("R1", 5, "良い"), bad_row, review("R3", 1, "悪い")])
     limit = csv.field_size_limit()
@@ -267,6 +319,7 @@ def test_missing_reviews_file_or_list_is_a_user_error(tmp_path):
 
 
 # --- the real review-id lists (JGLUE v1.3.0), when a local copy is present --------------------------------------
+
 
 def real_lists_dir() -> Path:
     data_dir = Path(os.environ.get("JGLUE_DATA_DIR", "../shared/jglue/datasets"))

@@ -109,13 +109,10 @@ def test_correlation_of_constant_input_is_nan_without_warning(metric, golds, pre
 
 # ---------------------------------------------------------------- input validation
 
+
 @pytest.mark.parametrize("metric", [accuracy, pearson, spearman])
 @pytest.mark.parametrize(
-    ("golds", "predictions", "message"),
-    [
-        ([1, 2, 3], [1, 2], "differ in length"),
-        ([], [], "cannot score 0"),
-    ],
+    ("golds", "predictions", "message"), [([1, 2, 3], [1, 2], "differ in length"), ([], [], "cannot score 0")]
 )
 def test_bad_lengths_raise(metric, golds, predictions, message):
     with pytest.raises(ValueError, match=message):
@@ -171,19 +168,30 @@ def test_qa_means_average_per_question():
 
 def test_registry_says_which_kinds_each_metric_fits():
     assert {name for name, metric in REGISTRY.items() if "classification" in metric.kinds} == {
-        "accuracy", "macro_f1", "mcc"}
+        "accuracy",
+        "macro_f1",
+        "mcc",
+    }
     assert REGISTRY["pearson"].kinds == ("regression",)
     assert REGISTRY["f1"].kinds == ("extractive_qa",)
     assert compute(["accuracy", "mcc"], [1, 1, 1, 0, 0], [1, 1, 0, 0, 1]) == pytest.approx(
-        {"accuracy": 0.6, "mcc": 1 / 6})
+        {"accuracy": 0.6, "mcc": 1 / 6}
+    )
 
 
-@pytest.mark.parametrize("name, kind, message", [
-    ("macro_f", "classification", "unknown metric 'macro_f' (did you mean 'macro_f1'?); a classification task can "
-                                  "use accuracy, macro_f1, mcc"),
-    ("pearson", "classification", "metric 'pearson' scores regression tasks; a classification task can use"),
-    ("accuracy", "regression", "metric 'accuracy' scores classification and multiple_choice tasks"),
-])
+@pytest.mark.parametrize(
+    "name, kind, message",
+    [
+        (
+            "macro_f",
+            "classification",
+            "unknown metric 'macro_f' (did you mean 'macro_f1'?); a classification task can "
+            "use accuracy, macro_f1, mcc",
+        ),
+        ("pearson", "classification", "metric 'pearson' scores regression tasks; a classification task can use"),
+        ("accuracy", "regression", "metric 'accuracy' scores classification and multiple_choice tasks"),
+    ],
+)
 def test_a_metric_that_is_unknown_or_does_not_fit_is_named(name, kind, message):
     assert message in problem_with(name, kind)
     assert problem_with("mcc", "multiple_choice") is None

@@ -16,16 +16,29 @@ from jglue_bench.train.loop import train
 
 # task, pipeline tag, the dataset its card names
 JGLUE = "yahoojapan/JGLUE"
-KINDS = [("jnli", "text-classification", JGLUE), ("jsts", "text-classification", JGLUE),
-         ("jcommonsenseqa", "multiple-choice", JGLUE), ("jsquad", "question-answering", JGLUE),
-         ("jcola", "text-classification", "osekilab/JCoLA")]
+KINDS = [
+    ("jnli", "text-classification", JGLUE),
+    ("jsts", "text-classification", JGLUE),
+    ("jcommonsenseqa", "multiple-choice", JGLUE),
+    ("jsquad", "question-answering", JGLUE),
+    ("jcola", "text-classification", "osekilab/JCoLA"),
+]
 HUB_MODEL = "line-corporation/line-distilbert-base-japanese"
 
 
 def tiny_run(make_config, tmp_path, *overrides: str):
     """A tiny model trained on a few bundled-sample examples for one epoch, its model saved."""
-    return train(make_config(f"output_dir={tmp_path / 'run'}", "data.max_train_samples=8", "data.max_eval_samples=8",
-                             "num_train_epochs=1", "batch_size=8", "save_model=true", *overrides))
+    return train(
+        make_config(
+            f"output_dir={tmp_path / 'run'}",
+            "data.max_train_samples=8",
+            "data.max_eval_samples=8",
+            "num_train_epochs=1",
+            "batch_size=8",
+            "save_model=true",
+            *overrides,
+        )
+    )
 
 
 def load_card(run_dir) -> ModelCard:
@@ -34,10 +47,15 @@ def load_card(run_dir) -> ModelCard:
 
 def assert_scores_in_model_index(card: ModelCard, record: dict) -> None:
     """Every defined score of every eval split is in the model-index, with its split and value (x100)."""
-    found = {(result.dataset_split, result.metric_name.removesuffix(" (x100)")): result
-             for result in card.data.eval_results}
-    expected = {(split, metric): value for split, metrics in record["eval_metrics"].items()
-                for metric, value in metrics.items() if cards.defined(value)}
+    found = {
+        (result.dataset_split, result.metric_name.removesuffix(" (x100)")): result for result in card.data.eval_results
+    }
+    expected = {
+        (split, metric): value
+        for split, metrics in record["eval_metrics"].items()
+        for metric, value in metrics.items()
+        if cards.defined(value)
+    }
     assert set(found) == set(expected)
     for (split, metric), value in expected.items():
         assert found[split, metric].metric_value == value
@@ -85,8 +103,9 @@ def test_a_saved_model_carries_a_card_made_from_its_record(make_config, tmp_path
     assert not list((result.output_dir / "model").glob(".README.md.*"))  # no temporary file left behind
 
 
-def test_licence_and_hub_base_model_come_from_the_model_config_and_evaluate_still_works(make_config, tmp_path,
-                                                                                        jglue_bench_cli):
+def test_licence_and_hub_base_model_come_from_the_model_config_and_evaluate_still_works(
+    make_config, tmp_path, jglue_bench_cli
+):
     result = tiny_run(make_config, tmp_path, "task=jnli", "model.license=apache-2.0")
     card = load_card(result.output_dir)
     assert card.data.license == "apache-2.0" and card.data.base_model is None
@@ -121,19 +140,31 @@ def test_a_users_own_task_gets_a_card_without_a_dataset_entry(make_config, tmp_p
     rows = [("サッカーの試合で勝った。", "スポーツ"), ("株価が上がった。", "経済")] * 6
     for split in ("train", "dev"):
         (tmp_path / "data" / f"{split}.csv").write_text(
-            "text,label\n" + "".join(f"{text},{label}\n" for text, label in rows), encoding="utf-8")
+            "text,label\n" + "".join(f"{text},{label}\n" for text, label in rows), encoding="utf-8"
+        )
     task = tmp_path / "topic.yaml"
-    task.write_text(yaml.safe_dump({"name": "topic", "kind": "classification",
-                                    "files": {"train": "data/train.csv", "valid": "data/dev.csv"},
-                                    "fields": {"texts": ["text"], "label": "label"}, "labels": ["スポーツ", "経済"],
-                                    "metrics": ["accuracy", "macro_f1"], "max_seq_length": 32},
-                                   allow_unicode=True), encoding="utf-8")
+    task.write_text(
+        yaml.safe_dump(
+            {
+                "name": "topic",
+                "kind": "classification",
+                "files": {"train": "data/train.csv", "valid": "data/dev.csv"},
+                "fields": {"texts": ["text"], "label": "label"},
+                "labels": ["スポーツ", "経済"],
+                "metrics": ["accuracy", "macro_f1"],
+                "max_seq_length": 32,
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     result = tiny_run(make_config, tmp_path, f"task={task}")
     card = load_card(result.output_dir)
 
     assert card.data.datasets is None and card.data.pipeline_tag == "text-classification"
-    assert {(entry.task_name, entry.dataset_type, entry.dataset_split)
-            for entry in card.data.eval_results} == {("topic", "topic", "valid")}
+    assert {(entry.task_name, entry.dataset_type, entry.dataset_split) for entry in card.data.eval_results} == {
+        ("topic", "topic", "valid")
+    }
     assert_scores_in_model_index(card, result.record)
     assert f"task={task}" in cards.reproduce_command(result.record)
     assert_command_reproduces(card, result.record, make_config)
@@ -142,19 +173,51 @@ def test_a_users_own_task_gets_a_card_without_a_dataset_entry(make_config, tmp_p
 
 def record_of(**changes) -> dict:
     """A record with only what the card reads (no training)."""
-    files = [{"split": split, "name": f"jsts-v1.3/{split}-v1.3.json", "sha256": digit * 64, "matches_pin": True,
-              "examples": 9, "used": 9} for split, digit in (("train", "a"), ("valid", "b"))]
-    record = {"run_id": "abc", "task": {"name": "jsts", "kind": "regression", "data_version": "1.3",
-                                        "data_source": "local", "origin": None, "labels": None, "files": files},
-              "model": {"name": "tiny", "pretrained": None, "revision": None, "tokenizer_recipe": {"recipe": "x"}},
-              "split": "valid", "eval_metrics": {"valid": {"pearson": None, "spearman": 12.5}},
-              "main_metric": "pearson", "protocol": "paper", "experiment": {"key": "k"}, "packages": {},
-              "config": {"task": {"name": "jsts", "versions": ["1.3"], "source": {
-                  "url": "https://raw.githubusercontent.com/yahoojapan/JGLUE/v1.3.0/datasets"}},
-                  "model": {"name": "tiny", "pretrained": None, "license": None},
-                  "data": {"version": "1.3", "train_split": "train", "eval_split": "valid"},
-                  "learning_rate": 3e-5, "num_train_epochs": 4, "batch_size": 32, "max_seq_length": 128, "seed": 42,
-                  "trainer": {"precision": "bf16"}}}
+    files = [
+        {
+            "split": split,
+            "name": f"jsts-v1.3/{split}-v1.3.json",
+            "sha256": digit * 64,
+            "matches_pin": True,
+            "examples": 9,
+            "used": 9,
+        }
+        for split, digit in (("train", "a"), ("valid", "b"))
+    ]
+    record = {
+        "run_id": "abc",
+        "task": {
+            "name": "jsts",
+            "kind": "regression",
+            "data_version": "1.3",
+            "data_source": "local",
+            "origin": None,
+            "labels": None,
+            "files": files,
+        },
+        "model": {"name": "tiny", "pretrained": None, "revision": None, "tokenizer_recipe": {"recipe": "x"}},
+        "split": "valid",
+        "eval_metrics": {"valid": {"pearson": None, "spearman": 12.5}},
+        "main_metric": "pearson",
+        "protocol": "paper",
+        "experiment": {"key": "k"},
+        "packages": {},
+        "config": {
+            "task": {
+                "name": "jsts",
+                "versions": ["1.3"],
+                "source": {"url": "https://raw.githubusercontent.com/yahoojapan/JGLUE/v1.3.0/datasets"},
+            },
+            "model": {"name": "tiny", "pretrained": None, "license": None},
+            "data": {"version": "1.3", "train_split": "train", "eval_split": "valid"},
+            "learning_rate": 3e-5,
+            "num_train_epochs": 4,
+            "batch_size": 32,
+            "max_seq_length": 128,
+            "seed": 42,
+            "trainer": {"precision": "bf16"},
+        },
+    }
     record.update(changes)
     return record
 

@@ -19,14 +19,20 @@ from jglue_bench.cli import main
 REPO = Path(__file__).resolve().parent.parent
 # Full-width letters and digits, half-width katakana (voiced: ｶﾞ is two characters that NFKC makes one), symbols,
 # a space, and an emoji no vocabulary here holds (an unknown token).
-TEXTS = ["ＡＩと東京", "ＡＩ２０２３年のｶﾞｲﾄﾞブック", "ｶﾞｲﾄﾞ", "ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "記号「！？」と＆＃％、①㌔",
-         "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ １２３", "絵文字😀です"]
+TEXTS = [
+    "ＡＩと東京",
+    "ＡＩ２０２３年のｶﾞｲﾄﾞブック",
+    "ｶﾞｲﾄﾞ",
+    "ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ",
+    "記号「！？」と＆＃％、①㌔",
+    "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ １２３",
+    "絵文字😀です",
+]
 HALF_WIDTH_VOICED = ["ＡＩ２０２３年のｶﾞｲﾄﾞブック", "ｶﾞｲﾄﾞ", "ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ"]
 # family -> (model config, the SentencePiece file its ids come from, SentencePiece id -> model id,
 #            the special tokens around a single text)
 SENTENCEPIECE_LAYOUTS = {
-    "xlm_roberta": ("xlm_roberta_base", "sentencepiece.bpe.model", lambda i: 3 if i == 0 else i + 1,
-                    ("<s>", "</s>")),
+    "xlm_roberta": ("xlm_roberta_base", "sentencepiece.bpe.model", lambda i: 3 if i == 0 else i + 1, ("<s>", "</s>")),
     "deberta_v3": ("mdeberta_v3_base", "spm.model", lambda i: i, ("[CLS]", "[SEP]")),
     "modernbert": ("modernbert_ja_30m", "tokenizer.model", lambda i: i, ("<cls>", "<sep>")),
 }
@@ -129,8 +135,11 @@ def test_tokenize_offsets_keep_half_width_voiced_marks(family, text, capsys):
 def test_tokenize_full_width_offsets_cover_the_original_characters(cache_dir, capsys):
     folder = family_folder("xlm_roberta", cache_dir)
     [row] = run_cli(capsys, "tokenize", "--model", f"xlm_roberta_base={folder}", "ＡＩと東京")
-    slices = ["ＡＩと東京"[offset[0]:offset[1]] for token, offset in zip(row["tokens"], row["offsets"])
-              if offset is not None and token != "\u2581"]
+    slices = [
+        "ＡＩと東京"[offset[0] : offset[1]]
+        for token, offset in zip(row["tokens"], row["offsets"])
+        if offset is not None and token != "\u2581"
+    ]
     assert "".join(slices) == "ＡＩと東京"
     assert any(piece and "Ａ" in piece for piece in slices)  # the full-width letters, not their NFKC "A"
 
@@ -146,8 +155,9 @@ def test_tokenize_pair_with_sequence_and_token_types(cache_dir, capsys):
     second_at = sequence.index(1)
     assert row["token_type_ids"] == [0] * second_at + [1] * (len(tokens) - second_at)
     for index, source in ((0, text), (1, pair)):
-        covered = "".join(source[start:end] for (start, end), s in
-                          ((o, s) for o, s in zip(offsets, sequence) if s == index))
+        covered = "".join(
+            source[start:end] for (start, end), s in ((o, s) for o, s in zip(offsets, sequence) if s == index)
+        )
         assert covered == source
 
 
@@ -157,18 +167,24 @@ def test_tokenize_xlm_roberta_pair_layout(cache_dir, capsys):
     specials = [token for token, s in zip(row["tokens"], row["sequence"]) if s is None]
     assert specials == ["<s>", "</s>", "</s>", "</s>"]  # <s> A </s></s> B </s>
     assert "token_type_ids" not in row
-    second = [offset for token, offset, s in zip(row["tokens"], row["offsets"], row["sequence"])
-              if s == 1 and token != "\u2581"]  # a bare word-start marker: see assert_offsets_slice_surfaces
+    second = [
+        offset
+        for token, offset, s in zip(row["tokens"], row["offsets"], row["sequence"])
+        if s == 1 and token != "\u2581"
+    ]  # a bare word-start marker: see assert_offsets_slice_surfaces
     assert "".join("ＡＩ２０２３"[start:end] for start, end in second) == "ＡＩ２０２３"
 
 
 def test_tokenize_input_file(cache_dir, capsys, tmp_path):
     folder = family_folder("deberta_v3", cache_dir)
     lines = tmp_path / "texts.txt"
-    lines.write_bytes("ＡＩと東京\n\nｶﾞｲﾄﾞ\tブック\r\n記号！？\n".encode("utf-8"))
+    lines.write_bytes("ＡＩと東京\n\nｶﾞｲﾄﾞ\tブック\r\n記号！？\n".encode())
     rows = run_cli(capsys, "tokenize", "--model", f"mdeberta_v3_base={folder}", "--input", str(lines))
-    assert [(row["text"], row.get("pair")) for row in rows] == [("ＡＩと東京", None), ("ｶﾞｲﾄﾞ", "ブック"),
-                                                                ("記号！？", None)]
+    assert [(row["text"], row.get("pair")) for row in rows] == [
+        ("ＡＩと東京", None),
+        ("ｶﾞｲﾄﾞ", "ブック"),
+        ("記号！？", None),
+    ]
     assert "sequence" not in rows[0] and rows[1]["sequence"][0] is None and 1 in rows[1]["sequence"]
     # the same ids as the text given on the command line
     [single] = run_cli(capsys, "tokenize", "--model", f"mdeberta_v3_base={folder}", "ｶﾞｲﾄﾞ", "--pair", "ブック")
@@ -197,12 +213,15 @@ def test_tokenize_errors_are_one_line(cache_dir, capsys, tmp_path):
 
 def test_tokenize_does_not_import_torch(cache_dir):
     folder = family_folder("modernbert", cache_dir)
-    script = ("import sys; from jglue_bench.cli import main; "
-              f"main(['tokenize', '--model', 'modernbert_ja_30m={folder}', 'ＡＩと東京']); "
-              "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)")
+    script = (
+        "import sys; from jglue_bench.cli import main; "
+        f"main(['tokenize', '--model', 'modernbert_ja_30m={folder}', 'ＡＩと東京']); "
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)"
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "JGLUE_BENCH_CACHE": str(cache_dir)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tokens"][0] == "<cls>"
     assert done.stderr.strip().endswith("no torch"), done.stderr
@@ -261,11 +280,17 @@ def test_parameter_count_matches_the_built_model(family, cache_dir):
     folder = family_folder(family, cache_dir)
     model = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
     assert meta_parameters(AutoConfig.from_pretrained(str(folder))) == sum(
-        parameter.numel() for parameter in model.parameters())
+        parameter.numel() for parameter in model.parameters()
+    )
 
 
 def test_format_parameters():
     from jglue_bench.train.model_list import format_parameters
 
-    assert [format_parameters(n) for n in (None, 999, 52_300, 68_100_000, 1_200_000_000)] == \
-        ["-", "999", "52.3K", "68.1M", "1.2B"]
+    assert [format_parameters(n) for n in (None, 999, 52_300, 68_100_000, 1_200_000_000)] == [
+        "-",
+        "999",
+        "52.3K",
+        "68.1M",
+        "1.2B",
+    ]

@@ -6,9 +6,9 @@ segmentation (SentencePiece itself, BertJapaneseTokenizer, the words Juman++ giv
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -23,15 +23,33 @@ from jglue_bench.train.loop import train
 from jglue_bench.train.random_families import FAMILIES, cached_family, family_model_config
 from jglue_bench.train.saved_runs import evaluate_saved_run
 
-KINDS = {"classification": ("jnli", "accuracy"), "regression": ("jsts", "pearson"),
-         "multiple_choice": ("jcommonsenseqa", "accuracy"), "extractive_qa": ("jsquad", "f1")}
+KINDS = {
+    "classification": ("jnli", "accuracy"),
+    "regression": ("jsts", "pearson"),
+    "multiple_choice": ("jcommonsenseqa", "accuracy"),
+    "extractive_qa": ("jsquad", "f1"),
+}
 JUMANPP_FAMILIES = ("waseda_roberta", "deberta_v2")
 # The quick suite trains each family on one kind and each kind on two families; -m slow runs every pair.
-QUICK = {("tohoku_bert", "classification"), ("tohoku_bert_char", "extractive_qa"), ("waseda_roberta", "regression"),
-         ("xlm_roberta", "extractive_qa"), ("luke", "multiple_choice"), ("deberta_v2", "classification"),
-         ("deberta_v3", "multiple_choice"), ("modernbert", "regression")}
-TRICKY = ["ＡＩと２０２３年のｶﾞｲﾄﾞブック", "ﾊﾝｶｸｶﾀｶﾅとﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ １２３",
-          "①㌔と㍉、〜（括弧）「引用」！？", "  空白  二つ ", "全角　空白", "か\u3099と合成"]
+QUICK = {
+    ("tohoku_bert", "classification"),
+    ("tohoku_bert_char", "extractive_qa"),
+    ("waseda_roberta", "regression"),
+    ("xlm_roberta", "extractive_qa"),
+    ("luke", "multiple_choice"),
+    ("deberta_v2", "classification"),
+    ("deberta_v3", "multiple_choice"),
+    ("modernbert", "regression"),
+}
+TRICKY = [
+    "ＡＩと２０２３年のｶﾞｲﾄﾞブック",
+    "ﾊﾝｶｸｶﾀｶﾅとﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ",
+    "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ １２３",
+    "①㌔と㍉、〜（括弧）「引用」！？",
+    "  空白  二つ ",
+    "全角　空白",
+    "か\u3099と合成",
+]
 
 STAND_IN_JUMANPP = r'''#!{python}
 """A stand-in for Juman++ (not installable here): one morpheme per run of kanji, hiragana, katakana or other
@@ -90,23 +108,44 @@ def family_config(family: str, cache_dir: Path, jumanpp: Path) -> dict:
 def overrides_for(cfg: dict) -> list[str]:
     """The family's model config as Hydra overrides of its bundled YAML."""
     name = FAMILIES[cfg["name"].removeprefix("random_")][0]
-    extra = [f"model.tokenizer.jumanpp_command={cfg['tokenizer']['jumanpp_command']}"] \
-        if "jumanpp_command" in cfg["tokenizer"] else []
-    return [f"model={name}", f"model.pretrained={cfg['pretrained']}", "model.revision=null",
-            "model.allow_pickle=false", *extra]
+    extra = (
+        [f"model.tokenizer.jumanpp_command={cfg['tokenizer']['jumanpp_command']}"]
+        if "jumanpp_command" in cfg["tokenizer"]
+        else []
+    )
+    return [
+        f"model={name}",
+        f"model.pretrained={cfg['pretrained']}",
+        "model.revision=null",
+        "model.allow_pickle=false",
+        *extra,
+    ]
 
 
-CASES = [pytest.param(family, kind, marks=() if (family, kind) in QUICK else pytest.mark.slow, id=f"{family}-{kind}")
-         for family in FAMILIES for kind in KINDS]
+CASES = [
+    pytest.param(family, kind, marks=() if (family, kind) in QUICK else pytest.mark.slow, id=f"{family}-{kind}")
+    for family in FAMILIES
+    for kind in KINDS
+]
 
 
 @pytest.mark.parametrize("family, kind", CASES)
 def test_family_memorises_saves_and_scores_again(make_config, cache_dir, jumanpp, family, kind):
     task, metric = KINDS[kind]
-    cfg = make_config(*overrides_for(family_config(family, cache_dir, jumanpp)), f"task={task}",
-                      "data.train_split=train", "data.eval_split=train", "data.max_train_samples=8",
-                      "data.max_eval_samples=8", "batch_size=8", "num_train_epochs=100", "learning_rate=3e-3",
-                      "save_model=true", "trainer.warmup_ratio=0.0", *(["max_seq_length=96"] if task == "jsquad" else []))
+    cfg = make_config(
+        *overrides_for(family_config(family, cache_dir, jumanpp)),
+        f"task={task}",
+        "data.train_split=train",
+        "data.eval_split=train",
+        "data.max_train_samples=8",
+        "data.max_eval_samples=8",
+        "batch_size=8",
+        "num_train_epochs=100",
+        "learning_rate=3e-3",
+        "save_model=true",
+        "trainer.warmup_ratio=0.0",
+        *(["max_seq_length=96"] if task == "jsquad" else []),
+    )
     result = train(cfg)
     assert result.metrics[metric] >= 85.0, (family, kind, result.record["history"][-2:])
     model_inputs = result.record["model"]
@@ -120,8 +159,15 @@ def test_token_types_only_where_the_model_has_them(cache_dir, jumanpp):
 
     from jglue_bench.train.modeling import forward_input_names
 
-    expected = {"tohoku_bert": True, "waseda_roberta": True, "xlm_roberta": False, "luke": False,
-                "deberta_v2": True, "deberta_v3": True, "modernbert": False}
+    expected = {
+        "tohoku_bert": True,
+        "waseda_roberta": True,
+        "xlm_roberta": False,
+        "luke": False,
+        "deberta_v2": True,
+        "deberta_v3": True,
+        "modernbert": False,
+    }
     for family, uses_types in expected.items():
         folder = cached_family(family, cache_dir)
         config = AutoConfig.from_pretrained(folder)
@@ -131,8 +177,12 @@ def test_token_types_only_where_the_model_has_them(cache_dir, jumanpp):
 
 # --- token-id parity with the reference segmentation ---
 
-SPM_LAYOUTS = {"xlm_roberta": ("sentencepiece.bpe.model", 1), "luke": ("sentencepiece.bpe.model", 1),
-               "deberta_v3": ("spm.model", 0), "modernbert": ("tokenizer.model", 0)}
+SPM_LAYOUTS = {
+    "xlm_roberta": ("sentencepiece.bpe.model", 1),
+    "luke": ("sentencepiece.bpe.model", 1),
+    "deberta_v3": ("spm.model", 0),
+    "modernbert": ("tokenizer.model", 0),
+}
 
 
 def reference_ids(processor, text: str, offset: int) -> list[int]:
@@ -162,7 +212,9 @@ def parity_texts(limit: int | None, request) -> list[str]:
 
 
 @pytest.mark.parametrize("family", SPM_LAYOUTS)
-@pytest.mark.parametrize("limit", [pytest.param(400, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")])
+@pytest.mark.parametrize(
+    "limit", [pytest.param(400, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")]
+)
 def test_sentencepiece_layouts_give_sentencepiece_ids(cache_dir, jumanpp, family, limit, request):
     folder = cached_family(family, cache_dir)
     filename, offset = SPM_LAYOUTS[family]
@@ -171,8 +223,11 @@ def test_sentencepiece_layouts_give_sentencepiece_ids(cache_dir, jumanpp, family
     texts = parity_texts(limit, request)
     ours = encode_pairs(tokenizer, texts, None, 100_000, False)["input_ids"]
     template = pair_template(tokenizer)
-    differing = [text for text, ids in zip(texts, ours)
-                 if ids[len(template.before):len(ids) - len(template.after)] != reference_ids(processor, text, offset)]
+    differing = [
+        text
+        for text, ids in zip(texts, ours)
+        if ids[len(template.before) : len(ids) - len(template.after)] != reference_ids(processor, text, offset)
+    ]
     assert not differing, differing[:5]
     assert len(texts) >= (400 if limit else 10_000)
 
@@ -186,24 +241,35 @@ def test_plain_transformers_gets_these_wrong_so_the_test_can_fail(cache_dir):
         filename, offset = SPM_LAYOUTS[family]
         processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / filename))
         stock = cls.from_pretrained(str(folder))
-        assert any(stock(text, add_special_tokens=False)["input_ids"] != reference_ids(processor, text, offset)
-                   for text in TRICKY), family
+        assert any(
+            stock(text, add_special_tokens=False)["input_ids"] != reference_ids(processor, text, offset)
+            for text in TRICKY
+        ), family
 
 
 @pytest.mark.parametrize("family", ["tohoku_bert", "tohoku_bert_char"])
-@pytest.mark.parametrize("limit", [pytest.param(200, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")])
+@pytest.mark.parametrize(
+    "limit", [pytest.param(200, id="sample"), pytest.param(None, marks=pytest.mark.slow, id="all")]
+)
 def test_mecab_recipes_give_bert_japanese_tokenizer_ids(cache_dir, jumanpp, family, limit, request):
     from transformers import BertJapaneseTokenizer
 
     folder = cached_family(family, cache_dir)
     subword = "character" if family.endswith("char") else "wordpiece"
-    reference = BertJapaneseTokenizer(str(folder / "vocab.txt"), word_tokenizer_type="mecab",
-                                      mecab_kwargs={"mecab_dic": "unidic_lite"}, subword_tokenizer_type=subword)
+    reference = BertJapaneseTokenizer(
+        str(folder / "vocab.txt"),
+        word_tokenizer_type="mecab",
+        mecab_kwargs={"mecab_dic": "unidic_lite"},
+        subword_tokenizer_type=subword,
+    )
     tokenizer = load_tokenizer(family_config(family, cache_dir, jumanpp), cache_dir)
     texts = (sample_texts() + TRICKY + (real_texts(request) if limit is None else []))[:limit]
     assert encode_pairs(tokenizer, texts, texts[::-1], 128, True) == {
-        key: list(value) for key, value in reference(texts, texts[::-1], truncation=True, max_length=128,
-                                                     return_token_type_ids=True).items()}
+        key: list(value)
+        for key, value in reference(
+            texts, texts[::-1], truncation=True, max_length=128, return_token_type_ids=True
+        ).items()
+    }
 
 
 @pytest.mark.parametrize("family", JUMANPP_FAMILIES)
@@ -215,9 +281,11 @@ def test_jumanpp_words_are_joined_by_spaces_before_sentencepiece(cache_dir, juma
     for text in sample_texts()[:60] + ["東京タワーへ行った", "ＡＩと２０２３年のｶﾞｲﾄﾞ", "二つ の 語"]:
         words = [word for chunk in text.split() for word in stand_in_runs(chunk)]
         assert text_ids(tokenizer, text) == processor.encode(" ".join(words)), text
-        # offsets point into the original text: each token's characters are its own part of a word
+        # offsets point into the original text: each piece is what NFKC makes of the characters it spans
         for token_id, start, end in token_char_spans(tokenizer, text):
-            assert 0 <= start <= end <= len(text)
+            piece = tokenizer.convert_ids_to_tokens(token_id).replace("\u2581", "")
+            if piece and token_id != tokenizer.unk_token_id:
+                assert unicodedata.normalize("NFKC", text[start:end]) == piece, (text, piece, start, end)
     assert load_tokenizer(family_config(family, cache_dir, jumanpp), cache_dir).jglue_recipe["pre_segment"] == "jumanpp"
 
 
@@ -225,8 +293,15 @@ def test_missing_jumanpp_is_one_line_before_any_work(tmp_path, capsys):
     from jglue_bench.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "model=ku_deberta_v2_base", "model.tokenizer.jumanpp_command=no-such-jumanpp",
-              f"output_dir={tmp_path / 'run'}", f"results.path={tmp_path / 'runs.jsonl'}"])
+        main(
+            [
+                "train",
+                "model=ku_deberta_v2_base",
+                "model.tokenizer.jumanpp_command=no-such-jumanpp",
+                f"output_dir={tmp_path / 'run'}",
+                f"results.path={tmp_path / 'runs.jsonl'}",
+            ]
+        )
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "Juman++ is not installed" in error[0] and "no-such-jumanpp" in error[0]
@@ -234,13 +309,16 @@ def test_missing_jumanpp_is_one_line_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "run").exists() and not (tmp_path / "runs.jsonl").exists()
 
 
-@pytest.mark.parametrize("config, tokenizer_config, recipe", [
-    ({"model_type": "deberta-v2"}, {"tokenizer_class": "DebertaV2Tokenizer"}, "sentencepiece"),
-    ({"model_type": "luke"}, {"tokenizer_class": "MLukeTokenizer"}, "fairseq_sentencepiece"),
-    ({"model_type": "xlm-roberta"}, None, "fairseq_sentencepiece"),
-    (None, {"tokenizer_class": "LlamaTokenizer"}, "unigram"),
-    ({"model_type": "bert"}, None, "mecab_wordpiece"),
-])
+@pytest.mark.parametrize(
+    "config, tokenizer_config, recipe",
+    [
+        ({"model_type": "deberta-v2"}, {"tokenizer_class": "DebertaV2Tokenizer"}, "sentencepiece"),
+        ({"model_type": "luke"}, {"tokenizer_class": "MLukeTokenizer"}, "fairseq_sentencepiece"),
+        ({"model_type": "xlm-roberta"}, None, "fairseq_sentencepiece"),
+        (None, {"tokenizer_class": "LlamaTokenizer"}, "unigram"),
+        ({"model_type": "bert"}, None, "mecab_wordpiece"),
+    ],
+)
 def test_auto_refuses_known_traps_with_the_recipe_to_use(tmp_path, config, tokenizer_config, recipe):
     for name, content in (("config.json", config), ("tokenizer_config.json", tokenizer_config)):
         if content is not None:
@@ -254,10 +332,12 @@ def test_auto_loads_a_model_without_a_known_trap(tmp_path, cache_dir):
     folder = cached_family("modernbert", cache_dir)
     (tmp_path / "tokenizer.json").write_bytes((folder / "tokenizer.json").read_bytes())
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "modernbert"}), encoding="utf-8")
-    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}),
-                                                    encoding="utf-8")
-    tokenizer = load_tokenizer({"name": "mine", "pretrained": str(tmp_path), "tokenizer": {"recipe": "auto"}},
-                               tmp_path / "cache")
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}), encoding="utf-8"
+    )
+    tokenizer = load_tokenizer(
+        {"name": "mine", "pretrained": str(tmp_path), "tokenizer": {"recipe": "auto"}}, tmp_path / "cache"
+    )
     assert tokenizer.tokenize("東京")
 
 

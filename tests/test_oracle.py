@@ -70,8 +70,7 @@ def test_only_spans_the_decoder_accepts_count(tokenizers):
 
 
 def test_max_answer_length_caps_the_score(tokenizers):
-    result = oracle([question(0, "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(max_answer_length=1),
-                           384)
+    result = oracle([question(0, "東京タワー")], tokenizers("hand_wordpiece"), jsquad_spec(max_answer_length=1), 384)
     assert result["gold_in_window"] == 1 and result["exact_match"] == 0.0 and result["f1"] == pytest.approx(0.75)
 
 
@@ -105,8 +104,10 @@ def test_the_ceiling_of_answers_rebuilt_from_tokens_is_reported_too(tokenizers):
     # comes back as "jglue" from its tokens: no exact match, and no common character, the JGLUE way.
     tiny = tokenizers("tiny")
     context = "解説 [SEP] 彼はＪＧＬＵＥを読んだ。"
-    examples = [question(0, "東京タワー"),
-                Example("q1", ("何?", context), (("ＪＧＬＵＥ", context.index("ＪＧＬＵＥ")),), 1)]
+    examples = [
+        question(0, "東京タワー"),
+        Example("q1", ("何?", context), (("ＪＧＬＵＥ", context.index("ＪＧＬＵＥ")),), 1),
+    ]
     result = oracle_scores(examples, qa.featurize(examples, tiny, jsquad_spec(), 384, False), jsquad_spec(), tiny)
     assert result["exact_match"] == 1.0 and result["f1"] == 1.0
     assert result["exact_match_official"] == pytest.approx(0.5) and result["f1_official"] == pytest.approx(0.5)

@@ -25,8 +25,13 @@ from jglue_bench.records.key import experiment_key
 from jglue_bench.records.store import read_records
 from jglue_bench.train.loop import train
 
-SMALL = ("num_train_epochs=1", "save_model=false", "trainer.progress_bar=false", "data.max_train_samples=200",
-         "batch_size=16")
+SMALL = (
+    "num_train_epochs=1",
+    "save_model=false",
+    "trainer.progress_bar=false",
+    "data.max_train_samples=200",
+    "batch_size=16",
+)
 
 
 def store_lines(path: Path) -> list[dict]:
@@ -50,16 +55,29 @@ def test_eight_concurrent_writers_lose_and_tear_no_record(tmp_path):
 
 
 def record(task, lr, epochs, value, split="valid", protocol="paper", model="line_distilbert", seed=42):
-    return {"run_kind": "train", "protocol": protocol, "task": {"name": task, "data_version": "1.3"},
-            "model": {"name": model, "pretrained": "line-corporation/line-distilbert-base-japanese"},
-            "split": split, "metrics": {"accuracy": value}, "main_metric": "accuracy", "seed": seed,
-            "hyperparameters": {"learning_rate": lr, "num_train_epochs": epochs}}
+    return {
+        "run_kind": "train",
+        "protocol": protocol,
+        "task": {"name": task, "data_version": "1.3"},
+        "model": {"name": model, "pretrained": "line-corporation/line-distilbert-base-japanese"},
+        "split": split,
+        "metrics": {"accuracy": value},
+        "main_metric": "accuracy",
+        "seed": seed,
+        "hyperparameters": {"learning_rate": lr, "num_train_epochs": epochs},
+    }
 
 
 def test_the_paper_choice_is_the_best_cell_on_dev():
-    records = [record("jnli", 5e-5, 3, 88.1), record("jnli", 3e-5, 4, 89.4), record("jnli", 2e-5, 3, 89.4),
-               record("jnli", 3e-5, 3, 92.0, split="test"), record("jnli", 2e-5, 4, 95.0, protocol="single"),
-               record("jsts", 5e-5, 3, 99.0), record("jnli", 5e-5, 4, 93.0, model="tiny")]
+    records = [
+        record("jnli", 5e-5, 3, 88.1),
+        record("jnli", 3e-5, 4, 89.4),
+        record("jnli", 2e-5, 3, 89.4),
+        record("jnli", 3e-5, 3, 92.0, split="test"),
+        record("jnli", 2e-5, 4, 95.0, protocol="single"),
+        record("jsts", 5e-5, 3, 99.0),
+        record("jnli", 5e-5, 4, 93.0, model="tiny"),
+    ]
     cells = paper_cells(records, "jnli", "line_distilbert", "line-corporation/line-distilbert-base-japanese", "1.3")
     assert len(cells) == 3  # dev only, paper only, this task and model
     chosen = best_cell(cells)
@@ -71,7 +89,8 @@ def test_each_task_gets_its_own_grid_and_command_line_keys_stay():
     assert expand_by_grid(["task=mine"], grids.get) == [["task=mine", "learning_rate=0.001"]]
     assert expand_by_grid(["task=jnli", "num_train_epochs=2"], grids.get) == [
         ["task=jnli", "num_train_epochs=2", "learning_rate=5e-05"],
-        ["task=jnli", "num_train_epochs=2", "learning_rate=3e-05"]]
+        ["task=jnli", "num_train_epochs=2", "learning_rate=3e-05"],
+    ]
     assert len(expand_by_grid(["task=jnli"], grids.get)) == 4
 
 
@@ -86,8 +105,16 @@ def test_the_experiment_key_does_not_depend_on_where_files_live(tmp_path, cache_
         return experiment_key(cfg, spec, splits, "fingerprint")
 
     base = key()
-    assert key(f"data.dir={copy}", f"output_dir={tmp_path / 'out'}", f"results.path={tmp_path / 'r.jsonl'}",
-               f"data.cache_dir={tmp_path / 'cache'}", "trainer.progress_bar=false") == base
+    assert (
+        key(
+            f"data.dir={copy}",
+            f"output_dir={tmp_path / 'out'}",
+            f"results.path={tmp_path / 'r.jsonl'}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "trainer.progress_bar=false",
+        )
+        == base
+    )
     assert key("learning_rate=3e-5") != base and key("seed=1") != base and key("protocol=paper") != base
 
 
@@ -99,8 +126,13 @@ def test_train_works_from_python_with_the_composed_default_config(tmp_path, monk
 
 def test_paper_then_robust_on_real_files_resume_and_report(real_data, tmp_path, jglue_bench_cli):
     store = tmp_path / "runs.jsonl"
-    common = [f"data.dir={real_data}", f"results.path={store}", f"output_dir={tmp_path / 'sweeps'}", *SMALL,
-              "data.max_eval_samples=300"]
+    common = [
+        f"data.dir={real_data}",
+        f"results.path={store}",
+        f"output_dir={tmp_path / 'sweeps'}",
+        *SMALL,
+        "data.max_eval_samples=300",
+    ]
     paper = ["train", "-m", "experiment=paper", "task=jsts,jcommonsenseqa", "learning_rate=1e-3,5e-4", *common]
     code, out, err = jglue_bench_cli(*paper)
     assert code == 0, err
@@ -121,10 +153,16 @@ def test_paper_then_robust_on_real_files_resume_and_report(real_data, tmp_path, 
     assert code == 0, err
     runs = [r for r in store_lines(store) if r["protocol"] == "robust"]
     assert len(runs) == 4 and {r["split"] for r in runs} == {"test"}
-    chosen = {r["task"]["name"]: best_cell([p for p in store_lines(store) if p["protocol"] == "paper"
-                                            and p["task"]["name"] == r["task"]["name"]]) for r in runs}
+    chosen = {
+        r["task"]["name"]: best_cell(
+            [p for p in store_lines(store) if p["protocol"] == "paper" and p["task"]["name"] == r["task"]["name"]]
+        )
+        for r in runs
+    }
     for run in runs:  # robust ran the cell paper chose
-        assert run["hyperparameters"]["learning_rate"] == chosen[run["task"]["name"]]["hyperparameters"]["learning_rate"]
+        assert (
+            run["hyperparameters"]["learning_rate"] == chosen[run["task"]["name"]]["hyperparameters"]["learning_rate"]
+        )
 
     for protocol in ("paper", "robust"):
         code, out, err = jglue_bench_cli("report", "--results", str(store), "--protocol", protocol)
@@ -143,8 +181,15 @@ def test_robust_before_paper_is_one_line(tmp_path, jglue_bench_cli):
 @pytest.mark.slow  # two child processes that each start torch: 15 s on two cores
 def test_two_jobs_through_submitit_local_write_both_records(tmp_path, jglue_bench_cli):
     store = tmp_path / "runs.jsonl"
-    code, out, err = jglue_bench_cli("train", "-m", "hydra/launcher=submitit_local", "task=jsts,jnli",
-                                     f"results.path={store}", f"output_dir={tmp_path / 'sweep'}", *SMALL)
+    code, out, err = jglue_bench_cli(
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        "task=jsts,jnli",
+        f"results.path={store}",
+        f"output_dir={tmp_path / 'sweep'}",
+        *SMALL,
+    )
     assert code == 0, err
     assert sorted(r["task"]["name"] for r in store_lines(store)) == ["jnli", "jsts"]
     assert len({r["experiment"]["job"] for r in store_lines(store)}) == 2
@@ -153,10 +198,23 @@ def test_two_jobs_through_submitit_local_write_both_records(tmp_path, jglue_benc
 @pytest.mark.slow
 def test_a_killed_sweep_finishes_only_its_missing_cells(real_data, tmp_path, cache_dir):
     store = tmp_path / "runs.jsonl"
-    command = [sys.executable, "-m", "jglue_bench.cli", "train", "-m", "experiment=paper",
-               "task=jsts,jcommonsenseqa", f"data.dir={real_data}", f"results.path={store}",
-               f"output_dir={tmp_path / 'sweep'}", "save_model=false", "trainer.progress_bar=false",
-               "data.max_train_samples=2000", "num_train_epochs=1", "learning_rate=1e-3,5e-4"]
+    command = [
+        sys.executable,
+        "-m",
+        "jglue_bench.cli",
+        "train",
+        "-m",
+        "experiment=paper",
+        "task=jsts,jcommonsenseqa",
+        f"data.dir={real_data}",
+        f"results.path={store}",
+        f"output_dir={tmp_path / 'sweep'}",
+        "save_model=false",
+        "trainer.progress_bar=false",
+        "data.max_train_samples=2000",
+        "num_train_epochs=1",
+        "learning_rate=1e-3,5e-4",
+    ]
     env = {**os.environ, "JGLUE_BENCH_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1"}
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while len(store_lines(store)) < 1 and process.poll() is None:

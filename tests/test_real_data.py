@@ -13,7 +13,7 @@ from jglue_bench.data.verify import format_verify, verify_folder
 ALL_FILES = [release for version in VERSIONS for release in release_files(version)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def verified(root: Path, version: str):
     """verify_folder once per version (it hashes every file): the parametrized test reads from it."""
     return tuple(verify_folder(root, [version]))
@@ -23,8 +23,10 @@ def verified(root: Path, version: str):
 def test_each_present_file_has_the_official_count_and_checksum(real_data, release):
     path = real_data / release.relative_path
     if not path.is_file():
-        pytest.skip(f"{release.relative_path} is not in {real_data} (a subset such as ../shared lacks MARC-ja and "
-                    f"the large JNLI/JSQuAD train files)")
+        pytest.skip(
+            f"{release.relative_path} is not in {real_data} (a subset such as ../shared lacks MARC-ja and "
+            f"the large JNLI/JSQuAD train files)"
+        )
     [status] = [item for item in verified(real_data, release.version) if item.release == release]
     assert status.records == release.official_count
     assert status.checksum_ok is True

@@ -18,8 +18,10 @@ from jglue_bench.errors import UserError
 from jglue_bench.records.published import COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
-LEADERBOARD_COMMAND = ("jglue-bench report --results results/records/tiny-cpu.jsonl --protocol all --table all "
-                       "--published --format html --plot")
+LEADERBOARD_COMMAND = (
+    "jglue-bench report --results results/records/tiny-cpu.jsonl --protocol all --table all "
+    "--published --format html --plot"
+)
 
 
 class Page(HTMLParser):
@@ -117,10 +119,13 @@ def page(capsys, *argv: str) -> str:
 def with_published_deltas() -> list[dict]:
     """LINE's card: JNLI 88.9 and JSTS pearson 89.2 (v1.1 valid); ours above the first, below the second, and Laboro
     (card: JNLI 82.0) level."""
-    return [make_record(scores={"valid": {"accuracy": 89.4}}, version="1.1"),
-            make_record(task="jsts", main_metric="pearson", version="1.1",
-                        scores={"valid": {"pearson": 87.0, "spearman": 84.0}}),
-            make_record(model="laboro_distilbert", version="1.1", scores={"valid": {"accuracy": 82.0}})]
+    return [
+        make_record(scores={"valid": {"accuracy": 89.4}}, version="1.1"),
+        make_record(
+            task="jsts", main_metric="pearson", version="1.1", scores={"valid": {"pearson": 87.0, "spearman": 84.0}}
+        ),
+        make_record(model="laboro_distilbert", version="1.1", scores={"valid": {"accuracy": 82.0}}),
+    ]
 
 
 # ---- the same tables as the Markdown report ----------------------------------------------------------------
@@ -138,8 +143,9 @@ def test_every_table_shows_the_markdown_reports_rows_headers_and_notes(tmp_path,
         added = [column for column in table["columns"] if column not in columns]
         assert added in ([], ["protocol"], ["data", "protocol"]), (name, added)  # every row: protocol, data version
         assert [column for column in table["columns"] if column not in added] == columns
-        html_rows = [{column: text for column, text in row.items() if column not in added}
-                     for row in parsed.table_rows(name)]
+        html_rows = [
+            {column: text for column, text in row.items() if column not in added} for row in parsed.table_rows(name)
+        ]
         assert html_rows == rows, name
         assert parsed.notes.get(f"table-{name}", []) == [note.replace("`", "") for note in notes]
     assert len(parsed.tables["published"]["rows"]) == 4  # LINE JNLI, JSTS pearson and spearman; Laboro JNLI
@@ -171,8 +177,9 @@ def test_every_row_names_its_protocol_and_data_version(tmp_path, capsys):
     models = {(row["task"], row["data"]): row["protocol"] for row in parsed.table_rows("models")}
     assert models[("jnli", "v1.3 valid")] == "jglue_grid_fixed_seed (paper)"
     assert models[("jsts", "v1.1 valid")] == "single_run (single)"
-    efficiency = {(row["task"], row["model"]): (row["data"], row["protocol"]) for row in
-                  parsed.table_rows("efficiency")}
+    efficiency = {
+        (row["task"], row["model"]): (row["data"], row["protocol"]) for row in parsed.table_rows("efficiency")
+    }
     assert efficiency[("jnli", "line_distilbert")] == ("v1.1, v1.3", "paper, robust, single")
 
 
@@ -181,12 +188,17 @@ def test_every_row_names_its_protocol_and_data_version(tmp_path, capsys):
 
 def test_every_value_is_html_escaped(tmp_path, capsys):
     nasty = "x<img src=http://evil.example/a.png onerror=alert(1)>&\"'"
-    records = [make_record(model=nasty, scores={"valid": {"accuracy": 89.4}}),
-               make_record(task="<b>jnli</b>", scores={"valid": {"accuracy": 80.0}}),
-               make_record(scores={"valid": {"accuracy": 91.0}})]
+    records = [
+        make_record(model=nasty, scores={"valid": {"accuracy": 89.4}}),
+        make_record(task="<b>jnli</b>", scores={"valid": {"accuracy": 80.0}}),
+        make_record(scores={"valid": {"accuracy": 91.0}}),
+    ]
     mine = tmp_path / "mine.csv"  # published ids are checked on reading; a source is free text with a URL in it
-    mine.write_text(",".join(COLUMNS) + "\nline_distilbert,,jnli,accuracy,90.1,,1.3,valid,single_run,"
-                    "https://example.org/<script>alert(2)</script>,a note\n", encoding="utf-8")
+    mine.write_text(
+        ",".join(COLUMNS) + "\nline_distilbert,,jnli,accuracy,90.1,,1.3,valid,single_run,"
+        "https://example.org/<script>alert(2)</script>,a note\n",
+        encoding="utf-8",
+    )
     store = write_store(tmp_path / "runs.jsonl", records)
     text = page(capsys, "--results", str(store), "--table", "all", "--published", str(mine))
     for raw in ("<img src=http", "<b>jnli", "<script>alert", "onerror=alert(1)>"):
@@ -207,8 +219,10 @@ def test_deltas_are_coloured_by_sign_and_carry_the_sign(tmp_path, capsys):
     parsed = Page(page(capsys, "--results", str(store), "--published", str(PUBLISHED)))
     rows = parsed.table_rows("published")
     deltas = parsed.cells("published", "delta")
-    found = {(row["model"], row["task"], row["metric"], row["source"]): (cell["text"], cell["attributes"]["class"])
-             for row, cell in zip(rows, deltas)}
+    found = {
+        (row["model"], row["task"], row["metric"], row["source"]): (cell["text"], cell["attributes"]["class"])
+        for row, cell in zip(rows, deltas)
+    }
     assert found[("line_distilbert", "jnli", "accuracy", "line_distilbert_card")] == ("+0.50", "num delta pos")
     assert found[("line_distilbert", "jsts", "pearson", "line_distilbert_card")] == ("-2.20", "num delta neg")
     assert found[("laboro_distilbert", "jnli", "accuracy", "line_distilbert_card")] == ("+0.00", "num delta zero")
@@ -217,7 +231,7 @@ def test_deltas_are_coloured_by_sign_and_carry_the_sign(tmp_path, capsys):
         assert text.startswith(sign)
     # ours beside published: the two numbers sit in adjacent columns of the same row
     columns = parsed.tables["published"]["columns"]
-    assert columns[columns.index("ours"):columns.index("ours") + 3] == ["ours", "ours data", "ours protocol"]
+    assert columns[columns.index("ours") : columns.index("ours") + 3] == ["ours", "ours data", "ours protocol"]
     assert columns.index("published") == columns.index("ours protocol") + 1
     assert "td.delta.pos" in parsed.styles[0] and "td.delta.neg" in parsed.styles[0]
 
@@ -238,15 +252,19 @@ def test_no_external_url_in_any_src_or_link_href(tmp_path, capsys):
             assert value.startswith("#") and "http" not in value and "//" not in value, (tag, value)
     # and on the raw text, as the brief words it: no http in any src= or link href= (data: payloads left out)
     raw = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]*", "data:image/png;base64,", text)
-    for pattern in (r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", r"""<link\b[^>]*\bhref\s*=\s*["']?([^"'\s>]*)""",
-                    r"""\bhref\s*=\s*["']?([^"'\s>]*)"""):
+    for pattern in (
+        r"""\bsrc\s*=\s*["']?([^"'\s>]*)""",
+        r"""<link\b[^>]*\bhref\s*=\s*["']?([^"'\s>]*)""",
+        r"""\bhref\s*=\s*["']?([^"'\s>]*)""",
+    ):
         for value in re.findall(pattern, raw, flags=re.IGNORECASE):
             assert "http" not in value.lower(), value
     assert not re.search(r"@import|url\(", parsed.styles[0])
     assert not re.search(r"\b(fetch|XMLHttpRequest|import\(|WebSocket)\b", parsed.scripts[0])
     # the Content-Security-Policy allows only the page's own inline style and script, and data: images
-    [policy] = [attrs["content"] for tag, attrs in parsed.elements
-                if attrs.get("http-equiv") == "Content-Security-Policy"]
+    [policy] = [
+        attrs["content"] for tag, attrs in parsed.elements if attrs.get("http-equiv") == "Content-Security-Policy"
+    ]
     for inline in (parsed.styles[0], parsed.scripts[0]):
         digest = base64.b64encode(hashlib.sha256(inline.encode("utf-8")).digest()).decode("ascii")
         assert f"'sha256-{digest}'" in policy
@@ -255,11 +273,23 @@ def test_no_external_url_in_any_src_or_link_href(tmp_path, capsys):
 
 def test_the_page_names_the_command_that_makes_it_and_that_command_makes_it(tmp_path, capsys):
     store = write_store(tmp_path / "runs.jsonl", mixed_records())
-    text = page(capsys, "--results", str(store), "--protocol", "paper", "--published", "--published", str(PUBLISHED),
-                "--last", "20")
+    text = page(
+        capsys,
+        "--results",
+        str(store),
+        "--protocol",
+        "paper",
+        "--published",
+        "--published",
+        str(PUBLISHED),
+        "--last",
+        "20",
+    )
     command = Page(text).command
-    assert command == (f"jglue-bench report --results {shlex.quote(str(store))} --protocol paper --published "
-                       f"--published {shlex.quote(str(PUBLISHED))} --last 20 --format html")
+    assert command == (
+        f"jglue-bench report --results {shlex.quote(str(store))} --protocol paper --published "
+        f"--published {shlex.quote(str(PUBLISHED))} --last 20 --format html"
+    )
     argv = shlex.split(command)
     assert argv[:2] == ["jglue-bench", "report"]
     args = cli(*argv[2:])
@@ -298,8 +328,14 @@ def test_a_bare_plot_needs_the_html_page(tmp_path):
 
 
 def test_cells_carry_the_numbers_they_sort_by(tmp_path, capsys):
-    records = mixed_records() + [make_record(model="tiny", task="jsts", main_metric="pearson",
-                                             scores={"valid": {"pearson": float("nan"), "spearman": 1.0}})]
+    records = mixed_records() + [
+        make_record(
+            model="tiny",
+            task="jsts",
+            main_metric="pearson",
+            scores={"valid": {"pearson": float("nan"), "spearman": 1.0}},
+        )
+    ]
     store = write_store(tmp_path / "runs.jsonl", records)
     parsed = Page(page(capsys, "--results", str(store), "--table", "all"))
     pearson = {cell["text"]: cell["attributes"] for cell in parsed.cells("runs", "pearson")}
@@ -327,8 +363,9 @@ def test_the_filters_offer_every_task_and_model(tmp_path, capsys):
             options.setdefault(select, []).append(attrs["value"])
     assert options["filter-task"] == ["", "jsts", "jnli", "jcola"]  # JGLUE's order
     assert options["filter-model"] == ["", "laboro_distilbert", "line_distilbert"]
-    model_columns = [attrs["data-model-column"] for tag, attrs in parsed.elements
-                     if tag == "th" and "data-model-column" in attrs]
+    model_columns = [
+        attrs["data-model-column"] for tag, attrs in parsed.elements if tag == "th" and "data-model-column" in attrs
+    ]
     assert model_columns == ["laboro_distilbert", "line_distilbert"]  # the models table hides other models' columns
     filters = next(attrs for tag, attrs in parsed.elements if attrs.get("id") == "filters")
     assert "hidden" in filters  # shown by the script; without JavaScript the page shows every row and no filter
@@ -355,7 +392,8 @@ def test_the_committed_leaderboard_page_is_what_its_command_makes(capsys, monkey
     """results/leaderboard.html is generated by the command in results/README.md, never edited by hand."""
     readme = (REPO / "results" / "README.md").read_text(encoding="utf-8")
     assert f"`{LEADERBOARD_COMMAND} >\n  results/leaderboard.html`" in readme or (
-        f"{LEADERBOARD_COMMAND} > results/leaderboard.html" in " ".join(readme.split()))
+        f"{LEADERBOARD_COMMAND} > results/leaderboard.html" in " ".join(readme.split())
+    )
     monkeypatch.chdir(REPO)
     argv = shlex.split(LEADERBOARD_COMMAND)
     args = cli(*argv[2:])

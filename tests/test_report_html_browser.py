@@ -67,16 +67,34 @@ class Chromium:
         self._out, out_write = os.pipe()
         # the browser's ends on fd 10 or above, so putting one on fd 3 never overwrites the other before it goes to 4
         into_read, out_write = (high_fd(fd) for fd in (into_read, out_write))
-        argv = [binary, "--headless", "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
-                "--disable-gpu", "--disable-extensions", "--disable-background-networking", "--disable-sync",
-                "--disable-component-update", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-                f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"]
+        argv = [
+            binary,
+            "--headless",
+            "--remote-debugging-pipe",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-gpu",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-sync",
+            "--disable-component-update",
+            "--disable-default-apps",
+            "--mute-audio",
+            "--hide-scrollbars",
+            f"--user-data-dir={self.profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             argv.insert(1, "--no-sandbox")  # Chromium refuses to run its sandbox as root (CI containers)
         # bash (dash takes no fd above 9) puts the two pipe ends on fds 3 and 4, then becomes the browser
-        self.process = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{into_read} 4>&{out_write}', "sh", *argv],
-                                        pass_fds=(into_read, out_write), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            ["bash", "-c", f'exec "$@" 3<&{into_read} 4>&{out_write}', "sh", *argv],
+            pass_fds=(into_read, out_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         os.close(into_read)
         os.close(out_write)
         self._stderr: list[bytes] = []
@@ -84,12 +102,15 @@ class Chromium:
         threading.Thread(target=lambda: self._stderr.extend(self.process.stderr), daemon=True).start()
         try:
             target = self.call("Target.createTarget", {"url": "about:blank"}, session=None)["targetId"]
-            self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                     session=None)["sessionId"]
+            self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}, session=None)[
+                "sessionId"
+            ]
             for domain in ("Runtime", "Log", "Page", "Network"):
                 self.call(f"{domain}.enable")
-            self.call("Emulation.setDeviceMetricsOverride",
-                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            )
         except Exception:
             self.close()
             raise
@@ -119,8 +140,9 @@ class Chromium:
         try:
             os.write(self._into, json.dumps(message).encode("utf-8") + b"\0")
         except BrokenPipeError:
-            raise BrowserError(f"the browser is gone (exit {self._exit_status()}) before {method}: "
-                               f"{self._stderr_tail()}") from None
+            raise BrowserError(
+                f"the browser is gone (exit {self._exit_status()}) before {method}: {self._stderr_tail()}"
+            ) from None
         reply = self._wait(lambda: self._replies.pop(self._next_id, None), f"a reply to {method}")
         if "error" in reply:
             raise BrowserError(f"{method}: {reply['error']}")
@@ -134,15 +156,19 @@ class Chromium:
                 return result
             left = deadline - time.monotonic()
             if left <= 0:
-                raise BrowserError(f"no {what} within {timeout or self.timeout:.0f} s; browser stderr: "
-                                   f"{b''.join(self._stderr)[-2000:].decode(errors='replace')}")
+                raise BrowserError(
+                    f"no {what} within {timeout or self.timeout:.0f} s; browser stderr: "
+                    f"{b''.join(self._stderr)[-2000:].decode(errors='replace')}"
+                )
             try:
                 message = self._inbox.get(timeout=left)
             except queue.Empty:
                 continue
             if message is None:
-                raise BrowserError(f"the browser closed the pipe while waiting for {what} (exit "
-                                   f"{self.process.poll()}): {b''.join(self._stderr)[-2000:].decode(errors='replace')}")
+                raise BrowserError(
+                    f"the browser closed the pipe while waiting for {what} (exit "
+                    f"{self.process.poll()}): {b''.join(self._stderr)[-2000:].decode(errors='replace')}"
+                )
             if "id" in message:
                 self._replies[message["id"]] = message
             else:
@@ -161,6 +187,7 @@ class Chromium:
     def wait_event(self, method: str, since: int = 0, timeout: float | None = None) -> dict:
         def seen():
             return next((event for event in self.events[since:] if event.get("method") == method), None)
+
         return self._wait(seen, f"{method} event", timeout)
 
     # ---- what the tests do -----------------------------------------------------------------------------------
@@ -175,8 +202,7 @@ class Chromium:
         self.evaluate("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression!r} threw: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -187,8 +213,12 @@ class Chromium:
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                found.append("console." + params["type"] + ": " + " ".join(
-                    str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])))
+                found.append(
+                    "console."
+                    + params["type"]
+                    + ": "
+                    + " ".join(str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", []))
+                )
             elif method == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
                 thrown = details.get("exception", {}).get("description") or details.get("text")
@@ -198,8 +228,11 @@ class Chromium:
         return found
 
     def requests(self) -> list[str]:
-        return [event["params"]["request"]["url"] for event in self.events
-                if event.get("method") == "Network.requestWillBeSent"]
+        return [
+            event["params"]["request"]["url"]
+            for event in self.events
+            if event.get("method") == "Network.requestWillBeSent"
+        ]
 
     def click(self, selector: str) -> None:
         """A real left click (press and release) at the centre of the element, scrolled into view first; the
@@ -215,13 +248,24 @@ class Chromium:
         if not box["hit"]:
             raise BrowserError(f"{selector} is covered at its centre; a click would land elsewhere")
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left",
-                                                   "buttons": 1 if kind == "mousePressed" else 0, "clickCount": 1})
+            self.call(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": kind,
+                    "x": box["x"],
+                    "y": box["y"],
+                    "button": "left",
+                    "buttons": 1 if kind == "mousePressed" else 0,
+                    "clickCount": 1,
+                },
+            )
 
     def press(self, key: str, code: int) -> None:
         for kind in ("rawKeyDown", "keyUp"):
-            self.call("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
-                                                 "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code})
+            self.call(
+                "Input.dispatchKeyEvent",
+                {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code},
+            )
 
     def screenshot(self, path: Path, width: int | None = None) -> tuple[int, int]:
         """The whole page as a PNG; returns its size in pixels."""
@@ -229,8 +273,9 @@ class Chromium:
         metrics = self.call("Page.getLayoutMetrics")
         size = metrics.get("cssContentSize") or metrics["contentSize"]
         clip = {"x": 0, "y": 0, "width": width or size["width"], "height": size["height"], "scale": 1}
-        data = base64.b64decode(self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                                                     "clip": clip})["data"])
+        data = base64.b64decode(
+            self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})["data"]
+        )
         path.write_bytes(data)
         return struct.unpack(">II", data[16:24])
 
@@ -292,11 +337,22 @@ if pytest is not None:
     def report_page(tmp_path, capsys) -> Path:
         """A page with every table, published deltas of both signs, the plot, and an accuracy of 9.5 (before
         89.4 as a number, after it as text)."""
-        records = mixed_records() + with_published_deltas() + [make_record(model="tiny", scores={
-            "valid": {"accuracy": 9.5}})]
+        records = (
+            mixed_records() + with_published_deltas() + [make_record(model="tiny", scores={"valid": {"accuracy": 9.5}})]
+        )
         store = write_store(tmp_path / "runs.jsonl", records)
-        text = render(capsys, "--results", str(store), "--table", "all", "--published", str(PUBLISHED), "--plot",
-                      "--format", "html")
+        text = render(
+            capsys,
+            "--results",
+            str(store),
+            "--table",
+            "all",
+            "--published",
+            str(PUBLISHED),
+            "--plot",
+            "--format",
+            "html",
+        )
         path = tmp_path / "report.html"
         path.write_text(text, encoding="utf-8")
         return path
@@ -310,8 +366,9 @@ if pytest is not None:
     def test_the_error_collection_sees_errors(browser, tmp_path):
         """The negative control: a page that logs an error and throws is caught, so a clean page means clean."""
         page = tmp_path / "broken.html"
-        page.write_text("<!DOCTYPE html><title>x</title><script>console.error('boom'); missing();</script>",
-                        encoding="utf-8")
+        page.write_text(
+            "<!DOCTYPE html><title>x</title><script>console.error('boom'); missing();</script>", encoding="utf-8"
+        )
         browser.open(page)
         errors = browser.errors()
         assert any("boom" in error for error in errors) and any("missing" in error for error in errors), errors
@@ -341,13 +398,16 @@ if pytest is not None:
         present = [value for value in values if value is not None]
         assert ascending != before and sorted(row["text"] for row in ascending) == sorted(row["text"] for row in before)
         assert present == sorted(present) and present[0] == 9.5  # numerically: 9.50 before 80.00
-        assert values[len(present):] == [None] * (len(values) - len(present))  # blanks last
-        assert browser.evaluate("""document.querySelector('table[data-table="runs"] th[data-column="accuracy"]')
-                                   .getAttribute("aria-sort")""") == "ascending"
+        assert values[len(present) :] == [None] * (len(values) - len(present))  # blanks last
+        assert (
+            browser.evaluate("""document.querySelector('table[data-table="runs"] th[data-column="accuracy"]')
+                                   .getAttribute("aria-sort")""")
+            == "ascending"
+        )
         browser.click('table[data-table="runs"] th[data-column="accuracy"] button')
         descending = numbers([row["cell"] for row in rows(browser, "runs", "accuracy")])
         assert [value for value in descending if value is not None] == present[::-1]
-        assert descending[len(present):] == [None] * (len(values) - len(present))
+        assert descending[len(present) :] == [None] * (len(values) - len(present))
         # a text column sorts as text, the published deltas by their signed value
         browser.click('table[data-table="runs"] th[data-column="task"] button')
         tasks = [row["cell"] for row in rows(browser, "runs", "task")]
@@ -370,10 +430,13 @@ if pytest is not None:
         for table in ("paper", "published", "models", "efficiency"):
             assert {row["task"] for row in rows(browser, table, "task")} <= {"jsts"}, table
         total = browser.evaluate('document.querySelectorAll("table.sortable tbody tr").length')
-        visible = browser.evaluate('[...document.querySelectorAll("table.sortable tbody tr")]'
-                                   '.filter(row => row.getClientRects().length > 0).length')
+        visible = browser.evaluate(
+            '[...document.querySelectorAll("table.sortable tbody tr")]'
+            ".filter(row => row.getClientRects().length > 0).length"
+        )
         assert browser.evaluate('document.getElementById("filter-count").textContent') == (
-            f"{visible} of {total} rows shown")
+            f"{visible} of {total} rows shown"
+        )
         # back to every task, then one model: other models' rows and the models table's other columns go
         browser.press("ArrowUp", 38)
         assert len(rows(browser, "runs", "task")) == len(every)

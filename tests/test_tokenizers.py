@@ -20,8 +20,13 @@ def model_cfg(name: str, pretrained=None):
 
 def test_tiny_tokenizer_builds_offline_with_line_special_ids(cache_dir):
     tokenizer = load_tokenizer(model_cfg("tiny"), cache_dir)
-    ids = [tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id,
-           tokenizer.mask_token_id]
+    ids = [
+        tokenizer.pad_token_id,
+        tokenizer.unk_token_id,
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.mask_token_id,
+    ]
     assert ids == [0, 1, 2, 3, 4]
     encoded = tokenizer("質問", "答え")["input_ids"]
     assert encoded[0] == 2 and encoded[-1] == 3 and encoded.count(3) == 2
@@ -43,7 +48,12 @@ def test_bandainamco_recipe_uses_ipadic_words_and_keeps_case(bandainamco_dir):
 def test_line_recipe_reads_spiece_model_with_line_special_ids(tmp_path):
     train_spm(tmp_path / "line")
     tokenizer = load_tokenizer(model_cfg("line_distilbert", tmp_path / "line"))
-    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id) == (0, 1, 2, 3)
+    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id) == (
+        0,
+        1,
+        2,
+        3,
+    )
     # MeCab with unidic-lite splits 日本語 into 日本 + 語
     words = [piece.replace("▁", "") for piece in tokenizer.tokenize("日本語") if piece != "▁"]
     assert "".join(words) == "日本語" and "日本語" not in words
@@ -62,7 +72,8 @@ def test_fingerprint_is_stable_differs_by_recipe_and_survives_saving(tmp_path, c
     tiny = load_tokenizer(model_cfg("tiny"), cache_dir)
     assert tokenizer_fingerprint(tiny) == tokenizer_fingerprint(load_tokenizer(model_cfg("tiny"), cache_dir))
     assert tokenizer_fingerprint(tiny) != tokenizer_fingerprint(
-        load_tokenizer(model_cfg("bandainamco_distilbert", bandainamco_dir)))
+        load_tokenizer(model_cfg("bandainamco_distilbert", bandainamco_dir))
+    )
     save_recipe(tiny, tmp_path / "saved")
     import json
 

@@ -13,8 +13,24 @@ from jglue_bench.train.loop import train
 from jglue_bench.train.modeling import forward_input_names
 from jglue_bench.train.saved_runs import evaluate_saved_run
 
-RECORD_KEYS = {"task", "model", "config", "experiment", "protocol", "seed", "metrics", "split", "git", "packages", "device",
-               "wall_time_s", "throughput", "history", "run_id", "created_at"}
+RECORD_KEYS = {
+    "task",
+    "model",
+    "config",
+    "experiment",
+    "protocol",
+    "seed",
+    "metrics",
+    "split",
+    "git",
+    "packages",
+    "device",
+    "wall_time_s",
+    "throughput",
+    "history",
+    "run_id",
+    "created_at",
+}
 
 
 def test_jnli_on_the_sample_writes_record_predictions_and_a_loadable_model(make_config, tmp_path):
@@ -60,21 +76,36 @@ def test_gradient_accumulation_reaches_the_effective_batch(make_config):
 
 
 def test_only_inputs_the_forward_accepts_are_passed():
-    distilbert = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(
-        "distilbert", vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32))
-    bert = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(
-        "bert", vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+    distilbert = AutoModelForSequenceClassification.from_config(
+        AutoConfig.for_model("distilbert", vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32)
+    )
+    bert = AutoModelForSequenceClassification.from_config(
+        AutoConfig.for_model(
+            "bert", vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
     assert forward_input_names(distilbert) == ("input_ids", "attention_mask")
     assert forward_input_names(bert) == ("input_ids", "attention_mask", "token_type_ids")
 
 
 def test_bert_architecture_trains_with_token_type_ids(make_config):
-    result = train(make_config("task=jnli", "num_train_epochs=1", "model.architecture.model_type=bert",
-                               "~model.architecture.dim", "~model.architecture.n_layers", "~model.architecture.n_heads",
-                               "~model.architecture.hidden_dim", "~model.architecture.dropout",
-                               "~model.architecture.attention_dropout", "+model.architecture.hidden_size=32",
-                               "+model.architecture.num_hidden_layers=1", "+model.architecture.num_attention_heads=2",
-                               "+model.architecture.intermediate_size=64"))
+    result = train(
+        make_config(
+            "task=jnli",
+            "num_train_epochs=1",
+            "model.architecture.model_type=bert",
+            "~model.architecture.dim",
+            "~model.architecture.n_layers",
+            "~model.architecture.n_heads",
+            "~model.architecture.hidden_dim",
+            "~model.architecture.dropout",
+            "~model.architecture.attention_dropout",
+            "+model.architecture.hidden_size=32",
+            "+model.architecture.num_hidden_layers=1",
+            "+model.architecture.num_attention_heads=2",
+            "+model.architecture.intermediate_size=64",
+        )
+    )
     assert result.record["model"]["num_parameters"] > 0
     assert result.record["model"]["first_token_last_layer"] is True  # BERT's layer has DistilBERT's shape
 
@@ -83,22 +114,31 @@ def test_bert_architecture_trains_with_token_type_ids(make_config):
 def test_the_record_says_whether_the_last_layer_ran_for_cls_only(make_config, task, first_token_only):
     result = train(make_config(f"task={task}", "num_train_epochs=1"))
     assert result.record["model"]["first_token_last_layer"] is first_token_only
-    off = train(make_config(f"task={task}", "num_train_epochs=1", "trainer.first_token_last_layer=false",
-                            "overwrite=true"))
+    off = train(
+        make_config(f"task={task}", "num_train_epochs=1", "trainer.first_token_last_layer=false", "overwrite=true")
+    )
     assert off.record["model"]["first_token_last_layer"] is False
 
 
 def test_jnli_on_real_files_trains_on_all_test_pairs_and_scores_all_dev_pairs(make_config, real_data):
-    cfg = make_config("task=jnli", f"data.dir={real_data}", "data.version=1.3", "data.train_split=test",
-                      "data.eval_split=valid", "num_train_epochs=1")
+    cfg = make_config(
+        "task=jnli",
+        f"data.dir={real_data}",
+        "data.version=1.3",
+        "data.train_split=test",
+        "data.eval_split=valid",
+        "num_train_epochs=1",
+    )
     result = train(cfg)
     assert result.record["throughput"]["train_features"] == 2508
     assert result.record["throughput"]["eval_features"] == 2434
     assert all(file["matches_pin"] for file in result.record["task"]["files"])
     predictions = (result.output_dir / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(predictions) == 2434
-    gold_labels = [json.loads(line)["label"] for line in
-                   (real_data / "jnli-v1.3" / "valid-v1.3.json").read_text(encoding="utf-8").splitlines()]
+    gold_labels = [
+        json.loads(line)["label"]
+        for line in (real_data / "jnli-v1.3" / "valid-v1.3.json").read_text(encoding="utf-8").splitlines()
+    ]
     assert [json.loads(line)["gold"] for line in predictions] == gold_labels  # each id paired with its own gold
     assert AutoModelForSequenceClassification.from_pretrained(result.output_dir / "model").num_labels == 3
 
@@ -113,10 +153,19 @@ def test_bf16_autocast_trains_on_the_cpu_and_fp16_asks_for_a_gpu(make_config):
 
 def test_a_second_identical_run_reads_its_features_from_the_cache(make_config, tmp_path):
     first = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'a'}"))
-    second = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'b'}",
-                               "rerun=true"))
+    second = train(
+        make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'b'}", "rerun=true")
+    )
     assert {split["cache_hit"] for split in second.record["preprocessing"].values()} == {True}
     assert second.record["metrics"] == first.record["metrics"]
-    uncached = train(make_config("task=jsts", "num_train_epochs=1", "save_model=false", f"output_dir={tmp_path / 'c'}",
-                                 "rerun=true", "data.cache=false"))
+    uncached = train(
+        make_config(
+            "task=jsts",
+            "num_train_epochs=1",
+            "save_model=false",
+            f"output_dir={tmp_path / 'c'}",
+            "rerun=true",
+            "data.cache=false",
+        )
+    )
     assert {split["cache_hit"] for split in uncached.record["preprocessing"].values()} == {False}

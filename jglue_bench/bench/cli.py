@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-BENCH_HELP = ("benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu; "
-              "and estimate (time and memory per task on one GPU, estimated)")
+BENCH_HELP = (
+    "benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu; "
+    "and estimate (time and memory per task on one GPU, estimated)"
+)
 EXAMPLES = {
     "tokenize": "example: jglue-bench bench tokenize --data-dir ~/JGLUE/datasets --vocab ~/bandainamco/vocab.txt",
     "padding": "example: jglue-bench bench padding --data-dir ~/JGLUE/datasets",
     "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1 "
-             "--model xlm_roberta",
+    "--model xlm_roberta",
     "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
     "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
     "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2",
@@ -23,54 +25,113 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     """Add `bench` and its sub-benchmarks to the top-level subparsers (each sets `handler`)."""
     bench = subparsers.add_parser("bench", help=BENCH_HELP, description=BENCH_HELP)
     benchmarks = bench.add_subparsers(dest="bench_command", required=True)
-    tokenize = _benchmark(benchmarks, "tokenize", "pairs/s of the fast tokenization path vs BertJapaneseTokenizer "
-                          "on JSTS + JNLI pairs at 128 (BandaiNamco vocab), and whether the ids are identical",
-                          run_tokenize)
+    tokenize = _benchmark(
+        benchmarks,
+        "tokenize",
+        "pairs/s of the fast tokenization path vs BertJapaneseTokenizer "
+        "on JSTS + JNLI pairs at 128 (BandaiNamco vocab), and whether the ids are identical",
+        run_tokenize,
+    )
     tokenize.add_argument("--limit", type=int, default=None, help="only the first N pairs")
-    padding = _benchmark(benchmarks, "padding", "padding efficiency per task: length-grouped batches vs padding to "
-                         "max_seq_length", run_padding)
+    padding = _benchmark(
+        benchmarks,
+        "padding",
+        "padding efficiency per task: length-grouped batches vs padding to max_seq_length",
+        run_padding,
+    )
     padding.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
     padding.add_argument("--seed", type=int, default=42)
-    train = _benchmark(benchmarks, "train", "end-to-end JSTS fine-tuning: jglue-bench train vs HF Trainer (padded "
-                       "to max, and dynamic padding + group_by_length)", run_train)
+    train = _benchmark(
+        benchmarks,
+        "train",
+        "end-to-end JSTS fine-tuning: jglue-bench train vs HF Trainer (padded "
+        "to max, and dynamic padding + group_by_length)",
+        run_train,
+    )
     train.add_argument("--train-samples", type=int, default=3200)
     train.add_argument("--eval-samples", type=int, default=None, help="dev pairs to score (default: all 1,457)")
     train.add_argument("--epochs", type=int, default=1)
     train.add_argument("--learning-rate", type=float, default=5e-5)
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    train.add_argument("--sides", nargs="+", default=["hf_pad_to_max", "hf_dynamic", "ours"],
-                       choices=["hf_pad_to_max", "hf_dynamic", "ours"], help="which setups to run, in this order")
-    train.add_argument("--model", default=None, metavar="FAMILY[=FOLDER]",
-                       help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...): a random "
-                            "model of it at the benchmark's size, or FOLDER, one in the family's hub layout "
-                            "(default: random DistilBERT over BandaiNamco's vocabulary)")
-    train.add_argument("--repeats", type=int, default=1,
-                       help="rounds of all sides, one after another; each side's fastest round is reported")
-    cache = _benchmark(benchmarks, "cache", "preprocessing time per task: no feature cache vs a cold and a warm "
-                       "cache", run_cache)
+    train.add_argument(
+        "--sides",
+        nargs="+",
+        default=["hf_pad_to_max", "hf_dynamic", "ours"],
+        choices=["hf_pad_to_max", "hf_dynamic", "ours"],
+        help="which setups to run, in this order",
+    )
+    train.add_argument(
+        "--model",
+        default=None,
+        metavar="FAMILY[=FOLDER]",
+        help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...): a random "
+        "model of it at the benchmark's size, or FOLDER, one in the family's hub layout "
+        "(default: random DistilBERT over BandaiNamco's vocabulary)",
+    )
+    train.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="rounds of all sides, one after another; each side's fastest round is reported",
+    )
+    cache = _benchmark(
+        benchmarks, "cache", "preprocessing time per task: no feature cache vs a cold and a warm cache", run_cache
+    )
     cache.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
-    gpu = _benchmark(benchmarks, "gpu", "GPU training throughput, MFU and peak memory per task: padded to max vs "
-                     "length-grouped (exits 0 without a GPU)", run_gpu)
+    gpu = _benchmark(
+        benchmarks,
+        "gpu",
+        "GPU training throughput, MFU and peak memory per task: padded to max vs "
+        "length-grouped (exits 0 without a GPU)",
+        run_gpu,
+    )
     gpu.add_argument("--steps", type=int, default=30, help="timed optimizer steps per task and batching")
     gpu.add_argument("--precision", choices=("bf16", "fp32"), default=None, help="default: bf16 on a GPU")
     gpu.add_argument("--peak-tflops", type=float, default=None, help="the device's peak (default: from its name)")
     gpu.add_argument("--cpu", action="store_true", help="run on the CPU anyway (a smoke test, not a measurement)")
     gpu.add_argument("--limit", type=int, default=None, help="examples read per split (default: enough for the steps)")
-    gpu.add_argument("overrides", nargs="*", help="model config overrides on a random DistilBERT-base over "
-                     "BandaiNamco's vocabulary, e.g. model.architecture.n_layers=12")
-    estimate = _benchmark(benchmarks, "estimate", "ESTIMATED time and memory per task and protocol for a "
-                          "DistilBERT-base on one GPU, from measured token counts (not a measurement)", run_estimate)
-    estimate.add_argument("--model-dir", type=Path, default=None, help="a DistilBERT-base folder with config.json "
-                          "(default: $JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese)")
-    estimate.add_argument("--all-models", action="store_true", help="every model config (configs/model), one row "
-                          "each: architecture from config.json where the files are here, else the config's shape:")
-    estimate.add_argument("--model", action="append", metavar="NAME[=PATH]", help="a model config, optionally with a "
-                          "local folder of its files (repeatable)")
-    estimate.add_argument("--jcola-dir", type=Path, default=None, help="folder holding jcola-v1.0/ (default: "
-                          "$JCOLA_DATA_DIR, else the bundled sample)")
-    estimate.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (default: "
-                          "H100 SXM, 989)")
+    gpu.add_argument(
+        "overrides",
+        nargs="*",
+        help="model config overrides on a random DistilBERT-base over "
+        "BandaiNamco's vocabulary, e.g. model.architecture.n_layers=12",
+    )
+    estimate = _benchmark(
+        benchmarks,
+        "estimate",
+        "ESTIMATED time and memory per task and protocol for a "
+        "DistilBERT-base on one GPU, from measured token counts (not a measurement)",
+        run_estimate,
+    )
+    estimate.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="a DistilBERT-base folder with config.json "
+        "(default: $JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese)",
+    )
+    estimate.add_argument(
+        "--all-models",
+        action="store_true",
+        help="every model config (configs/model), one row "
+        "each: architecture from config.json where the files are here, else the config's shape:",
+    )
+    estimate.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME[=PATH]",
+        help="a model config, optionally with a local folder of its files (repeatable)",
+    )
+    estimate.add_argument(
+        "--jcola-dir",
+        type=Path,
+        default=None,
+        help="folder holding jcola-v1.0/ (default: $JCOLA_DATA_DIR, else the bundled sample)",
+    )
+    estimate.add_argument(
+        "--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (default: H100 SXM, 989)"
+    )
     estimate.add_argument("--mfu", type=float, default=0.2, help="assumed fraction of the peak reached (default 0.2)")
     return bench
 
@@ -86,14 +147,30 @@ def run_estimate(args) -> None:
 
         from jglue_bench.config import compose_model
 
-        models = [OmegaConf.to_container(compose_model(choice)[0], resolve=True)
-                  for choice in (args.model or all_model_names())]
-        estimate.run_models(common.data_dir(args.data_dir), common.vocab_file(args.vocab), models, jcola,
-                            args.peak_tflops, args.mfu, args.out_dir)
+        models = [
+            OmegaConf.to_container(compose_model(choice)[0], resolve=True)
+            for choice in (args.model or all_model_names())
+        ]
+        estimate.run_models(
+            common.data_dir(args.data_dir),
+            common.vocab_file(args.vocab),
+            models,
+            jcola,
+            args.peak_tflops,
+            args.mfu,
+            args.out_dir,
+        )
         return
     model_dir = args.model_dir or common.local_vocab_file(args.vocab).parent
-    estimate.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), model_dir, jcola, args.peak_tflops,
-                 args.mfu, args.out_dir)
+    estimate.run(
+        common.data_dir(args.data_dir),
+        common.vocab_file(args.vocab),
+        model_dir,
+        jcola,
+        args.peak_tflops,
+        args.mfu,
+        args.out_dir,
+    )
 
 
 def all_model_names() -> list[str]:
@@ -103,15 +180,25 @@ def all_model_names() -> list[str]:
 
 
 def _benchmark(benchmarks, name: str, help_text: str, handler) -> argparse.ArgumentParser:
-    parser = benchmarks.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="JGLUE datasets/ folder (default: $JGLUE_DATA_DIR)")
-    parser.add_argument("--vocab", type=Path, default=None, help="BandaiNamco DistilBERT's vocab.txt (default: "
-                        "$JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese/vocab.txt, else the hub's)")
+    parser = benchmarks.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=EXAMPLES[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="JGLUE datasets/ folder (default: $JGLUE_DATA_DIR)")
+    parser.add_argument(
+        "--vocab",
+        type=Path,
+        default=None,
+        help="BandaiNamco DistilBERT's vocab.txt (default: "
+        "$JGLUE_MODELS_DIR/bandainamco-mirai-distilbert-base-japanese/vocab.txt, else the hub's)",
+    )
     parser.add_argument("--version", default="1.3", help="JGLUE version of the files (default 1.3)")
-    parser.add_argument("--out-dir", type=Path, default=None,
-                        help="where the JSON result goes (default: results/bench)")
+    parser.add_argument(
+        "--out-dir", type=Path, default=None, help="where the JSON result goes (default: results/bench)"
+    )
     parser.set_defaults(handler=handler)
     return parser
 
@@ -125,8 +212,14 @@ def run_tokenize(args) -> None:
 def run_padding(args) -> None:
     from jglue_bench.bench import common, padding
 
-    padding.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), args.version, args.limit, args.out_dir,
-                seed=args.seed)
+    padding.run(
+        common.data_dir(args.data_dir),
+        common.vocab_file(args.vocab),
+        args.version,
+        args.limit,
+        args.out_dir,
+        seed=args.seed,
+    )
 
 
 def run_train(args) -> None:
@@ -137,9 +230,20 @@ def run_train(args) -> None:
 
         torch.set_num_threads(args.threads)
     vocab = common.local_vocab_file(args.vocab) if args.model is None else None
-    train.run(common.data_dir(args.data_dir), vocab, args.version, args.train_samples, args.eval_samples, args.epochs,
-              args.seed, args.out_dir, sides=tuple(args.sides), repeats=args.repeats, learning_rate=args.learning_rate,
-              model=args.model)
+    train.run(
+        common.data_dir(args.data_dir),
+        vocab,
+        args.version,
+        args.train_samples,
+        args.eval_samples,
+        args.epochs,
+        args.seed,
+        args.out_dir,
+        sides=tuple(args.sides),
+        repeats=args.repeats,
+        learning_rate=args.learning_rate,
+        model=args.model,
+    )
 
 
 def run_cache(args) -> None:
@@ -154,6 +258,15 @@ def run_gpu(args) -> None:
     if not args.cpu and not gpu.gpu_visible():  # said before any data or vocabulary is looked for
         print(gpu.NO_GPU)
         return
-    gpu.run(common.data_dir(args.data_dir), common.local_vocab_file(args.vocab), args.version, args.overrides,
-            args.steps, args.precision, args.peak_tflops, "cpu" if args.cpu else "cuda", args.out_dir,
-            limit=args.limit)
+    gpu.run(
+        common.data_dir(args.data_dir),
+        common.local_vocab_file(args.vocab),
+        args.version,
+        args.overrides,
+        args.steps,
+        args.precision,
+        args.peak_tflops,
+        "cpu" if args.cpu else "cuda",
+        args.out_dir,
+        limit=args.limit,
+    )

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jglue_bench.errors import UserError
 from jglue_bench.support.markdown import markdown_table
@@ -21,8 +22,9 @@ def data_dir(given: str | Path | None) -> Path:
     """The real JGLUE datasets/ folder: --data-dir, else $JGLUE_DATA_DIR."""
     folder = given or os.environ.get("JGLUE_DATA_DIR")
     if not folder:
-        raise UserError("the benchmarks run on the real JGLUE files: pass --data-dir PATH/TO/JGLUE/datasets or set "
-                        "JGLUE_DATA_DIR.")
+        raise UserError(
+            "the benchmarks run on the real JGLUE files: pass --data-dir PATH/TO/JGLUE/datasets or set JGLUE_DATA_DIR."
+        )
     path = Path(folder).expanduser().resolve()
     if not path.is_dir():
         raise UserError(f"--data-dir {path} is not a folder (expected JGLUE's datasets/ with jsts-v1.3/ etc.).")
@@ -73,17 +75,25 @@ def task_config(task: str, data: Path, version: str, *overrides: str):
     """The composed config of `task` reading the local files of `data` (never downloading)."""
     from jglue_bench.config import compose_config
 
-    return compose_config([f"task={task}", f"data.dir={data}", "data.source=local", f"data.version={version}",
-                           *overrides])
+    return compose_config(
+        [f"task={task}", f"data.dir={data}", "data.source=local", f"data.version={version}", *overrides]
+    )
 
 
 def random_distilbert_overrides(vocab: Path, architecture: dict[str, int], name: str) -> list[str]:
     """Config overrides for a DistilBERT built at random (the `tiny` model's recipe) over BandaiNamco's vocabulary,
     tokenized as BandaiNamco's model is (MeCab IPADIC + WordPiece, cased)."""
-    return ["model=tiny", f"model.name={name}", "model.tokenizer.recipe=mecab_wordpiece",
-            f"+model.tokenizer.vocab_file={vocab}", "model.tokenizer.mecab_dic=ipadic",
-            "model.tokenizer.do_lower_case=false", "~model.tokenizer.build_tiny_spm", "~model.tokenizer.special_tokens",
-            *(f"model.architecture.{key}={value}" for key, value in architecture.items())]
+    return [
+        "model=tiny",
+        f"model.name={name}",
+        "model.tokenizer.recipe=mecab_wordpiece",
+        f"+model.tokenizer.vocab_file={vocab}",
+        "model.tokenizer.mecab_dic=ipadic",
+        "model.tokenizer.do_lower_case=false",
+        "~model.tokenizer.build_tiny_spm",
+        "~model.tokenizer.special_tokens",
+        *(f"model.architecture.{key}={value}" for key, value in architecture.items()),
+    ]
 
 
 def present_splits(spec, data: Path, splits=("train", "valid", "test")) -> list[str]:
@@ -103,9 +113,17 @@ def environment() -> dict[str, Any]:
     from jglue_bench.records.store import git_state, package_versions
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"device": gpu or cpu_model(), "device_type": "cuda" if gpu else "cpu", "cpu": cpu_model(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "platform": platform.platform(), "packages": package_versions(), "git": git_state()}
+    return {
+        "device": gpu or cpu_model(),
+        "device_type": "cuda" if gpu else "cpu",
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "git": git_state(),
+    }
 
 
 def cpu_model() -> str:
@@ -129,13 +147,28 @@ def save_result(name: str, result: dict[str, Any], out_dir: str | Path | None) -
     while path.exists():
         number += 1
         path = folder / f"{name}-{stamp}-{number}.json"
-    write_json_atomic(path, {"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                             "environment": environment(), **result})
+    write_json_atomic(
+        path,
+        {
+            "benchmark": name,
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "environment": environment(),
+            **result,
+        },
+    )
     return path
 
 
-def report(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], result: dict[str, Any],
-           ratio_line: str, out_dir: str | Path | None, notes: Sequence[str] = ()) -> Path:
+def report(
+    name: str,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    result: dict[str, Any],
+    ratio_line: str,
+    out_dir: str | Path | None,
+    notes: Sequence[str] = (),
+) -> Path:
     """Print the title, the table and notes, save the JSON, and print the ratio as the LAST line."""
     print(title)
     print(markdown_table(headers, rows))

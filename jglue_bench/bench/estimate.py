@@ -26,29 +26,51 @@ from jglue_bench.bench.common import bandainamco_tokenizer, report, task_config
 TASKS = ("jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
 TRAIN_COUNTS = {"jsts": 12_451, "jnli": 20_073, "jsquad": 62_697, "jcommonsenseqa": 8_939, "jcola": 6_919}
 PAPER_EPOCHS = 3 * (3 + 4)  # lr {5e-5, 3e-5, 2e-5} x epochs {3, 4}
-ROBUST_EPOCHS = 5 * 4       # five seeds at the chosen cell (four epochs at most)
+ROBUST_EPOCHS = 5 * 4  # five seeds at the chosen cell (four epochs at most)
 H100_BF16_DENSE_TFLOPS = 989.0
 
 
-def run(data: Path, vocab: Path | None, model_dir: Path, jcola_dir: Path | None, peak_tflops: float, mfu: float,
-        out_dir: Path | None) -> Path:
+def run(
+    data: Path,
+    vocab: Path | None,
+    model_dir: Path,
+    jcola_dir: Path | None,
+    peak_tflops: float,
+    mfu: float,
+    out_dir: Path | None,
+) -> Path:
     parameters, shape = model_size(config_from_folder(model_dir))
     tokenizer = bandainamco_tokenizer(vocab)
     flops_per_second = peak_tflops * 1e12 * mfu
     rows, result = [], {}
     for task in TASKS:
         result[task] = task_estimate(measure(task, data, jcola_dir, tokenizer), parameters, shape, flops_per_second)
-        rows.append([task, round(result[task]["epoch_tokens"]), round(result[task]["train_epoch_s"], 1),
-                     round(result[task]["paper_min"], 1), round(result[task]["robust_min"], 1),
-                     round(result[task]["memory_gb"], 1)])
-    title = (f"bench estimate (ESTIMATES, not measurements): {model_dir.name} ({parameters / 1e6:.1f}M parameters) on "
-             f"one GPU of {peak_tflops:g} bf16 TFLOPS at an assumed {mfu:.0%} MFU; compute only (tokenizing, "
-             f"start-up and per-step overhead come on top)")
+        rows.append(
+            [
+                task,
+                round(result[task]["epoch_tokens"]),
+                round(result[task]["train_epoch_s"], 1),
+                round(result[task]["paper_min"], 1),
+                round(result[task]["robust_min"], 1),
+                round(result[task]["memory_gb"], 1),
+            ]
+        )
+    title = (
+        f"bench estimate (ESTIMATES, not measurements): {model_dir.name} ({parameters / 1e6:.1f}M parameters) on "
+        f"one GPU of {peak_tflops:g} bf16 TFLOPS at an assumed {mfu:.0%} MFU; compute only (tokenizing, "
+        f"start-up and per-step overhead come on top)"
+    )
     headers = ["task", "train tokens/epoch", "s/epoch", "paper protocol min", "robust protocol min", "peak GB"]
     total = sum(row[3] + row[4] for row in rows)
-    return report("estimate", title, headers, rows, {"parameters": parameters, "mfu": mfu, "peak_tflops": peak_tflops,
-                                                     "tasks": result}, f"estimate: paper + robust for one model on "
-                  f"the five tasks ~{total:.0f} GPU-minutes of compute (not measured)", out_dir)
+    return report(
+        "estimate",
+        title,
+        headers,
+        rows,
+        {"parameters": parameters, "mfu": mfu, "peak_tflops": peak_tflops, "tasks": result},
+        f"estimate: paper + robust for one model on the five tasks ~{total:.0f} GPU-minutes of compute (not measured)",
+        out_dir,
+    )
 
 
 def task_estimate(measured, parameters: int, shape: dict[str, int], flops_per_second: float) -> dict[str, float]:
@@ -58,10 +80,13 @@ def task_estimate(measured, parameters: int, shape: dict[str, int], flops_per_se
     compute = parameters - shape["embedding_parameters"]
     train_epoch_s = 6 * compute * epoch_tokens / flops_per_second
     eval_s = 2 * compute * dev_tokens / flops_per_second
-    return {"epoch_tokens": epoch_tokens, "train_epoch_s": train_epoch_s,
-            "paper_min": PAPER_EPOCHS * (train_epoch_s + eval_s) / 60,
-            "robust_min": (ROBUST_EPOCHS * train_epoch_s + 5 * eval_s) / 60,
-            "memory_gb": (16 * parameters + activation_bytes(cfg, shape)) / 1e9}
+    return {
+        "epoch_tokens": epoch_tokens,
+        "train_epoch_s": train_epoch_s,
+        "paper_min": PAPER_EPOCHS * (train_epoch_s + eval_s) / 60,
+        "robust_min": (ROBUST_EPOCHS * train_epoch_s + 5 * eval_s) / 60,
+        "memory_gb": (16 * parameters + activation_bytes(cfg, shape)) / 1e9,
+    }
 
 
 def measure(task: str, data: Path, jcola_dir: Path | None, tokenizer) -> tuple[float, float, int, object]:
@@ -105,8 +130,15 @@ def model_size(config) -> tuple[int, dict[str, int]]:
     return count_parameters(model), {**shape, "embedding_parameters": model.get_input_embeddings().weight.numel()}
 
 
-def run_models(data: Path, vocab: Path | None, models: list[dict], jcola_dir: Path | None,
-               peak_tflops: float, mfu: float, out_dir: Path | None) -> Path:
+def run_models(
+    data: Path,
+    vocab: Path | None,
+    models: list[dict],
+    jcola_dir: Path | None,
+    peak_tflops: float,
+    mfu: float,
+    out_dir: Path | None,
+) -> Path:
     """One row per model config: parameters, whose tokens were counted, paper + robust minutes per task, and the
     largest peak memory over the tasks."""
     flops_per_second = peak_tflops * 1e12 * mfu
@@ -118,26 +150,56 @@ def run_models(data: Path, vocab: Path | None, models: list[dict], jcola_dir: Pa
     for model_cfg in models:
         config, shape_source = model_architecture(model_cfg)
         if config is None:
-            rows.append([model_cfg["name"], model_cfg.get("family") or "-", "-", "-", "no shape", *["-"] * len(TASKS),
-                         "-"])
+            rows.append(
+                [model_cfg["name"], model_cfg.get("family") or "-", "-", "-", "no shape", *["-"] * len(TASKS), "-"]
+            )
             continue
         parameters, shape = model_size(config)
         tokenizer, tokens_by = model_tokenizer(model_cfg)
-        counts = proxy_counts if tokenizer is None else {task: measure(task, data, jcola_dir, tokenizer)
-                                                         for task in TASKS}
+        counts = (
+            proxy_counts if tokenizer is None else {task: measure(task, data, jcola_dir, tokenizer) for task in TASKS}
+        )
         tasks = {task: task_estimate(counts[task], parameters, shape, flops_per_second) for task in TASKS}
-        result[model_cfg["name"]] = {"parameters": parameters, "shape_from": shape_source, "tokens_by": tokens_by,
-                                     "tasks": tasks}
-        rows.append([model_cfg["name"], model_cfg.get("family") or "-", f"{parameters / 1e6:.0f}M",
-                     f"{(parameters - shape['embedding_parameters']) / 1e6:.0f}M", tokens_by,
-                     *(round(tasks[task]["paper_min"] + tasks[task]["robust_min"], 1) for task in TASKS),
-                     round(max(task["memory_gb"] for task in tasks.values()), 1)])
-    title = (f"bench estimate (ESTIMATES, not measurements): paper + robust protocol GPU-minutes per task on one GPU "
-             f"of {peak_tflops:g} bf16 TFLOPS at an assumed {mfu:.0%} MFU; compute only")
-    headers = ["model", "family", "parameters", "outside embeddings", "tokens counted with", *(f"{task} min" for task in TASKS), "peak GB"]
-    return report("estimate", title, headers, rows, {"mfu": mfu, "peak_tflops": peak_tflops, "models": result},
-                  f"estimate: {len(result)} models; tokens counted with BandaiNamco's tokenizer where a model's own "
-                  f"files are not here (not measured)", out_dir)
+        result[model_cfg["name"]] = {
+            "parameters": parameters,
+            "shape_from": shape_source,
+            "tokens_by": tokens_by,
+            "tasks": tasks,
+        }
+        rows.append(
+            [
+                model_cfg["name"],
+                model_cfg.get("family") or "-",
+                f"{parameters / 1e6:.0f}M",
+                f"{(parameters - shape['embedding_parameters']) / 1e6:.0f}M",
+                tokens_by,
+                *(round(tasks[task]["paper_min"] + tasks[task]["robust_min"], 1) for task in TASKS),
+                round(max(task["memory_gb"] for task in tasks.values()), 1),
+            ]
+        )
+    title = (
+        f"bench estimate (ESTIMATES, not measurements): paper + robust protocol GPU-minutes per task on one GPU "
+        f"of {peak_tflops:g} bf16 TFLOPS at an assumed {mfu:.0%} MFU; compute only"
+    )
+    headers = [
+        "model",
+        "family",
+        "parameters",
+        "outside embeddings",
+        "tokens counted with",
+        *(f"{task} min" for task in TASKS),
+        "peak GB",
+    ]
+    return report(
+        "estimate",
+        title,
+        headers,
+        rows,
+        {"mfu": mfu, "peak_tflops": peak_tflops, "models": result},
+        f"estimate: {len(result)} models; tokens counted with BandaiNamco's tokenizer where a model's own "
+        f"files are not here (not measured)",
+        out_dir,
+    )
 
 
 def model_tokenizer(model_cfg: dict):

@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jglue_bench.bench.common import inputs, random_distilbert_overrides, ratio, report, task_config
 from jglue_bench.bench.padding import TASK_SPLITS
 
 BASE_ARCHITECTURE = {"dim": 768, "n_layers": 6, "n_heads": 12, "hidden_dim": 3072}  # DistilBERT-base
 # dense peak TFLOPS by GPU name fragment (spec sheets, no sparsity); fp32 without TF32 (torch's default)
-PEAK_TFLOPS = {"H100 PCIe": {"bf16": 756.0, "fp32": 51.0}, "H100": {"bf16": 989.4, "fp32": 66.9},
-               "H200": {"bf16": 989.4, "fp32": 66.9}, "A100": {"bf16": 312.0, "fp32": 19.5},
-               "L40S": {"bf16": 362.1, "fp32": 91.6}, "L4": {"bf16": 121.0, "fp32": 30.3},
-               "A10G": {"bf16": 70.0, "fp32": 31.2}, "4090": {"bf16": 165.2, "fp32": 82.6}}
+PEAK_TFLOPS = {
+    "H100 PCIe": {"bf16": 756.0, "fp32": 51.0},
+    "H100": {"bf16": 989.4, "fp32": 66.9},
+    "H200": {"bf16": 989.4, "fp32": 66.9},
+    "A100": {"bf16": 312.0, "fp32": 19.5},
+    "L40S": {"bf16": 362.1, "fp32": 91.6},
+    "L4": {"bf16": 121.0, "fp32": 30.3},
+    "A10G": {"bf16": 70.0, "fp32": 31.2},
+    "4090": {"bf16": 165.2, "fp32": 82.6},
+}
 WARMUP_STEPS = 3
-NO_GPU = ("bench gpu: no GPU is visible to torch on this machine; nothing to measure (`--cpu` runs it on the CPU as "
-          "a smoke test).")
+NO_GPU = (
+    "bench gpu: no GPU is visible to torch on this machine; nothing to measure (`--cpu` runs it on the CPU as "
+    "a smoke test)."
+)
 
 
 def gpu_visible() -> bool:
@@ -33,9 +42,19 @@ def gpu_visible() -> bool:
     return torch.cuda.is_available()
 
 
-def run(data: Path, vocab: Path, version: str = "1.3", overrides: Sequence[str] = (), steps: int = 30,
-        precision: str | None = None, peak_tflops: float | None = None, device: str = "cuda",
-        out_dir: Path | None = None, tasks=TASK_SPLITS, limit: int | None = None) -> dict | None:
+def run(
+    data: Path,
+    vocab: Path,
+    version: str = "1.3",
+    overrides: Sequence[str] = (),
+    steps: int = 30,
+    precision: str | None = None,
+    peak_tflops: float | None = None,
+    device: str = "cuda",
+    out_dir: Path | None = None,
+    tasks=TASK_SPLITS,
+    limit: int | None = None,
+) -> dict | None:
     import torch
 
     if device == "cuda" and not gpu_visible():
@@ -45,10 +64,19 @@ def run(data: Path, vocab: Path, version: str = "1.3", overrides: Sequence[str] 
     peak = peak_tflops or peak_for(torch.cuda.get_device_name(0) if device == "cuda" else "", precision)
     name = "random_distilbert_base_bandainamco_vocab"
     model_overrides = [*random_distilbert_overrides(vocab, BASE_ARCHITECTURE, name), *overrides]
-    measures = [measure_task(task, split, data, version, model_overrides, steps, precision, peak, device, limit)
-                for task, split in tasks]
-    return report_tasks(measures, precision, peak, steps, device, out_dir,
-                        {**inputs(data, vocab, version), "model_overrides": list(model_overrides)})
+    measures = [
+        measure_task(task, split, data, version, model_overrides, steps, precision, peak, device, limit)
+        for task, split in tasks
+    ]
+    return report_tasks(
+        measures,
+        precision,
+        peak,
+        steps,
+        device,
+        out_dir,
+        {**inputs(data, vocab, version), "model_overrides": list(model_overrides)},
+    )
 
 
 def peak_for(gpu_name: str, precision: str) -> float | None:
@@ -58,8 +86,18 @@ def peak_for(gpu_name: str, precision: str) -> float | None:
     return None
 
 
-def measure_task(task: str, split: str, data: Path, version: str, model_overrides: Sequence[str], steps: int,
-                 precision: str, peak: float | None, device: str, limit: int | None) -> dict[str, Any]:
+def measure_task(
+    task: str,
+    split: str,
+    data: Path,
+    version: str,
+    model_overrides: Sequence[str],
+    steps: int,
+    precision: str,
+    peak: float | None,
+    device: str,
+    limit: int | None,
+) -> dict[str, Any]:
     from jglue_bench.bench.common import present_splits
     from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
     from jglue_bench.tasks import kind_module
@@ -74,13 +112,23 @@ def measure_task(task: str, split: str, data: Path, version: str, model_override
     input_names = forward_input_names(model)
     examples = read_split(spec, cfg.data, split, limit or int(cfg.batch_size) * (steps + WARMUP_STEPS) * 2)
     prepared = featurize_split(examples, spec, tokenizer, int(cfg.max_seq_length), "token_type_ids" in input_names)
-    setup = {"input_names": input_names, "pad_id": tokenizer.pad_token_id, "batch_size": int(cfg.batch_size),
-             "forward": kind_module(spec.kind).forward, "choice_groups": int(cfg.trainer.choice_groups),
-             "max_seq_length": int(cfg.max_seq_length), "steps": steps, "precision": precision, "device": device,
-             "seed": int(cfg.seed)}
+    setup = {
+        "input_names": input_names,
+        "pad_id": tokenizer.pad_token_id,
+        "batch_size": int(cfg.batch_size),
+        "forward": kind_module(spec.kind).forward,
+        "choice_groups": int(cfg.trainer.choice_groups),
+        "max_seq_length": int(cfg.max_seq_length),
+        "steps": steps,
+        "precision": precision,
+        "device": device,
+        "seed": int(cfg.seed),
+    }
     parameters = count_parameters(model)
-    modes = {mode: timed_training(copy.deepcopy(model), list(prepared.features), setup, mode == "pad_to_max")
-             for mode in ("pad_to_max", "grouped")}
+    modes = {
+        mode: timed_training(copy.deepcopy(model), list(prepared.features), setup, mode == "pad_to_max")
+        for mode in ("pad_to_max", "grouped")
+    }
     for measured in modes.values():
         add_mfu(measured, parameters, peak)
     return {"task": task, "split": split, "data": f"{task} {split}", "parameters": parameters, "modes": modes}
@@ -98,12 +146,15 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, fused=True)
     lengths = [feature_length(feature) for feature in features]
     batches = training_batches(lengths, setup["batch_size"], setup["seed"] + 1, group_by_length=not pad_to_max)
-    batches = (batches * (1 + (WARMUP_STEPS + setup["steps"]) // max(len(batches), 1)))[:WARMUP_STEPS + setup["steps"]]
+    batches = (batches * (1 + (WARMUP_STEPS + setup["steps"]) // max(len(batches), 1)))[: WARMUP_STEPS + setup["steps"]]
     dtype = torch.bfloat16 if setup["precision"] == "bf16" else None
     counts = {"samples": 0, "real_tokens": 0, "computed_tokens": 0}
     # padding to a multiple of max_seq_length pads to max_seq_length itself (no sequence is longer)
-    collator = (Collator(setup["input_names"], setup["pad_id"], setup["max_seq_length"]) if pad_to_max
-                else Collator(setup["input_names"], setup["pad_id"], choice_groups=setup["choice_groups"]))
+    collator = (
+        Collator(setup["input_names"], setup["pad_id"], setup["max_seq_length"])
+        if pad_to_max
+        else Collator(setup["input_names"], setup["pad_id"], choice_groups=setup["choice_groups"])
+    )
     for step, indices in enumerate(batches):
         if step == WARMUP_STEPS:
             started = start_timing(device)
@@ -115,13 +166,19 @@ def timed_training(model, features: list[dict], setup: dict[str, Any], pad_to_ma
         optimizer.zero_grad(set_to_none=True)
         if step >= WARMUP_STEPS:
             counts["samples"] += len(indices)
-            counts["real_tokens"] += sum(int(group["attention_mask"].sum())
-                                         for group in batch.get("choice_groups", [batch]))
+            counts["real_tokens"] += sum(
+                int(group["attention_mask"].sum()) for group in batch.get("choice_groups", [batch])
+            )
             counts["computed_tokens"] += computed_tokens(batch)
     seconds = stop_timing(device, started)
     peak_memory = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    return {**counts, "seconds": seconds, "samples_per_s": counts["samples"] / seconds,
-            "real_tokens_per_s": counts["real_tokens"] / seconds, "peak_memory_bytes": peak_memory}
+    return {
+        **counts,
+        "seconds": seconds,
+        "samples_per_s": counts["samples"] / seconds,
+        "real_tokens_per_s": counts["real_tokens"] / seconds,
+        "peak_memory_bytes": peak_memory,
+    }
 
 
 def start_timing(device) -> float:
@@ -148,19 +205,41 @@ def add_mfu(measured: dict[str, Any], parameters: int, peak_tflops: float | None
         measured[name] = flops_per_s / (peak_tflops * 1e12) if peak_tflops else None
 
 
-def report_tasks(measures: list[dict], precision: str, peak: float | None, steps: int, device: str,
-                 out_dir: Path | None, setup: dict[str, Any]) -> dict:
+def report_tasks(
+    measures: list[dict],
+    precision: str,
+    peak: float | None,
+    steps: int,
+    device: str,
+    out_dir: Path | None,
+    setup: dict[str, Any],
+) -> dict:
     rows = []
     for measure in measures:
         for mode, m in measure["modes"].items():
             memory = m["peak_memory_bytes"] / 2**30 if m["peak_memory_bytes"] is not None else None
-            rows.append([measure["data"], "pad to max (baseline)" if mode == "pad_to_max" else "grouped (ours)",
-                         m["samples_per_s"], m["real_tokens_per_s"], m["mfu"], m["hardware_mfu"], memory])
+            rows.append(
+                [
+                    measure["data"],
+                    "pad to max (baseline)" if mode == "pad_to_max" else "grouped (ours)",
+                    m["samples_per_s"],
+                    m["real_tokens_per_s"],
+                    m["mfu"],
+                    m["hardware_mfu"],
+                    memory,
+                ]
+            )
     speed = {m["task"]: {mode: m["modes"][mode]["samples_per_s"] for mode in m["modes"]} for m in measures}
     parts = [f"{task} {ratio(modes['grouped'], modes['pad_to_max']):.2f}x" for task, modes in speed.items()]
     result = {**setup, "tasks": measures, "precision": precision, "peak_tflops": peak, "steps": steps, "run_on": device}
-    report("gpu", f"bench gpu: training steps on {device} ({precision}), {steps} timed steps per task and batching, "
-           f"peak {peak or 'unknown'} TFLOPS", ["data", "batching", "samples/s", "real tokens/s", "MFU",
-                                                "hardware MFU", "peak memory GiB"], rows, result,
-           "ratio ours/pad-to-max samples/s: " + ", ".join(parts), out_dir)
+    report(
+        "gpu",
+        f"bench gpu: training steps on {device} ({precision}), {steps} timed steps per task and batching, "
+        f"peak {peak or 'unknown'} TFLOPS",
+        ["data", "batching", "samples/s", "real tokens/s", "MFU", "hardware MFU", "peak memory GiB"],
+        rows,
+        result,
+        "ratio ours/pad-to-max samples/s: " + ", ".join(parts),
+        out_dir,
+    )
     return result

@@ -14,8 +14,9 @@ MAX_LENGTH = 128
 TASKS = ("jsts", "jnli")
 
 
-def run(data: Path, vocab: Path | None, version: str = "1.3", limit: int | None = None,
-        out_dir: Path | None = None) -> dict:
+def run(
+    data: Path, vocab: Path | None, version: str = "1.3", limit: int | None = None, out_dir: Path | None = None
+) -> dict:
     from jglue_bench.tokenization.fast import FastEncoder, fast_encoder
 
     tokenizer = bandainamco_tokenizer(vocab)
@@ -33,22 +34,41 @@ def run(data: Path, vocab: Path | None, version: str = "1.3", limit: int | None 
     differing = [i for i in range(len(firsts)) if any(fast[key][i] != slow[key][i] for key in slow)]
     identical = not differing and list(fast) == list(slow)
     pairs = len(firsts)
-    rows = [["BertJapaneseTokenizer.__call__ (baseline)", round(slow_seconds, 3), pairs / slow_seconds],
-            ["fast path, cold cache (ours)", round(cold_seconds, 3), pairs / cold_seconds],
-            ["fast path, warm cache", round(warm_seconds, 3), pairs / warm_seconds]]
+    rows = [
+        ["BertJapaneseTokenizer.__call__ (baseline)", round(slow_seconds, 3), pairs / slow_seconds],
+        ["fast path, cold cache (ours)", round(cold_seconds, 3), pairs / cold_seconds],
+        ["fast path, warm cache", round(warm_seconds, 3), pairs / warm_seconds],
+    ]
     speedup = ratio(slow_seconds, cold_seconds)
-    result = {**inputs(data, vocab, version), "pairs": pairs, "sources": sources, "max_length": MAX_LENGTH, "identical": identical,
-              "differing_pairs": len(differing), "first_differing": differing[:10],
-              "slow_seconds": slow_seconds, "fast_cold_seconds": cold_seconds, "fast_warm_seconds": warm_seconds,
-              "fast_build_seconds": build_seconds, "slow_pairs_per_s": pairs / slow_seconds,
-              "fast_cold_pairs_per_s": pairs / cold_seconds, "fast_warm_pairs_per_s": pairs / warm_seconds,
-              "ratio_fast_over_slow": speedup}
-    report("tokenize", f"bench tokenize: {pairs:,} JSTS + JNLI pairs ({', '.join(sources)}) at max length "
-           f"{MAX_LENGTH}, BandaiNamco tokenizer (MeCab IPADIC + WordPiece), one process",
-           ["path", "seconds", "pairs/s"], rows, result,
-           f"ratio fast/slow (pairs/s, cold cache): {speedup:.2f}x; identical ids on all {pairs:,} pairs: "
-           f"{'yes' if identical else f'NO ({len(differing)} differ)'}", out_dir,
-           notes=[f"fast encoder built and self-checked in {build_seconds:.3f} s (not in the timings)"])
+    result = {
+        **inputs(data, vocab, version),
+        "pairs": pairs,
+        "sources": sources,
+        "max_length": MAX_LENGTH,
+        "identical": identical,
+        "differing_pairs": len(differing),
+        "first_differing": differing[:10],
+        "slow_seconds": slow_seconds,
+        "fast_cold_seconds": cold_seconds,
+        "fast_warm_seconds": warm_seconds,
+        "fast_build_seconds": build_seconds,
+        "slow_pairs_per_s": pairs / slow_seconds,
+        "fast_cold_pairs_per_s": pairs / cold_seconds,
+        "fast_warm_pairs_per_s": pairs / warm_seconds,
+        "ratio_fast_over_slow": speedup,
+    }
+    report(
+        "tokenize",
+        f"bench tokenize: {pairs:,} JSTS + JNLI pairs ({', '.join(sources)}) at max length "
+        f"{MAX_LENGTH}, BandaiNamco tokenizer (MeCab IPADIC + WordPiece), one process",
+        ["path", "seconds", "pairs/s"],
+        rows,
+        result,
+        f"ratio fast/slow (pairs/s, cold cache): {speedup:.2f}x; identical ids on all {pairs:,} pairs: "
+        f"{'yes' if identical else f'NO ({len(differing)} differ)'}",
+        out_dir,
+        notes=[f"fast encoder built and self-checked in {build_seconds:.3f} s (not in the timings)"],
+    )
     return result
 
 

@@ -30,23 +30,53 @@ ARCHITECTURE = {"dim": 256, "n_layers": 4, "n_heads": 4, "hidden_dim": 1024}
 SIDES = ("hf_pad_to_max", "hf_dynamic", "ours")
 
 
-def run(data: Path, vocab: Path | None, version: str = "1.3", train_samples: int = 3200,
-        eval_samples: int | None = None, epochs: int = 1, seed: int = 42, out_dir: Path | None = None, sides=SIDES,
-        repeats: int = 1, learning_rate: float = 5e-5, model: str | None = None) -> dict:
+def run(
+    data: Path,
+    vocab: Path | None,
+    version: str = "1.3",
+    train_samples: int = 3200,
+    eval_samples: int | None = None,
+    epochs: int = 1,
+    seed: int = 42,
+    out_dir: Path | None = None,
+    sides=SIDES,
+    repeats: int = 1,
+    learning_rate: float = 5e-5,
+    model: str | None = None,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="jglue-bench-train-") as work:
         model_overrides, model_label = model_choice(model, vocab, Path(work))
-        cfg = ours_config(data, model_overrides, version, train_samples, eval_samples, epochs, seed, Path(work),
-                          learning_rate)
-        settings = {"max_seq_length": int(cfg.max_seq_length), "batch_size": int(cfg.batch_size), "epochs": epochs,
-                    "eval_batch_size": int(cfg.trainer.eval_batch_size), "learning_rate": float(cfg.learning_rate),
-                    "warmup_ratio": float(cfg.trainer.warmup_ratio), "seed": seed}
+        cfg = ours_config(
+            data, model_overrides, version, train_samples, eval_samples, epochs, seed, Path(work), learning_rate
+        )
+        settings = {
+            "max_seq_length": int(cfg.max_seq_length),
+            "batch_size": int(cfg.batch_size),
+            "epochs": epochs,
+            "eval_batch_size": int(cfg.trainer.eval_batch_size),
+            "learning_rate": float(cfg.learning_rate),
+            "warmup_ratio": float(cfg.trainer.warmup_ratio),
+            "seed": seed,
+        }
         shared = shared_inputs(cfg) if any(side != "ours" for side in sides) else None
-        rounds = [{side: measure_side(side, cfg, settings, shared, Path(work) / f"{side}-{round_}") for side in sides}
-                  for round_ in range(1, max(repeats, 1) + 1)]
-    measured = {side: {**max((measures[side] for measures in rounds), key=lambda m: m["train_samples_per_s"]),
-                       "rounds": [measures[side] for measures in rounds]} for side in sides}
-    return report_sides(measured, {**settings, **inputs(data, vocab, version), "repeats": repeats,
-                                   "model": model_label}, train_samples, eval_samples, out_dir)
+        rounds = [
+            {side: measure_side(side, cfg, settings, shared, Path(work) / f"{side}-{round_}") for side in sides}
+            for round_ in range(1, max(repeats, 1) + 1)
+        ]
+    measured = {
+        side: {
+            **max((measures[side] for measures in rounds), key=lambda m: m["train_samples_per_s"]),
+            "rounds": [measures[side] for measures in rounds],
+        }
+        for side in sides
+    }
+    return report_sides(
+        measured,
+        {**settings, **inputs(data, vocab, version), "repeats": repeats, "model": model_label},
+        train_samples,
+        eval_samples,
+        out_dir,
+    )
 
 
 def model_choice(model: str | None, vocab: Path | None, work: Path) -> tuple[list[str], str]:
@@ -60,25 +90,51 @@ def model_choice(model: str | None, vocab: Path | None, work: Path) -> tuple[lis
 
     family, _, folder = model.partition("=")
     if family not in FAMILIES:
-        raise UserError(f"bench train --model {model}: expected FAMILY or FAMILY=FOLDER with FAMILY one of "
-                        f"{', '.join(FAMILIES)}.")
+        raise UserError(
+            f"bench train --model {model}: expected FAMILY or FAMILY=FOLDER with FAMILY one of {', '.join(FAMILIES)}."
+        )
     path = Path(folder).expanduser() if folder else cached_family(family, work / "models", BENCH_SIZES)
     if not (path / "config.json").is_file():
-        raise UserError(f"bench train --model {model}: {path} holds no config.json (expected a {family} model in its "
-                        f"hub layout).")
+        raise UserError(
+            f"bench train --model {model}: {path} holds no config.json (expected a {family} model in its hub layout)."
+        )
     config_name = FAMILIES[family][0]
     label = f"{config_name} at {path}" if folder else f"random {family} 4 x 256 ({config_name}'s tokenizer layout)"
-    return [f"model={config_name}", f"model.pretrained={path}", "model.revision=null", "model.allow_pickle=false",
-            f"model.name=random_{family}"], label
+    return [
+        f"model={config_name}",
+        f"model.pretrained={path}",
+        "model.revision=null",
+        "model.allow_pickle=false",
+        f"model.name=random_{family}",
+    ], label
 
 
-def ours_config(data: Path, model_overrides: list[str], version: str, train_samples: int, eval_samples: int | None,
-                epochs: int, seed: int, work: Path, learning_rate: float = 5e-5):
+def ours_config(
+    data: Path,
+    model_overrides: list[str],
+    version: str,
+    train_samples: int,
+    eval_samples: int | None,
+    epochs: int,
+    seed: int,
+    work: Path,
+    learning_rate: float = 5e-5,
+):
     """The benchmark's run config: JSTS with the model under test (model_choice)."""
-    overrides = [*model_overrides, f"data.max_train_samples={train_samples}", f"num_train_epochs={epochs}", "batch_size=32",
-                 f"learning_rate={learning_rate}", f"seed={seed}", "trainer.precision=fp32",
-                 "trainer.progress_bar=false", "save_model=false", "rerun=true", f"results.path={work / 'runs.jsonl'}",
-                 f"data.cache_dir={work / 'cache'}"]
+    overrides = [
+        *model_overrides,
+        f"data.max_train_samples={train_samples}",
+        f"num_train_epochs={epochs}",
+        "batch_size=32",
+        f"learning_rate={learning_rate}",
+        f"seed={seed}",
+        "trainer.precision=fp32",
+        "trainer.progress_bar=false",
+        "save_model=false",
+        "rerun=true",
+        f"results.path={work / 'runs.jsonl'}",
+        f"data.cache_dir={work / 'cache'}",
+    ]
     if eval_samples is not None:
         overrides.append(f"data.max_eval_samples={eval_samples}")
     cfg = task_config("jsts", data, version, *overrides)
@@ -94,9 +150,16 @@ def measure_side(side: str, cfg, settings: dict[str, Any], shared, work: Path) -
     from jglue_bench.train.modeling import forward_input_names
 
     model, tokenizer, train_examples, eval_examples = shared
-    return hf_trainer_run(model, tokenizer, train_examples, eval_examples, settings,
-                          pad_to_max=side == "hf_pad_to_max", work_dir=work,
-                          input_names=forward_input_names(model))
+    return hf_trainer_run(
+        model,
+        tokenizer,
+        train_examples,
+        eval_examples,
+        settings,
+        pad_to_max=side == "hf_pad_to_max",
+        work_dir=work,
+        input_names=forward_input_names(model),
+    )
 
 
 def ours_run(cfg, work: Path) -> dict[str, Any]:
@@ -106,8 +169,12 @@ def ours_run(cfg, work: Path) -> dict[str, Any]:
     result = train(cfg, output_dir=work)
     wall = time.perf_counter() - started
     throughput = result.record["throughput"]
-    return {"train_samples_per_s": throughput["train_samples_per_s"], "wall_seconds": wall,
-            "pearson": result.metrics["pearson"], "train_features": throughput.get("train_features")}
+    return {
+        "train_samples_per_s": throughput["train_samples_per_s"],
+        "wall_seconds": wall,
+        "pearson": result.metrics["pearson"],
+        "train_features": throughput.get("train_features"),
+    }
 
 
 def shared_inputs(cfg):
@@ -129,10 +196,18 @@ def shared_inputs(cfg):
     return model, tokenizer, train_examples, eval_examples
 
 
-def report_sides(measured: dict[str, dict], settings: dict[str, Any], train_samples: int,
-                 eval_samples: int | None, out_dir: Path | None) -> dict:
-    names = {"hf_pad_to_max": "HF Trainer, padded to max_seq_length (JGLUE official)",
-             "hf_dynamic": "HF Trainer, dynamic padding + group_by_length", "ours": "jglue-bench train (ours)"}
+def report_sides(
+    measured: dict[str, dict],
+    settings: dict[str, Any],
+    train_samples: int,
+    eval_samples: int | None,
+    out_dir: Path | None,
+) -> dict:
+    names = {
+        "hf_pad_to_max": "HF Trainer, padded to max_seq_length (JGLUE official)",
+        "hf_dynamic": "HF Trainer, dynamic padding + group_by_length",
+        "ours": "jglue-bench train (ours)",
+    }
     rows = [[names[side], m["train_samples_per_s"], m["wall_seconds"], m["pearson"]] for side, m in measured.items()]
     hf_sides = [side for side in measured if side != "ours"]
     parts = []
@@ -142,12 +217,26 @@ def report_sides(measured: dict[str, dict], settings: dict[str, Any], train_samp
         parts.append(f"ours/best HF ({best}) {ratio(speed, measured[best]['train_samples_per_s']):.2f}x")
         if "hf_pad_to_max" in measured:
             parts.append(f"ours/HF pad-to-max {ratio(speed, measured['hf_pad_to_max']['train_samples_per_s']):.2f}x")
-    result = {"sides": measured, "settings": settings, "train_samples": train_samples, "eval_samples": eval_samples,
-              "architecture": ARCHITECTURE if settings.get("model", "").startswith("random_distilbert") else None}
-    title = (f"bench train: JSTS, {train_samples:,} training pairs, {eval_samples or 'all'} dev pairs, "
-             f"{settings['model']}, {settings['epochs']} epoch(s), lr "
-             f"{settings['learning_rate']:g}, fp32, batch 32"
-             + (f"; each side's fastest of {settings['repeats']} rounds" if settings.get("repeats", 1) > 1 else ""))
-    report("train", title, ["side", "train samples/s", "wall s", "dev Pearson x100"], rows, result,
-           "ratio train samples/s: " + ("; ".join(parts) or "n/a (ours and an HF side are both needed)"), out_dir)
+    result = {
+        "sides": measured,
+        "settings": settings,
+        "train_samples": train_samples,
+        "eval_samples": eval_samples,
+        "architecture": ARCHITECTURE if settings.get("model", "").startswith("random_distilbert") else None,
+    }
+    title = (
+        f"bench train: JSTS, {train_samples:,} training pairs, {eval_samples or 'all'} dev pairs, "
+        f"{settings['model']}, {settings['epochs']} epoch(s), lr "
+        f"{settings['learning_rate']:g}, fp32, batch 32"
+        + (f"; each side's fastest of {settings['repeats']} rounds" if settings.get("repeats", 1) > 1 else "")
+    )
+    report(
+        "train",
+        title,
+        ["side", "train samples/s", "wall s", "dev Pearson x100"],
+        rows,
+        result,
+        "ratio train samples/s: " + ("; ".join(parts) or "n/a (ours and an HF side are both needed)"),
+        out_dir,
+    )
     return result

@@ -53,8 +53,9 @@ def checksum_problem(path: str | Path, sha256: str | None = None, git_blob: str 
     return None
 
 
-def matches_pin(path: str | Path, actual_sha256: str, sha256: str | None = None,
-                git_blob: str | None = None) -> bool | None:
+def matches_pin(
+    path: str | Path, actual_sha256: str, sha256: str | None = None, git_blob: str | None = None
+) -> bool | None:
     """Whether a file whose sha256 is already known matches its pin; None when nothing is pinned."""
     if sha256 is not None:
         return actual_sha256 == sha256
@@ -63,8 +64,9 @@ def matches_pin(path: str | Path, actual_sha256: str, sha256: str | None = None,
     return None
 
 
-def fetch_verified(url: str, dest: str | Path, sha256: str | None = None, git_blob: str | None = None,
-                   timeout_s: float = 60.0) -> Path:
+def fetch_verified(
+    url: str, dest: str | Path, sha256: str | None = None, git_blob: str | None = None, timeout_s: float = 60.0
+) -> Path:
     """Return `dest`, downloading `url` there first unless a verified copy is already present."""
     dest = Path(dest)
     if dest.exists() and checksum_problem(dest, sha256, git_blob) is None:
@@ -75,8 +77,10 @@ def fetch_verified(url: str, dest: str | Path, sha256: str | None = None, git_bl
             _stream(url, out, timeout_s)
         problem = checksum_problem(temporary, sha256, git_blob)
         if problem is not None:
-            raise ChecksumError(f"Downloaded {url} does not match its pinned checksum ({problem}); "
-                                f"the file was discarded. Try again, or check that the URL serves the pinned release.")
+            raise ChecksumError(
+                f"Downloaded {url} does not match its pinned checksum ({problem}); "
+                f"the file was discarded. Try again, or check that the URL serves the pinned release."
+            )
     return dest
 
 
@@ -89,5 +93,7 @@ def _stream(url: str, out, timeout_s: float) -> None:
                     out.write(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise UserError(f"Could not download {url}: {error}. Check the network, or point data.dir at a local "
-                        f"copy of JGLUE's datasets/ folder.") from error
+        raise UserError(
+            f"Could not download {url}: {error}. Check the network, or point data.dir at a local "
+            f"copy of JGLUE's datasets/ folder."
+        ) from error

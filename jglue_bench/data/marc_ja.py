@@ -114,11 +114,16 @@ def read_instances(path: Path) -> list[dict]:
         except csv.Error as error:
             raise DataError.at(path, reader.line_num, None, "a well-formed TSV record", found_text=str(error)) from None
         except (EOFError, OSError) as error:  # a truncated or corrupt .gz
-            raise DataError.at(path, reader.line_num + 1, None, "the rest of a complete file",
-                               found_text=str(error)) from None
+            raise DataError.at(
+                path, reader.line_num + 1, None, "the rest of a complete file", found_text=str(error)
+            ) from None
     if extra_field_rows:
-        log.warning("%s: %d records have more than %d fields (a quote merged lines); kept, as JGLUE's script did.",
-                    path, extra_field_rows, HEADER_FIELDS)
+        log.warning(
+            "%s: %d records have more than %d fields (a quote merged lines); kept, as JGLUE's script did.",
+            path,
+            extra_field_rows,
+            HEADER_FIELDS,
+        )
     return instances
 
 
@@ -127,8 +132,13 @@ def instance_from_row(path: Path, line: int, row: list[str]) -> dict | None:
     if not row:
         return None  # a blank line; the script would crash on it, so the real file has none
     if len(row) <= COLUMNS["review_body"]:
-        raise DataError.at(path, line, None, f"{HEADER_FIELDS} tab-separated fields (at least the "
-                           f"{COLUMNS['review_body'] + 1} up to review_body)", found=len(row))
+        raise DataError.at(
+            path,
+            line,
+            None,
+            f"{HEADER_FIELDS} tab-separated fields (at least the {COLUMNS['review_body'] + 1} up to review_body)",
+            found=len(row),
+        )
     try:
         rating = int(row[COLUMNS["star_rating"]])
     except ValueError:
@@ -152,8 +162,13 @@ def is_mostly_ascii(text: str) -> bool:
 def _check_header(path: Path, header: list[str] | None) -> None:
     found = [header[i] if header and i < len(header) else None for i in COLUMNS.values()]
     if found != list(COLUMNS):
-        raise DataError.at(path, 1, "header", "the Amazon reviews TSV header, with review_id, star_rating and "
-                           "review_body as columns 3, 8 and 14", found=header and "\t".join(header))
+        raise DataError.at(
+            path,
+            1,
+            "header",
+            "the Amazon reviews TSV header, with review_id, star_rating and review_body as columns 3, 8 and 14",
+            found=header and "\t".join(header),
+        )
 
 
 @contextlib.contextmanager
@@ -162,9 +177,11 @@ def _open_binary(path: Path):
         with open(path, "rb") as raw:
             gzipped = raw.read(2) == b"\x1f\x8b"  # the magic bytes decide; a suffix can lie
     except OSError as error:
-        raise UserError(f"Cannot read the Amazon reviews file {path} ({error.strerror}). Give the path of your copy "
-                        f"of amazon_reviews_multilingual_JP_v1_00.tsv or .tsv.gz.") from None
-    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as binary:
+        raise UserError(
+            f"Cannot read the Amazon reviews file {path} ({error.strerror}). Give the path of your copy "
+            f"of amazon_reviews_multilingual_JP_v1_00.tsv or .tsv.gz."
+        ) from None
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as binary:
         yield binary
 
 
@@ -176,7 +193,7 @@ def _universal_lines(binary, path: Path):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            bad_bytes = raw[max(0, error.start - 20):error.end + 20]
+            bad_bytes = raw[max(0, error.start - 20) : error.end + 20]
             raise DataError.at(path, number + 1, None, "UTF-8 text", found=bad_bytes) from None
         if "\r" in text:
             pieces = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -219,8 +236,9 @@ def _list_lines(path: Path) -> list[str]:
         return list(lines)
 
 
-def _apply_review_id_lists(splits: dict[str, list[dict]], filters: dict[str, set[str]],
-                           conversions: dict[str, dict[str, str]], lists_dir: Path) -> dict[str, list[dict]]:
+def _apply_review_id_lists(
+    splits: dict[str, list[dict]], filters: dict[str, set[str]], conversions: dict[str, dict[str, str]], lists_dir: Path
+) -> dict[str, list[dict]]:
     """Drop and relabel valid/test reviews; like the script's asserts, an id listed for another split than the one
     it fell into means the TSV does not reproduce JGLUE's shuffle, which is an error."""
     result = {}
@@ -235,23 +253,29 @@ def _apply_review_id_lists(splits: dict[str, list[dict]], filters: dict[str, set
             new_label = conversions.get(split, {}).get(review_id)
             if new_label is not None:
                 if new_label == instance["label"]:  # the script asserts that a listed label really changes
-                    raise DataError(f"{lists_dir / 'label_conv_review_id_list' / f'{split}.txt'}: review {review_id} "
-                                    f"is listed as {new_label!r}, which its star rating already gives; {_NOT_ORIGINAL}")
+                    raise DataError(
+                        f"{lists_dir / 'label_conv_review_id_list' / f'{split}.txt'}: review {review_id} "
+                        f"is listed as {new_label!r}, which its star rating already gives; {_NOT_ORIGINAL}"
+                    )
                 instance = {**instance, "label": new_label}
             kept.append(instance)
         result[split] = kept
     return result
 
 
-_NOT_ORIGINAL = ("the reviews file does not reproduce JGLUE's split; is it the original, complete "
-                 "amazon_reviews_multilingual_JP_v1_00.tsv?")
+_NOT_ORIGINAL = (
+    "the reviews file does not reproduce JGLUE's split; is it the original, complete "
+    "amazon_reviews_multilingual_JP_v1_00.tsv?"
+)
 
 
 def _check_listed_split(review_id: str, split: str, lists: dict, folder: Path) -> None:
     for listed_split, ids in lists.items():
         if listed_split != split and review_id in ids:
-            raise DataError(f"{folder / f'{listed_split}.txt'}: review {review_id} is listed for the {listed_split} "
-                            f"split but falls in {split}; {_NOT_ORIGINAL}")
+            raise DataError(
+                f"{folder / f'{listed_split}.txt'}: review {review_id} is listed for the {listed_split} "
+                f"split but falls in {split}; {_NOT_ORIGINAL}"
+            )
 
 
 def _write_atomically(files: dict[Path, list[dict]]) -> None:
@@ -262,4 +286,3 @@ def _write_atomically(files: dict[Path, list[dict]]) -> None:
             with open(temporary, "w", encoding="utf-8", newline="\n") as out:
                 for row in rows:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")  # the script's print(json.dumps(...))
-

@@ -12,15 +12,24 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from jglue_bench.errors import DataError
 
 FORMATS = ("jsonl", "json", "squad", "csv", "tsv", "parquet")
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-              ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 LINES = "txt"  # plain text, one text per line: new inputs for `predict`, never a task's own files
 # Japanese files that are not UTF-8 are usually one of these; the first that decodes the file is named.
 LIKELY_ENCODINGS = ("cp932", "euc_jp", "iso2022_jp")
@@ -47,8 +56,13 @@ def format_of(path: Path, declared: str | None = None) -> str:
         return declared
     found = EXTENSIONS.get(Path(path).suffix.lower())
     if found is None:
-        raise DataError.at(path, None, "format", f"a file ending in {', '.join(EXTENSIONS)}, or `format:` in the "
-                           "task YAML", found=Path(path).suffix or "no extension")
+        raise DataError.at(
+            path,
+            None,
+            "format",
+            f"a file ending in {', '.join(EXTENSIONS)}, or `format:` in the task YAML",
+            found=Path(path).suffix or "no extension",
+        )
     return found
 
 
@@ -127,9 +141,11 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         guess = _likely_encoding(data)
-        hint = (f"; it looks like {guess}: convert it with `iconv -f {guess.upper()} -t UTF-8`" if guess else "")
-        raise DataError(f"{path}, line {line}: expected UTF-8 text, found byte 0x{data[error.start]:02x} that "
-                        f"UTF-8 cannot start with (byte {error.start}){hint}.") from None
+        hint = f"; it looks like {guess}: convert it with `iconv -f {guess.upper()} -t UTF-8`" if guess else ""
+        raise DataError(
+            f"{path}, line {line}: expected UTF-8 text, found byte 0x{data[error.start]:02x} that "
+            f"UTF-8 cannot start with (byte {error.start}){hint}."
+        ) from None
 
 
 def _likely_encoding(data: bytes) -> str | None:
@@ -153,8 +169,15 @@ def _read_jsonl(path: Path, text: str, report: OnError = _raise) -> Iterator[Row
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            report(DataError.at(path, line_number, None, "one JSON object on each line (JSON Lines)",
-                                found_text=f"invalid JSON ({error.msg} at character {error.pos + 1})"))
+            report(
+                DataError.at(
+                    path,
+                    line_number,
+                    None,
+                    "one JSON object on each line (JSON Lines)",
+                    found_text=f"invalid JSON ({error.msg} at character {error.pos + 1})",
+                )
+            )
             continue
         if not isinstance(record, dict):
             report(DataError.at(path, line_number, None, "a JSON object", found=record))
@@ -167,8 +190,13 @@ def _parse_json(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError.at(path, error.lineno, None, "a JSON document",
-                           found_text=f"invalid JSON ({error.msg} at column {error.colno})") from None
+        raise DataError.at(
+            path,
+            error.lineno,
+            None,
+            "a JSON document",
+            found_text=f"invalid JSON ({error.msg} at column {error.colno})",
+        ) from None
 
 
 def _read_json(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]:
@@ -179,13 +207,23 @@ def _read_json(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]
     except json.JSONDecodeError as error:
         if error.msg == "Extra data" and error.lineno > 1:
             return _read_jsonl(path, text, report)
-        raise DataError.at(path, error.lineno, None, "a JSON document",
-                           found_text=f"invalid JSON ({error.msg} at column {error.colno})") from None
+        raise DataError.at(
+            path,
+            error.lineno,
+            None,
+            "a JSON document",
+            found_text=f"invalid JSON ({error.msg} at column {error.colno})",
+        ) from None
     if isinstance(document, dict) and "data" in document:
         return _read_squad(path, document)
     if not isinstance(document, list):
-        raise DataError.at(path, None, None, "a JSON list of objects (or JSON Lines, or a SQuAD document)",
-                           found_text=f"a JSON {type(document).__name__}")
+        raise DataError.at(
+            path,
+            None,
+            None,
+            "a JSON list of objects (or JSON Lines, or a SQuAD document)",
+            found_text=f"a JSON {type(document).__name__}",
+        )
     return _json_list_rows(path, document, report)
 
 
@@ -199,16 +237,27 @@ def _json_list_rows(path: Path, document: list, report: OnError) -> Iterator[Row
 
 def _read_squad(path: Path, document: Any) -> Iterator[Row]:
     if not isinstance(document, dict):
-        raise DataError.at(path, None, None, 'a SQuAD JSON object {"version": ..., "data": [...]} at the top level',
-                           found_text=f"a JSON {type(document).__name__}")
+        raise DataError.at(
+            path,
+            None,
+            None,
+            'a SQuAD JSON object {"version": ..., "data": [...]} at the top level',
+            found_text=f"a JSON {type(document).__name__}",
+        )
     number = 0
     for a, article in enumerate(_list_at(path, document, "data", "the top level")):
         for p, paragraph in enumerate(_list_at(path, article, "paragraphs", f"data[{a}]")):
             where = f"data[{a}].paragraphs[{p}]"
             context = paragraph.get("context") if isinstance(paragraph, dict) else None
             if not isinstance(context, str) or not context.strip():
-                raise DataError.at(path, where, "context", "a non-empty string", found=context,
-                                   missing=isinstance(paragraph, dict) and "context" not in paragraph)
+                raise DataError.at(
+                    path,
+                    where,
+                    "context",
+                    "a non-empty string",
+                    found=context,
+                    missing=isinstance(paragraph, dict) and "context" not in paragraph,
+                )
             for q, qa in enumerate(_list_at(path, paragraph, "qas", where)):
                 if not isinstance(qa, dict):
                     raise DataError.at(path, f"{where}.qas[{q}]", None, "a JSON object", found=qa)
@@ -265,8 +314,13 @@ def _checked_header(path: Path, line: int, cells: list[str], name: str) -> list[
     header = [cell.strip() for cell in cells]
     duplicates = sorted({cell for cell in header if header.count(cell) > 1})
     if duplicates or "" in header:
-        raise DataError.at(path, line, None, f"a {name} header row of distinct, non-empty column names",
-                           found_text=", ".join(duplicates) or "an empty column name")
+        raise DataError.at(
+            path,
+            line,
+            None,
+            f"a {name} header row of distinct, non-empty column names",
+            found_text=", ".join(duplicates) or "an empty column name",
+        )
     return header
 
 
@@ -274,10 +328,20 @@ def _ragged(path: Path, line: int, header: list[str], cells: list[str], name: st
     columns = ", ".join(header)
     if len(cells) < len(header):
         missing = header[len(cells)]
-        return DataError.at(path, line, missing, f"{len(header)} columns as in the header ({columns})",
-                            found_text=f"{len(cells)} columns: the row ends before '{missing}'")
-    return DataError.at(path, line, None, f"{len(header)} columns as in the header ({columns})",
-                       found_text=f"{len(cells)} columns (an unquoted {'comma' if name == 'CSV' else 'tab'} in a field?)")
+        return DataError.at(
+            path,
+            line,
+            missing,
+            f"{len(header)} columns as in the header ({columns})",
+            found_text=f"{len(cells)} columns: the row ends before '{missing}'",
+        )
+    return DataError.at(
+        path,
+        line,
+        None,
+        f"{len(header)} columns as in the header ({columns})",
+        found_text=f"{len(cells)} columns (an unquoted {'comma' if name == 'CSV' else 'tab'} in a field?)",
+    )
 
 
 def _read_parquet(path: Path) -> Iterator[Row]:

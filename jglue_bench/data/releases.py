@@ -80,9 +80,14 @@ def release_file(dir_name: str, version: str, split: str) -> ReleaseFile | None:
     count = OFFICIAL_COUNTS[dir_name][split]
     if dir_name == "jsquad" and split == "train" and version != "1.3":
         count = JSQUAD_TRAIN_BEFORE_1_3
-    return ReleaseFile(dir_name, version, split, count,
-                       sha256=_SHA256.get((dir_name, split, version), _SHA256.get((dir_name, split))),
-                       git_blob=_GIT_BLOB.get((dir_name, split, version), _GIT_BLOB.get((dir_name, split))))
+    return ReleaseFile(
+        dir_name,
+        version,
+        split,
+        count,
+        sha256=_SHA256.get((dir_name, split, version), _SHA256.get((dir_name, split))),
+        git_blob=_GIT_BLOB.get((dir_name, split, version), _GIT_BLOB.get((dir_name, split))),
+    )
 
 
 @functools.lru_cache(maxsize=256)  # asked for every split read; the answer never changes

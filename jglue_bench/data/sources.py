@@ -12,10 +12,11 @@ folder or the sample, never the network) or download (always the pinned copy, fe
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jglue_bench.data import releases
 from jglue_bench.data.download import fetch_verified, file_sha256, matches_pin
@@ -59,13 +60,21 @@ class SplitFile:
     format: str
     sha256: str
     matches_pin: bool | None  # None: nothing pinned (a user's own file)
-    origin: str               # local, bundled-sample, download, hf
-    name: str                 # the path relative to its source (the same on every machine)
+    origin: str  # local, bundled-sample, download, hf
+    name: str  # the path relative to its source (the same on every machine)
     extra: Mapping[str, Any] | None = None
 
     def as_record(self) -> dict[str, Any]:
-        return {"split": self.split, "path": str(self.path), "name": self.name, "format": self.format,
-                "sha256": self.sha256, "matches_pin": self.matches_pin, "origin": self.origin, **(self.extra or {})}
+        return {
+            "split": self.split,
+            "path": str(self.path),
+            "name": self.name,
+            "format": self.format,
+            "sha256": self.sha256,
+            "matches_pin": self.matches_pin,
+            "origin": self.origin,
+            **(self.extra or {}),
+        }
 
 
 def sample_dir() -> Path:
@@ -79,8 +88,15 @@ def locate_file(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -
     sha256 = file_sha256(path)
     matches = matches_pin(path, sha256, pin_sha256, pin_blob)
     expanded = Path(entry.path).expanduser()
-    return SplitFile(entry.split, path.resolve(), format_of(path, entry.format), sha256, matches, origin,
-                     entry.path if not expanded.is_absolute() else expanded.name)
+    return SplitFile(
+        entry.split,
+        path.resolve(),
+        format_of(path, entry.format),
+        sha256,
+        matches,
+        origin,
+        entry.path if not expanded.is_absolute() else expanded.name,
+    )
 
 
 def find_file(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -> tuple[Path, str]:
@@ -107,8 +123,10 @@ def pin_of(entry: FileEntry, source: Source) -> tuple[str | None, str | None]:
             raise UserError(f"{entry.path} is not a file of any pinned JGLUE release ({releases.describe_releases()}).")
         return release.sha256, release.git_blob
     if source.pins:
-        raise UserError(f"source.pins is {source.pins!r}; the only pin table is 'jglue' (give other files their "
-                        f"own sha256 in the task YAML).")
+        raise UserError(
+            f"source.pins is {source.pins!r}; the only pin table is 'jglue' (give other files their "
+            f"own sha256 in the task YAML)."
+        )
     return None, None
 
 
@@ -123,22 +141,30 @@ def _from_source(entry: FileEntry, source: Source, mode: str, data_cfg: Mapping[
         if path.is_file():
             return path, "bundled-sample"
         if mode == "local" or not source.url:
-            raise UserError(f"The bundled sample has no {entry.path} (it follows JGLUE v{SAMPLE_VERSION} only, "
-                            f"and JCoLA v1.0); set data.dir to your JGLUE datasets/ folder, or data.source=download.")
+            raise UserError(
+                f"The bundled sample has no {entry.path} (it follows JGLUE v{SAMPLE_VERSION} only, "
+                f"and JCoLA v1.0); set data.dir to your JGLUE datasets/ folder, or data.source=download."
+            )
     if mode == "local":
-        raise UserError(f"No folder is set for {entry.path} (the task's source.dir is null) and data.source=local "
-                        f"forbids a download; set the folder, or data.source=auto.")
+        raise UserError(
+            f"No folder is set for {entry.path} (the task's source.dir is null) and data.source=local "
+            f"forbids a download; set the folder, or data.source=auto."
+        )
     if not source.url:
-        raise UserError(f"No folder is set for {entry.path} (the task's source.dir is null) and the task names no "
-                        f"source.url to download it from.")
+        raise UserError(
+            f"No folder is set for {entry.path} (the task's source.dir is null) and the task names no "
+            f"source.url to download it from."
+        )
     return _download(entry, source, data_cfg), "download"
 
 
 def _download(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -> Path:
     sha256, git_blob = pin_of(entry, source)
     if sha256 is None and git_blob is None:
-        raise UserError(f"{entry.path} has no pinned sha256 (or git blob id), so it is not downloaded: a download is "
-                        f"used only when it matches its pin. Add `sha256:` to its entry in the task YAML.")
+        raise UserError(
+            f"{entry.path} has no pinned sha256 (or git blob id), so it is not downloaded: a download is "
+            f"used only when it matches its pin. Add `sha256:` to its entry in the task YAML."
+        )
     url = f"{str(source.url).rstrip('/')}/{entry.path}"
     site = hashlib.sha256(str(source.url).rstrip("/").encode()).hexdigest()[:12]
     dest = Path(str(data_cfg.get("cache_dir") or "~/.cache/jglue-bench")).expanduser() / "downloads" / site / entry.path
@@ -147,8 +173,10 @@ def _download(entry: FileEntry, source: Source, data_cfg: Mapping[str, Any]) -> 
 
 def _existing(path: Path, entry: FileEntry) -> Path:
     if not path.is_file():
-        hint = (" MARC-ja is no longer distributed: build it with `jglue-bench data build-marc-ja`."
-                if "marc_ja" in entry.path else f" Check files.{entry.split} in the task YAML, or choose another split"
-                                                 f" (e.g. data.train_split=test).")
+        hint = (
+            " MARC-ja is no longer distributed: build it with `jglue-bench data build-marc-ja`."
+            if "marc_ja" in entry.path
+            else f" Check files.{entry.split} in the task YAML, or choose another split (e.g. data.train_split=test)."
+        )
         raise UserError(f"{path} does not exist ({entry.split} split).{hint}")
     return path

@@ -53,12 +53,15 @@ def format_verify(statuses: list[FileStatus]) -> str:
     lines = [f"{'file':<42} {'records':>8} {'official':>8}  {'sha256':<64}  status"]
     for item in statuses:
         records = "-" if item.records is None else str(item.records)
-        lines.append(f"{item.release.relative_path:<42} {records:>8} {item.release.official_count:>8}  "
-                     f"{item.sha256 or '-':<64}  {item.status}")
+        lines.append(
+            f"{item.release.relative_path:<42} {records:>8} {item.release.official_count:>8}  "
+            f"{item.sha256 or '-':<64}  {item.status}"
+        )
     missing = [item.release.relative_path for item in statuses if not item.present]
     present = len(statuses) - len(missing)
-    lines.append(f"\n{present} of {len(statuses)} expected files present, "
-                 f"{sum(item.status == 'ok' for item in statuses)} ok.")
+    lines.append(
+        f"\n{present} of {len(statuses)} expected files present, {sum(item.status == 'ok' for item in statuses)} ok."
+    )
     if missing:
         lines.append("Missing: " + ", ".join(missing))
     return "\n".join(lines)

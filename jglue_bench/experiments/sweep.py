@@ -21,12 +21,17 @@ class SweepSummary(Callback):
         from jglue_bench.report.render import runs_markdown as markdown_table
 
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-        records = [record for record in read_records(config.results.path, skip_corrupt=True)
-                   if sweep_dir in Path(record.get("output_dir", "")).resolve().parents]
+        records = [
+            record
+            for record in read_records(config.results.path, skip_corrupt=True)
+            if sweep_dir in Path(record.get("output_dir", "")).resolve().parents
+        ]
         if records:
             print(f"\nsweep {sweep_dir}: {len(records)} runs\n")
             print(markdown_table(records))
-        failed = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(sweep_dir.glob(f"*/{FAILED_CELL_FILE}"))]
+        failed = [
+            json.loads(path.read_text(encoding="utf-8")) for path in sorted(sweep_dir.glob(f"*/{FAILED_CELL_FILE}"))
+        ]
         SweepSummary.failed_cells = failed
         if failed:
             print(f"\n{len(failed)} cell{'s' * (len(failed) != 1)} failed:")

@@ -9,10 +9,10 @@ a fraction of the time it took to tokenize, and batches are padded straight from
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow  # at import, not at the first cache hit: the load time is then the load alone
@@ -32,18 +32,21 @@ class FeatureTable(Sequence):
         self._readers = {name: _row_reader(table.column(name).combine_chunks()) for name in table.column_names}
 
     @classmethod
-    def from_rows(cls, rows: Sequence[dict]) -> "FeatureTable":
+    def from_rows(cls, rows: Sequence[dict]) -> FeatureTable:
         import pyarrow
 
         table = pyarrow.Table.from_pylist(list(rows))
         for name in SEQUENCE_COLUMNS:  # ids fit in 32 bits: half the cache, and the same values
             if name in table.column_names:
-                table = table.set_column(table.column_names.index(name), name,
-                                         table.column(name).cast(_int32_like(table.schema.field(name).type)))
+                table = table.set_column(
+                    table.column_names.index(name),
+                    name,
+                    table.column(name).cast(_int32_like(table.schema.field(name).type)),
+                )
         return cls(table)
 
     @classmethod
-    def load(cls, path: Path) -> "FeatureTable":
+    def load(cls, path: Path) -> FeatureTable:
         return cls(read_arrow(path))
 
     def save(self, path: Path) -> None:
@@ -66,7 +69,7 @@ class FeatureTable(Sequence):
         if not _is_nested(ids.type):
             return np.diff(outer).tolist()
         inner = numpy_view(ids.values.offsets)
-        return [int(np.diff(inner[outer[i]:outer[i + 1] + 1]).max(initial=0)) for i in range(len(outer) - 1)]
+        return [int(np.diff(inner[outer[i] : outer[i + 1] + 1]).max(initial=0)) for i in range(len(outer) - 1)]
 
 
 def write_arrow(table, path: Path) -> None:
@@ -85,13 +88,18 @@ def examples_table(examples: Sequence, extra: dict | None = None):
     """Validated examples as columns (a task's examples all have the same number of texts: one column each);
     labels and places (their type depends on the task kind) as one JSON list each in the table's metadata, with
     the split file's extra provenance (a carve): one parse reads them back."""
-    texts = {f"text{position}": [example.texts[position] for example in examples]
-             for position in range(len(examples[0].texts))}
+    texts = {
+        f"text{position}": [example.texts[position] for example in examples]
+        for position in range(len(examples[0].texts))
+    }
     table = pyarrow.table({"id": [example.id for example in examples], **texts})
-    return table.replace_schema_metadata({
-        "extra": json.dumps(extra or {}, ensure_ascii=False),
-        "labels": json.dumps([example.label for example in examples], ensure_ascii=False),
-        "where": json.dumps([example.where for example in examples], ensure_ascii=False)})
+    return table.replace_schema_metadata(
+        {
+            "extra": json.dumps(extra or {}, ensure_ascii=False),
+            "labels": json.dumps([example.label for example in examples], ensure_ascii=False),
+            "where": json.dumps([example.where for example in examples], ensure_ascii=False),
+        }
+    )
 
 
 def examples_from_table(table, example_type) -> tuple[list, dict]:
@@ -124,11 +132,11 @@ def _row_reader(column) -> Callable[[int], Any]:
         return lambda i: values[i].item()
     if not _is_nested(kind) and column.values.null_count == 0:
         flat, offsets = numpy_view(column.values), numpy_view(column.offsets)
-        return lambda i: flat[offsets[i]:offsets[i + 1]]
+        return lambda i: flat[offsets[i] : offsets[i + 1]]
     if _is_nested(kind) and column.values.values.null_count == 0 and column.values.null_count == 0:
         flat = numpy_view(column.values.values)
         outer, inner = numpy_view(column.offsets), numpy_view(column.values.offsets)
-        return lambda i: [flat[inner[j]:inner[j + 1]] for j in range(outer[i], outer[i + 1])]
+        return lambda i: [flat[inner[j] : inner[j + 1]] for j in range(outer[i], outer[i + 1])]
     # QA offsets: (start, end) per token, null outside the context; read back as tuples and None
     return lambda i: [tuple(item) if isinstance(item, list) else item for item in column[i].as_py()]
 
@@ -141,9 +149,9 @@ def numpy_view(array) -> np.ndarray:
     data = array.buffers()[1]
     if pyarrow.types.is_boolean(array.type):
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
-        return bits[array.offset:array.offset + len(array)].astype(bool)
+        return bits[array.offset : array.offset + len(array)].astype(bool)
     dtype = np.dtype(str(array.type))  # int32, int64, float, double: NumPy knows the same names
-    return np.frombuffer(data, dtype=dtype)[array.offset:array.offset + len(array)]
+    return np.frombuffer(data, dtype=dtype)[array.offset : array.offset + len(array)]
 
 
 def _is_nested(kind) -> bool:

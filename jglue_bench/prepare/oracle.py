@@ -14,7 +14,8 @@ coincidence of the character-bag F1), so they are not tried.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from jglue_bench import metrics
 from jglue_bench.support.markdown import markdown_table
@@ -23,8 +24,9 @@ from jglue_bench.tasks.extractive_qa import gold_texts, official_answer_text, qa
 from jglue_bench.tasks.spec import TaskSpec
 
 
-def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: TaskSpec,
-                  tokenizer=None) -> dict[str, Any]:
+def oracle_scores(
+    examples: Sequence[Example], features: Sequence[dict], spec: TaskSpec, tokenizer=None
+) -> dict[str, Any]:
     """Counts and oracle scores (fractions in [0, 1]) for `examples` and their features (the prepare stage's);
     with the tokenizer also the ceiling of the answers rebuilt from tokens (exact_match_official, f1_official)."""
     max_answer_length = qa_setting(spec, "max_answer_length")
@@ -47,15 +49,20 @@ def oracle_scores(examples: Sequence[Example], features: Sequence[dict], spec: T
         on_boundaries += bool(example.label) and on_token_boundaries(example.label[0], windows)
     count = len(examples)
     windows = window_stats(examples, features)
-    return {"questions": count, "windows": windows["windows"], "gold_in_window": windows["gold_in_window"],
-            "gold_in_window_fraction": windows["gold_in_window_fraction"],
-            "gold_on_token_boundaries": on_boundaries,
-            "gold_on_token_boundaries_fraction": on_boundaries / count if count else 0.0,
-            **{name: total / count if count else 0.0 for name, total in totals.items()}}
+    return {
+        "questions": count,
+        "windows": windows["windows"],
+        "gold_in_window": windows["gold_in_window"],
+        "gold_in_window_fraction": windows["gold_in_window_fraction"],
+        "gold_on_token_boundaries": on_boundaries,
+        "gold_on_token_boundaries_fraction": on_boundaries / count if count else 0.0,
+        **{name: total / count if count else 0.0 for name, total in totals.items()},
+    }
 
 
-def candidate_answers(example: Example, windows: Sequence[dict], max_answer_length: int,
-                      tokenizer=None) -> set[tuple[str, str]]:
+def candidate_answers(
+    example: Example, windows: Sequence[dict], max_answer_length: int, tokenizer=None
+) -> set[tuple[str, str]]:
     """(text sliced from the original context, text rebuilt from its tokens) of every span the decoder could
     return within the tokens of any occurrence of any gold text."""
     context = example.texts[1]
@@ -67,8 +74,8 @@ def candidate_answers(example: Example, windows: Sequence[dict], max_answer_leng
             touched = [p for p in positions if offsets[p][0] < answer_end and offsets[p][1] > answer_start]
             for s in (s for s in touched if max_context[s]):
                 for e in (e for e in touched if s <= e and e - s + 1 <= max_answer_length):
-                    rebuilt = official_answer_text(tokenizer, ids[s:e + 1]) if tokenizer is not None else ""
-                    found.add((context[offsets[s][0]:offsets[e][1]], rebuilt))
+                    rebuilt = official_answer_text(tokenizer, ids[s : e + 1]) if tokenizer is not None else ""
+                    found.add((context[offsets[s][0] : offsets[e][1]], rebuilt))
     return found
 
 
@@ -88,8 +95,10 @@ def best_scores(texts: set[str], golds: list[str]) -> tuple[float, float]:
     # Most questions have a gold among the candidates: an exact match means F1 1, so skip scoring the rest.
     if any(metrics.jsquad_exact_match(text, golds) == 1.0 for text in texts & set(golds)):
         return 1.0, 1.0
-    return (max(metrics.jsquad_exact_match(text, golds) for text in texts),
-            max(metrics.jsquad_f1(text, golds) for text in texts))
+    return (
+        max(metrics.jsquad_exact_match(text, golds) for text in texts),
+        max(metrics.jsquad_f1(text, golds) for text in texts),
+    )
 
 
 def on_token_boundaries(answer: tuple[str, int], windows: Sequence[dict]) -> bool:
@@ -107,22 +116,39 @@ def format_oracle(result: dict[str, Any]) -> str:
 
 def format_oracle_comparison(results: dict[str, dict[str, Any]]) -> str:
     """One column per tokenizer (name -> oracle_scores result); a Markdown table."""
-    rows = [("questions", [f"{result['questions']:,}" for result in results.values()]),
-            ("windows (features)", [f"{result['windows']:,}" for result in results.values()]),
-            ("gold answer inside a window",
-             [_count_and_percent(result["gold_in_window"], result["questions"]) for result in results.values()]),
-            ("gold answer on token boundaries",
-             [_count_and_percent(result["gold_on_token_boundaries"], result["questions"])
-              for result in results.values()]),
-            ("oracle exact match", [f"{100 * result['exact_match']:.2f}" for result in results.values()]),
-            ("oracle F1", [f"{100 * result['f1']:.2f}" for result in results.values()])]
+    rows = [
+        ("questions", [f"{result['questions']:,}" for result in results.values()]),
+        ("windows (features)", [f"{result['windows']:,}" for result in results.values()]),
+        (
+            "gold answer inside a window",
+            [_count_and_percent(result["gold_in_window"], result["questions"]) for result in results.values()],
+        ),
+        (
+            "gold answer on token boundaries",
+            [
+                _count_and_percent(result["gold_on_token_boundaries"], result["questions"])
+                for result in results.values()
+            ],
+        ),
+        ("oracle exact match", [f"{100 * result['exact_match']:.2f}" for result in results.values()]),
+        ("oracle F1", [f"{100 * result['f1']:.2f}" for result in results.values()]),
+    ]
     if all("f1_official" in result for result in results.values()):
-        rows += [("oracle exact match, rebuilt from tokens (JGLUE)",
-                  [f"{100 * result['exact_match_official']:.2f}" for result in results.values()]),
-                 ("oracle F1, rebuilt from tokens (JGLUE)",
-                  [f"{100 * result['f1_official']:.2f}" for result in results.values()])]
-    return markdown_table(["JSQuAD oracle", *results], [[name, *values] for name, values in rows],
-                          right_aligned=[False] + [True] * len(results))
+        rows += [
+            (
+                "oracle exact match, rebuilt from tokens (JGLUE)",
+                [f"{100 * result['exact_match_official']:.2f}" for result in results.values()],
+            ),
+            (
+                "oracle F1, rebuilt from tokens (JGLUE)",
+                [f"{100 * result['f1_official']:.2f}" for result in results.values()],
+            ),
+        ]
+    return markdown_table(
+        ["JSQuAD oracle", *results],
+        [[name, *values] for name, values in rows],
+        right_aligned=[False] + [True] * len(results),
+    )
 
 
 def _count_and_percent(part: int, whole: int) -> str:

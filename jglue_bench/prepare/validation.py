@@ -5,8 +5,9 @@ model's tokenizer)."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from jglue_bench.data.sources import SplitFile
 from jglue_bench.errors import DataError, UserError
@@ -26,8 +27,9 @@ class SplitCheck:
     inferred: bool = False  # not a split: what is inferred from the rows (a classification task's labels)
 
 
-def validate_task(spec: TaskSpec, data_cfg: Mapping[str, Any],
-                  splits: Sequence[str] | None = None) -> tuple[TaskSpec, list[SplitCheck]]:
+def validate_task(
+    spec: TaskSpec, data_cfg: Mapping[str, Any], splits: Sequence[str] | None = None
+) -> tuple[TaskSpec, list[SplitCheck]]:
     """Every split of the task (or those named), each record checked; problems are collected, not raised, and
     listed cause first: each file's columns, then its rows, then what is inferred from them (a classification
     task's labels, from its train rows), so a consequence never hides its cause."""
@@ -63,13 +65,21 @@ def split_summary(spec: TaskSpec, check: SplitCheck, tokenize: Callable[[str], l
     kind = kind_module(spec.kind)
     lines = [f"  {check.split:<8} {len(check.examples):>7,} rows  {check.file.path}"]
     if check.examples:
-        lines.append(f"  {'':<8} " + (kind.label_summary(check.examples, spec) if check.examples[0].label is not None
-                                      else "labels not checked (none in the task YAML, none inferred from train)"))
+        lines.append(
+            f"  {'':<8} "
+            + (
+                kind.label_summary(check.examples, spec)
+                if check.examples[0].label is not None
+                else "labels not checked (none in the task YAML, none inferred from train)"
+            )
+        )
         unit = "tokens" if tokenize else "chars"
         lengths = []
         for position, name in enumerate(kind.text_names(spec)):
-            values = [len(tokenize(example.texts[position])) if tokenize else len(example.texts[position])
-                      for example in check.examples]
+            values = [
+                len(tokenize(example.texts[position])) if tokenize else len(example.texts[position])
+                for example in check.examples
+            ]
             lengths.append(f"{name} mean {statistics.fmean(values):.1f} max {max(values)}")
         lines.append(f"  {'':<8} {unit}: " + " | ".join(lengths))
     return lines
@@ -78,4 +88,4 @@ def split_summary(spec: TaskSpec, check: SplitCheck, tokenize: Callable[[str], l
 def problem_lines(checks: Sequence[SplitCheck], limit: int = MAX_PROBLEMS_SHOWN) -> tuple[int, list[str]]:
     """The number of problems and up to `limit` of them, one line each."""
     problems = list(dict.fromkeys(str(problem) for check in checks for problem in check.problems))  # one file may
-    return len(problems), problems[:limit]                                                           # serve 2 splits
+    return len(problems), problems[:limit]  # serve 2 splits

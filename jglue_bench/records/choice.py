@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from jglue_bench.errors import UserError
 
@@ -34,15 +35,21 @@ class CellChoice:
     unscored: int  # cells without a dev score
 
 
-def paper_cells(records: Iterable[Mapping[str, Any]], task: str, model: str, pretrained: Any,
-                data_version: str | None) -> list[Mapping[str, Any]]:
+def paper_cells(
+    records: Iterable[Mapping[str, Any]], task: str, model: str, pretrained: Any, data_version: str | None
+) -> list[Mapping[str, Any]]:
     """The paper protocol's training records for one task and model (scored on dev)."""
-    return [record for record in records
-            if record.get("run_kind") == "train" and record.get("protocol") == "paper"
-            and record["task"]["name"] == task and record["model"]["name"] == model
-            and record["model"].get("pretrained") == pretrained
-            and (data_version is None or record["task"].get("data_version") == data_version)
-            and record.get("split") == "valid"]
+    return [
+        record
+        for record in records
+        if record.get("run_kind") == "train"
+        and record.get("protocol") == "paper"
+        and record["task"]["name"] == task
+        and record["model"]["name"] == model
+        and record["model"].get("pretrained") == pretrained
+        and (data_version is None or record["task"].get("data_version") == data_version)
+        and record.get("split") == "valid"
+    ]
 
 
 def choose_cell(records: Iterable[Mapping[str, Any]]) -> CellChoice | None:
@@ -78,13 +85,16 @@ def paper_choice(key: str, *, _root_: Any) -> Any:
     if key not in CHOSEN_KEYS:
         raise UserError(f"paper_choice: {key!r} is not a chosen hyperparameter ({', '.join(CHOSEN_KEYS)}).")
     task, model = str(_root_.task.name), str(_root_.model.name)
-    cells = paper_cells(read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained,
-                        "1.3")
+    cells = paper_cells(
+        read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained, "1.3"
+    )
     chosen = best_cell(cells)
     if chosen is None:
-        raise UserError(f"the robust protocol runs the cell the paper protocol chose, but {_root_.results.path} holds "
-                        f"no paper-protocol record of task '{task}' with model '{model}' on JGLUE v1.3 dev; run "
-                        f"`jglue-bench train -m experiment=paper task={task} model={model}` first.")
+        raise UserError(
+            f"the robust protocol runs the cell the paper protocol chose, but {_root_.results.path} holds "
+            f"no paper-protocol record of task '{task}' with model '{model}' on JGLUE v1.3 dev; run "
+            f"`jglue-bench train -m experiment=paper task={task} model={model}` first."
+        )
     return chosen["hyperparameters"][key]
 
 

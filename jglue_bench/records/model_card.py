@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -24,21 +25,50 @@ from jglue_bench.support.atomic import write_text_atomic
 
 CARD_FILE = "README.md"
 SCALE = "x100"  # records keep scores on the published JGLUE tables' scale
-PIPELINE_TAGS = {"classification": "text-classification", "regression": "text-classification",
-                 "multiple_choice": "multiple-choice", "extractive_qa": "question-answering"}
-KIND_WORDS = {"classification": "classification", "regression": "regression (one output, MSE)",
-              "multiple_choice": "multiple choice", "extractive_qa": "extractive question answering"}
-AUTO_CLASSES = {"classification": "AutoModelForSequenceClassification",
-                "regression": "AutoModelForSequenceClassification",
-                "multiple_choice": "AutoModelForMultipleChoice", "extractive_qa": "AutoModelForQuestionAnswering"}
+PIPELINE_TAGS = {
+    "classification": "text-classification",
+    "regression": "text-classification",
+    "multiple_choice": "multiple-choice",
+    "extractive_qa": "question-answering",
+}
+KIND_WORDS = {
+    "classification": "classification",
+    "regression": "regression (one output, MSE)",
+    "multiple_choice": "multiple choice",
+    "extractive_qa": "extractive question answering",
+}
+AUTO_CLASSES = {
+    "classification": "AutoModelForSequenceClassification",
+    "regression": "AutoModelForSequenceClassification",
+    "multiple_choice": "AutoModelForMultipleChoice",
+    "extractive_qa": "AutoModelForQuestionAnswering",
+}
 # Our metric names -> metric ids of hf.co/metrics; the card's metric name keeps ours (f1 and f1_official differ).
-HUB_METRICS = {"accuracy": "accuracy", "macro_f1": "f1", "mcc": "matthews_correlation", "pearson": "pearsonr",
-               "spearman": "spearmanr", "exact_match": "exact_match", "f1": "f1",
-               "exact_match_official": "exact_match", "f1_official": "f1"}
+HUB_METRICS = {
+    "accuracy": "accuracy",
+    "macro_f1": "f1",
+    "mcc": "matthews_correlation",
+    "pearson": "pearsonr",
+    "spearman": "spearmanr",
+    "exact_match": "exact_match",
+    "f1": "f1",
+    "exact_match_official": "exact_match",
+    "f1_official": "f1",
+}
 HUB_METRIC_ARGS = {"macro_f1": {"average": "macro"}}
 HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "batch_size", "max_seq_length", "seed")
-TRAINER_SETTINGS = ("precision", "warmup_ratio", "lr_scheduler", "weight_decay", "adam_epsilon", "adam_betas",
-                    "max_grad_norm", "per_device_batch_size", "group_by_length", "first_token_last_layer")
+TRAINER_SETTINGS = (
+    "precision",
+    "warmup_ratio",
+    "lr_scheduler",
+    "weight_decay",
+    "adam_epsilon",
+    "adam_betas",
+    "max_grad_norm",
+    "per_device_batch_size",
+    "group_by_length",
+    "first_token_last_layer",
+)
 TASK_SETTINGS = ("doc_stride", "max_query_length", "n_best_size", "max_answer_length")
 
 
@@ -58,16 +88,34 @@ class Upstream:
 
 
 JGLUE_REPO = "yahoojapan/JGLUE"
-JGLUE_FILES = ("`export JGLUE_DATA_DIR=` JGLUE's `datasets/` folder, or add `data.source=download` (the pinned "
-               "release, each file checked against its sha256)")
-BUNDLED = {name: Upstream(display, JGLUE_REPO, "CC BY-SA 4.0", JGLUE_FILES) for name, display in
-           (("jnli", "JNLI"), ("jsts", "JSTS"), ("jsquad", "JSQuAD"), ("jcommonsenseqa", "JCommonsenseQA"))}
-BUNDLED["marc_ja"] = Upstream("MARC-ja", JGLUE_REPO, "built from Amazon's multilingual reviews corpus, "
-                              "whose licence is non-commercial", "MARC-ja built from your copy of Amazon's reviews "
-                              "TSV (`jglue-bench data build-marc-ja --reviews-tsv PATH --out $JGLUE_DATA_DIR`)")
-BUNDLED["jcola"] = Upstream("JCoLA", "osekilab/JCoLA", "CC BY-SA 4.0", "`export JCOLA_DATA_DIR=` a folder holding "
-                            "`jcola-v1.0/`, or add `data.source=download` (the pinned files, each checked against "
-                            "its sha256)")
+JGLUE_FILES = (
+    "`export JGLUE_DATA_DIR=` JGLUE's `datasets/` folder, or add `data.source=download` (the pinned "
+    "release, each file checked against its sha256)"
+)
+BUNDLED = {
+    name: Upstream(display, JGLUE_REPO, "CC BY-SA 4.0", JGLUE_FILES)
+    for name, display in (
+        ("jnli", "JNLI"),
+        ("jsts", "JSTS"),
+        ("jsquad", "JSQuAD"),
+        ("jcommonsenseqa", "JCommonsenseQA"),
+    )
+}
+BUNDLED["marc_ja"] = Upstream(
+    "MARC-ja",
+    JGLUE_REPO,
+    "built from Amazon's multilingual reviews corpus, whose licence is non-commercial",
+    "MARC-ja built from your copy of Amazon's reviews "
+    "TSV (`jglue-bench data build-marc-ja --reviews-tsv PATH --out $JGLUE_DATA_DIR`)",
+)
+BUNDLED["jcola"] = Upstream(
+    "JCoLA",
+    "osekilab/JCoLA",
+    "CC BY-SA 4.0",
+    "`export JCOLA_DATA_DIR=` a folder holding "
+    "`jcola-v1.0/`, or add `data.source=download` (the pinned files, each checked against "
+    "its sha256)",
+)
 
 
 def write_model_card(record: Mapping[str, Any], folder: str | Path) -> Path:
@@ -86,12 +134,17 @@ def card_data(record: Mapping[str, Any]) -> ModelCardData:
     upstream = bundled(record)
     results = eval_results(record)
     return ModelCardData(
-        language="ja", license=config["model"].get("license") or None, library_name="transformers",
-        base_model=hub_id(record["model"]["pretrained"]), datasets=[upstream.repo] if upstream else None,
+        language="ja",
+        license=config["model"].get("license") or None,
+        library_name="transformers",
+        base_model=hub_id(record["model"]["pretrained"]),
+        datasets=[upstream.repo] if upstream else None,
         pipeline_tag=PIPELINE_TAGS[task["kind"]],
         metrics=list(dict.fromkeys(result.metric_type for result in results)) or None,
         tags=["jglue-bench", *(["jglue"] if upstream and upstream.repo == JGLUE_REPO else []), task["name"]],
-        model_name=f"{record['model']['name']}-{task['name']}" if results else None, eval_results=results or None)
+        model_name=f"{record['model']['name']}-{task['name']}" if results else None,
+        eval_results=results or None,
+    )
 
 
 def eval_results(record: Mapping[str, Any]) -> list[EvalResult]:
@@ -108,16 +161,37 @@ def eval_results(record: Mapping[str, Any]) -> list[EvalResult]:
     if smoke_run(record):
         name += " (jglue-bench's bundled sample, not the release)"
     revision = pinned_revision(record) if upstream else None
-    return [EvalResult(task_type=PIPELINE_TAGS[task["kind"]], task_name=display_name(record), dataset_type=dataset_type,
-                       dataset_name=name, dataset_config=config, dataset_split=split, dataset_revision=revision,
-                       metric_type=HUB_METRICS.get(metric, metric), metric_name=f"{metric} ({SCALE})",
-                       metric_args=HUB_METRIC_ARGS.get(metric), metric_value=value)
-            for split, metrics in scores(record).items() for metric, value in metrics.items() if defined(value)]
+    return [
+        EvalResult(
+            task_type=PIPELINE_TAGS[task["kind"]],
+            task_name=display_name(record),
+            dataset_type=dataset_type,
+            dataset_name=name,
+            dataset_config=config,
+            dataset_split=split,
+            dataset_revision=revision,
+            metric_type=HUB_METRICS.get(metric, metric),
+            metric_name=f"{metric} ({SCALE})",
+            metric_args=HUB_METRIC_ARGS.get(metric),
+            metric_value=value,
+        )
+        for split, metrics in scores(record).items()
+        for metric, value in metrics.items()
+        if defined(value)
+    ]
 
 
 def card_body(record: Mapping[str, Any]) -> str:
-    sections = [title(record), results_section(record), protocol_section(record), hyperparameter_section(record),
-                data_section(record), software_section(record), reproduce_section(record), use_section(record)]
+    sections = [
+        title(record),
+        results_section(record),
+        protocol_section(record),
+        hyperparameter_section(record),
+        data_section(record),
+        software_section(record),
+        reproduce_section(record),
+        use_section(record),
+    ]
     return "\n\n".join(sections) + "\n"
 
 
@@ -125,45 +199,64 @@ def title(record: Mapping[str, Any]) -> str:
     model, task, display = record["model"], record["task"], display_name(record)
     pretrained, revision = model["pretrained"], model.get("revision")
     if hub_id(pretrained):
-        base = f"[`{pretrained}`](https://huggingface.co/{pretrained})" + (f" (revision `{revision}`)" if revision
-                                                                          else "")
+        base = f"[`{pretrained}`](https://huggingface.co/{pretrained})" + (
+            f" (revision `{revision}`)" if revision else ""
+        )
     elif pretrained:
         base = f"the local model folder `{pretrained}`"
     else:
         base = "random weights (a small model built by jglue-bench for smoke tests, not a model to use)"
-    lines = [f"# {model['name']} fine-tuned on {display}",
-             f"Fine-tuned from {base} on {display} ({KIND_WORDS[task['kind']]}) with jglue-bench "
-             f"{version_of(record)}. This card was written from the run's record (`record.json`, run "
-             f"`{record.get('run_id')}`)."]
+    lines = [
+        f"# {model['name']} fine-tuned on {display}",
+        f"Fine-tuned from {base} on {display} ({KIND_WORDS[task['kind']]}) with jglue-bench "
+        f"{version_of(record)}. This card was written from the run's record (`record.json`, run "
+        f"`{record.get('run_id')}`).",
+    ]
     if task.get("origin"):
         lines.append(f"{display} is the user's own task, defined in `{task['origin']}`.")
     if smoke_run(record):
-        lines.append("> **Smoke run**: trained and scored on the few examples bundled with jglue-bench, not on "
-                     "the released data; its scores mean nothing.")
+        lines.append(
+            "> **Smoke run**: trained and scored on the few examples bundled with jglue-bench, not on "
+            "the released data; its scores mean nothing."
+        )
     return "\n\n".join(lines)
 
 
 def results_section(record: Mapping[str, Any]) -> str:
     main = record.get("main_metric")
-    rows = [f"| {split} | {metric}{' (main)' if metric == main else ''} | "
-            f"{f'{value:.2f}' if defined(value) else 'undefined'} | "
-            f"{REGISTRY[metric].description if metric in REGISTRY else ''} |"
-            for split, metrics in scores(record).items() for metric, value in metrics.items()]
-    return "\n".join([f"## Results\n\nThe last epoch's scores, {SCALE} (the scale of the published JGLUE tables; "
-                      "the model-index above holds the same values). Every epoch's are in `record.json`.\n",
-                      "| split | metric | value | what it is |", "|---|---|---:|---|", *rows])
+    rows = [
+        f"| {split} | {metric}{' (main)' if metric == main else ''} | "
+        f"{f'{value:.2f}' if defined(value) else 'undefined'} | "
+        f"{REGISTRY[metric].description if metric in REGISTRY else ''} |"
+        for split, metrics in scores(record).items()
+        for metric, value in metrics.items()
+    ]
+    return "\n".join(
+        [
+            f"## Results\n\nThe last epoch's scores, {SCALE} (the scale of the published JGLUE tables; "
+            "the model-index above holds the same values). Every epoch's are in `record.json`.\n",
+            "| split | metric | value | what it is |",
+            "|---|---|---:|---|",
+            *rows,
+        ]
+    )
 
 
 def protocol_section(record: Mapping[str, Any]) -> str:
     protocol = record.get("protocol", "single")
-    meaning = {"paper": "a cell of JGLUE's grid (learning rate x epochs) scored on dev; the reported number is "
-                        "the grid's best cell on dev",
-               "robust": "the cell the paper protocol chose, one of several seeds, scored on test",
-               "single": "one run with the settings below"}.get(protocol, "")
+    meaning = {
+        "paper": "a cell of JGLUE's grid (learning rate x epochs) scored on dev; the reported number is "
+        "the grid's best cell on dev",
+        "robust": "the cell the paper protocol chose, one of several seeds, scored on test",
+        "single": "one run with the settings below",
+    }.get(protocol, "")
     experiment = record.get("experiment") or {}
-    lines = ["## Protocol\n", f"- protocol: `{protocol}`" + (f": {meaning}" if meaning else ""),
-             "- the last epoch is scored (JGLUE's protocol)",
-             f"- experiment key: `{experiment.get('key')}`"]
+    lines = [
+        "## Protocol\n",
+        f"- protocol: `{protocol}`" + (f": {meaning}" if meaning else ""),
+        "- the last epoch is scored (JGLUE's protocol)",
+        f"- experiment key: `{experiment.get('key')}`",
+    ]
     if experiment.get("cell"):
         lines.append("- sweep cell: " + ", ".join(f"`{key}={value}`" for key, value in experiment["cell"].items()))
     if record["task"].get("labels"):
@@ -177,36 +270,56 @@ def hyperparameter_section(record: Mapping[str, Any]) -> str:
     rows = [(key, config.get(key)) for key in HYPERPARAMETERS]
     rows += [(f"trainer.{key}", trainer[key]) for key in TRAINER_SETTINGS if key in trainer]
     rows += [(f"task.{key}", task[key]) for key in TASK_SETTINGS if key in task]
-    return "\n".join(["## Hyperparameters\n", "| setting | value |", "|---|---|",
-                      *(f"| `{key}` | `{value}` |" for key, value in rows)])
+    return "\n".join(
+        [
+            "## Hyperparameters\n",
+            "| setting | value |",
+            "|---|---|",
+            *(f"| `{key}` | `{value}` |" for key, value in rows),
+        ]
+    )
 
 
 def data_section(record: Mapping[str, Any]) -> str:
     task = record["task"]
     upstream = bundled(record)
-    lines = ["## Data\n", f"- task: `{task['name']}`, data version `{task.get('data_version')}`, read from "
-             f"`{task.get('data_source')}`"]
+    lines = [
+        "## Data\n",
+        f"- task: `{task['name']}`, data version `{task.get('data_version')}`, read from `{task.get('data_source')}`",
+    ]
     if upstream:
         lines.append(f"- upstream: [{upstream.repo}]({upstream.url}); data licence: {upstream.licence}")
-    lines += ["", "| split | file | examples used / in file | sha256 | the pinned release file |",
-              "|---|---|---:|---|---|"]
+    lines += [
+        "",
+        "| split | file | examples used / in file | sha256 | the pinned release file |",
+        "|---|---|---:|---|---|",
+    ]
     for file in task.get("files", []):
         carved = f" (carved: {file['carve']})" if file.get("carve") else ""
-        lines.append(f"| {file.get('split')} | `{file.get('name')}`{carved} | {file.get('used')} / "
-                     f"{file.get('examples')} | `{file.get('sha256')}` | {yes_no(file.get('matches_pin'))} |")
+        lines.append(
+            f"| {file.get('split')} | `{file.get('name')}`{carved} | {file.get('used')} / "
+            f"{file.get('examples')} | `{file.get('sha256')}` | {yes_no(file.get('matches_pin'))} |"
+        )
     return "\n".join(lines)
 
 
 def software_section(record: Mapping[str, Any]) -> str:
     packages, git, device = record.get("packages") or {}, record.get("git") or {}, record.get("device") or {}
     sha = f", git `{git['sha']}`{' with uncommitted changes' if git.get('dirty') else ''}" if git.get("sha") else ""
-    lines = ["## Software and hardware\n", f"- jglue-bench {version_of(record)}{sha}",
-             "- " + ", ".join(f"{name} {packages[name]}" for name in ("transformers", "torch", "accelerate",
-                                                                      "tokenizers") if packages.get(name)),
-             f"- tokenizer: recipe `{record['model']['tokenizer_recipe'].get('recipe')}`, fingerprint "
-             f"`{record['model'].get('tokenizer_fingerprint')}` (its files and recipe are saved in this folder)",
-             f"- device: {device.get('type')} ({device.get('name')}), {device.get('num_processes')} process(es), "
-             f"{device.get('precision')}"]
+    lines = [
+        "## Software and hardware\n",
+        f"- jglue-bench {version_of(record)}{sha}",
+        "- "
+        + ", ".join(
+            f"{name} {packages[name]}"
+            for name in ("transformers", "torch", "accelerate", "tokenizers")
+            if packages.get(name)
+        ),
+        f"- tokenizer: recipe `{record['model']['tokenizer_recipe'].get('recipe')}`, fingerprint "
+        f"`{record['model'].get('tokenizer_fingerprint')}` (its files and recipe are saved in this folder)",
+        f"- device: {device.get('type')} ({device.get('name')}), {device.get('num_processes')} process(es), "
+        f"{device.get('precision')}",
+    ]
     if record.get("wall_time_s") is not None:
         lines.append(f"- wall time: {record['wall_time_s']} s")
     return "\n".join(lines)
@@ -215,16 +328,20 @@ def software_section(record: Mapping[str, Any]) -> str:
 def reproduce_section(record: Mapping[str, Any]) -> str:
     upstream = bundled(record)
     where = upstream.files if upstream else "the task's files where its YAML names them"
-    return (f"## Reproduce\n\nWith {where}:\n\n```bash\n{reproduce_command(record)}\n```\n\n"
-            "A results store that already holds this experiment key skips the run; add `rerun=true` to run it again.")
+    return (
+        f"## Reproduce\n\nWith {where}:\n\n```bash\n{reproduce_command(record)}\n```\n\n"
+        "A results store that already holds this experiment key skips the run; add `rerun=true` to run it again."
+    )
 
 
 def use_section(record: Mapping[str, Any]) -> str:
     auto = AUTO_CLASSES[record["task"]["kind"]]
-    return (f"## Use\n\n```python\nfrom transformers import {auto}\nmodel = {auto}.from_pretrained(\"<this folder "
-            "or repo>\")\n```\n\nThe tokenizer was saved here with `save_pretrained`, beside "
-            "`jglue_bench_tokenizer.json`, the recipe jglue-bench rebuilds it from (`jglue-bench evaluate` and "
-            "`jglue-bench predict` on the run folder use it).")
+    return (
+        f'## Use\n\n```python\nfrom transformers import {auto}\nmodel = {auto}.from_pretrained("<this folder '
+        'or repo>")\n```\n\nThe tokenizer was saved here with `save_pretrained`, beside '
+        "`jglue_bench_tokenizer.json`, the recipe jglue-bench rebuilds it from (`jglue-bench evaluate` and "
+        "`jglue-bench predict` on the run folder use it)."
+    )
 
 
 def reproduce_command(record: Mapping[str, Any]) -> str:

@@ -14,19 +14,24 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from jglue_bench.errors import DataError, UserError
 
-COLUMNS = ("model", "hub_id", "task", "metric", "value", "std", "data_version", "split", "protocol", "source",
-           "notes")
+COLUMNS = ("model", "hub_id", "task", "metric", "value", "std", "data_version", "split", "protocol", "source", "notes")
 TASKS = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
 # Scores are x100, as the published tables print them. Correlations and MCC can be negative.
-METRIC_RANGES = {"accuracy": (0.0, 100.0), "macro_f1": (0.0, 100.0), "exact_match": (0.0, 100.0),
-                 "f1": (0.0, 100.0), "pearson": (-100.0, 100.0), "spearman": (-100.0, 100.0),
-                 "mcc": (-100.0, 100.0)}
+METRIC_RANGES = {
+    "accuracy": (0.0, 100.0),
+    "macro_f1": (0.0, 100.0),
+    "exact_match": (0.0, 100.0),
+    "f1": (0.0, 100.0),
+    "pearson": (-100.0, 100.0),
+    "spearman": (-100.0, 100.0),
+    "mcc": (-100.0, 100.0),
+}
 # JCoLA's upstream table scores a test split it does not publish, in-domain and out-of-domain.
 SPLITS = ("valid", "test", "valid_out_of_domain", "test_out_of_domain")
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -37,11 +42,11 @@ VERSION = re.compile(r"\d+\.\d+")
 # reproduction gap. Ours get a label too (report.Score.protocol_label): paper on JGLUE's grid is jglue_grid_fixed_seed.
 PROTOCOLS = {
     "jglue_grid_fixed_seed": "JGLUE's grid (lr {2e-5, 3e-5, 5e-5} x epochs {3, 4}), the best cell on dev, one fixed "
-                             "seed (ours: the paper protocol over that grid)",
+    "seed (ours: the paper protocol over that grid)",
     "jglue_grid_unfixed_seed": "JGLUE's grid, the best cell on dev, the seed not fixed (drawn at run time)",
     "wider_grid_max": "the best cell on dev of a grid wider than JGLUE's",
     "other_grid": "the best cell on dev of another grid, part of JGLUE's, or several seeds (ours: such a paper "
-                  "protocol)",
+    "protocol)",
     "seed_mean": "the mean (± std) over seeds of one setting (ours: the robust protocol)",
     "single_run": "one run of one setting (ours: the single protocol)",
     "unstated": "the source does not say how the model was fine-tuned",
@@ -101,8 +106,9 @@ def csv_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(path.glob("*.csv"))
         if not files:
-            raise UserError(f"{path} holds no .csv files; expected published-score CSVs with columns "
-                            f"{', '.join(COLUMNS)}.")
+            raise UserError(
+                f"{path} holds no .csv files; expected published-score CSVs with columns {', '.join(COLUMNS)}."
+            )
         return files
     if path.is_file():
         return [path]
@@ -114,8 +120,13 @@ def read_published_csv(path: Path) -> list[PublishedScore]:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(header) != COLUMNS:
-            raise DataError.at(path, 1, None, f"the header {','.join(COLUMNS)}",
-                               found_text=repr(",".join(header)) if header else "an empty file")
+            raise DataError.at(
+                path,
+                1,
+                None,
+                f"the header {','.join(COLUMNS)}",
+                found_text=repr(",".join(header)) if header else "an empty file",
+            )
         # csv counts physical lines, so a quoted field with a newline still gives the right line number
         return [parse_row(path, reader.line_num, cells) for cells in reader if cells]
 
@@ -123,8 +134,9 @@ def read_published_csv(path: Path) -> list[PublishedScore]:
 def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedScore:
     """One CSV row as a PublishedScore; DataError naming the file, line and field when a cell is wrong."""
     if len(cells) != len(COLUMNS):
-        raise DataError.at(path, line, None, f"{len(COLUMNS)} cells ({', '.join(COLUMNS)})",
-                           found_text=f"{len(cells)} cells")
+        raise DataError.at(
+            path, line, None, f"{len(COLUMNS)} cells ({', '.join(COLUMNS)})", found_text=f"{len(cells)} cells"
+        )
     row = dict(zip(COLUMNS, (cell.strip() for cell in cells)))
 
     def expect(field: str, ok: bool, expected: str) -> None:
@@ -132,8 +144,11 @@ def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedSco
             raise DataError.at(path, line, field, expected, found=row[field])
 
     expect("model", bool(MODEL_ID.fullmatch(row["model"])), "a short id of lower-case letters, digits and _")
-    expect("hub_id", row["hub_id"] == "" or bool(HUB_ID.fullmatch(row["hub_id"])),
-           "a Hugging Face id such as owner/name, or nothing")
+    expect(
+        "hub_id",
+        row["hub_id"] == "" or bool(HUB_ID.fullmatch(row["hub_id"])),
+        "a Hugging Face id such as owner/name, or nothing",
+    )
     expect("task", row["task"] in TASKS, f"one of {', '.join(TASKS)}")
     expect("metric", row["metric"] in METRIC_RANGES, f"one of {', '.join(METRIC_RANGES)}")
     expect("value", _is_number(row["value"]), "a finite number (x100, e.g. 88.9)")
@@ -142,8 +157,11 @@ def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedSco
     expect("split", row["split"] in SPLITS, f"one of {', '.join(SPLITS)}")
     expect("protocol", row["protocol"] in PROTOCOLS, f"one of {', '.join(PROTOCOLS)} (the source's words go in notes)")
     expect("source", "http" in row["source"], "the URL (and section) the number was copied from")
-    return PublishedScore(**{**row, "value": float(row["value"]), "std": float(row["std"]) if row["std"] else None},
-                          origin=f"{path}, line {line}", file=Path(path).stem)
+    return PublishedScore(
+        **{**row, "value": float(row["value"]), "std": float(row["std"]) if row["std"] else None},
+        origin=f"{path}, line {line}",
+        file=Path(path).stem,
+    )
 
 
 def impossible_claims(scores: Iterable[PublishedScore]) -> list[str]:
@@ -153,23 +171,28 @@ def impossible_claims(scores: Iterable[PublishedScore]) -> list[str]:
     for score in scores:
         low, high = METRIC_RANGES[score.metric]
         if not low <= score.value <= high:
-            problems.append(f"{score.origin}: {score.metric} {score.value:g} is outside [{low:g}, {high:g}] "
-                            f"(scores are x100)")
+            problems.append(
+                f"{score.origin}: {score.metric} {score.value:g} is outside [{low:g}, {high:g}] (scores are x100)"
+            )
         if score.std is not None and score.std < 0:
             problems.append(f"{score.origin}: std {score.std:g} is negative")
     seen: dict[tuple, PublishedScore] = {}
     for score in scores:
         key = (*score.evaluation(), score.metric)
         if key in seen:
-            problems.append(f"{score.origin}: the same {score.metric} of {score.model} on {score.task} "
-                            f"v{score.data_version} {score.split} from the same source as {seen[key].origin}")
+            problems.append(
+                f"{score.origin}: the same {score.metric} of {score.model} on {score.task} "
+                f"v{score.data_version} {score.split} from the same source as {seen[key].origin}"
+            )
         seen[key] = score
     for key, exact in seen.items():
         f1 = seen.get((*key[:-1], "f1"))
         # Character F1 of an exact match is 1, so per question F1 >= EM, and so is the mean.
         if key[-1] == "exact_match" and f1 is not None and exact.value > f1.value:
-            problems.append(f"{exact.origin}: exact_match {exact.value:g} is above the f1 {f1.value:g} of the "
-                            f"same evaluation ({f1.origin})")
+            problems.append(
+                f"{exact.origin}: exact_match {exact.value:g} is above the f1 {f1.value:g} of the "
+                f"same evaluation ({f1.origin})"
+            )
     return problems
 
 

@@ -12,16 +12,32 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from jglue_bench.errors import DataError
 from jglue_bench.support.atomic import write_text_atomic
 
 RECORD_SCHEMA_VERSION = 2
-PACKAGES = ("jglue-bench", "torch", "transformers", "accelerate", "tokenizers", "datasets", "hydra-core",
-            "omegaconf", "fugashi", "unidic-lite", "ipadic", "sentencepiece", "scikit-learn", "scipy", "numpy")
+PACKAGES = (
+    "jglue-bench",
+    "torch",
+    "transformers",
+    "accelerate",
+    "tokenizers",
+    "datasets",
+    "hydra-core",
+    "omegaconf",
+    "fugashi",
+    "unidic-lite",
+    "ipadic",
+    "sentencepiece",
+    "scikit-learn",
+    "scipy",
+    "numpy",
+)
 
 
 def write_json_atomic(path: str | Path, document: Any) -> None:
@@ -36,8 +52,10 @@ def write_yaml_atomic(path: str | Path, document: Any) -> None:
 
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    write_text_atomic(path, "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False)
-                                      + "\n" for row in rows))
+    write_text_atomic(
+        path,
+        "".join(json.dumps(without_nan(row), ensure_ascii=False, default=str, allow_nan=False) + "\n" for row in rows),
+    )
 
 
 def append_record(store: str | Path, record: Mapping[str, Any]) -> None:
@@ -141,10 +159,20 @@ def git_state() -> dict[str, Any]:
     """The commit of the jglue-bench checkout that ran (None when not run from a git checkout)."""
     root = Path(__file__).resolve().parents[2]  # the checkout holding jglue_bench/records/store.py
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip() != ""
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+            != ""
+        )
     except (OSError, subprocess.SubprocessError):
         return {"sha": None, "dirty": None}
     return {"sha": sha, "dirty": dirty}
@@ -154,5 +182,10 @@ def device_info(device, precision: str, num_processes: int) -> dict[str, Any]:
     import torch  # here, not at the top: `report` reads records without torch
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return {"type": device.type, "name": name, "num_processes": num_processes, "precision": precision,
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "type": device.type,
+        "name": name,
+        "num_processes": num_processes,
+        "precision": precision,
+        "torch_threads": torch.get_num_threads(),
+    }

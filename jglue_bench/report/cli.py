@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jglue_bench.errors import UserError
 from jglue_bench.records.published import PublishedScore, load_published, packaged_dir
@@ -32,30 +33,66 @@ EPILOG = """examples: jglue-bench report
 
 
 def add_report_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("report", help=HELP, description=HELP, epilog=EPILOG,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, metavar="PATH",
-                        help=f"the results store, JSON Lines (default: {DEFAULT_RESULTS})")
-    parser.add_argument("--protocol", choices=report.PROTOCOLS, default="all",
-                        help="which records, and which number stands for a model on a task: paper = the grid cell "
-                             "with the best main metric on dev; robust = mean ± std over seeds; single = the latest "
-                             "run; all (default) = every record (paper, else robust, else single)")
+    parser = subparsers.add_parser(
+        "report", help=HELP, description=HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_RESULTS,
+        metavar="PATH",
+        help=f"the results store, JSON Lines (default: {DEFAULT_RESULTS})",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=report.PROTOCOLS,
+        default="all",
+        help="which records, and which number stands for a model on a task: paper = the grid cell "
+        "with the best main metric on dev; robust = mean ± std over seeds; single = the latest "
+        "run; all (default) = every record (paper, else robust, else single)",
+    )
     # append + nargs="?": a bare --published adds nothing but the packaged tables (const None); each PATH adds one
-    parser.add_argument("--published", type=Path, nargs="?", action="append", const=None, default=None,
-                        metavar="PATH",
-                        help="compare with the published scores the package ships (results/published/ in the "
-                             "repository); each --published PATH adds your own CSV, or a folder of them, "
-                             "with the same columns")
-    parser.add_argument("--format", choices=("markdown", "csv", "json", "html"), default="markdown",
-                        help="html: one self-contained page (sortable, filterable tables; --plot embedded)")
-    parser.add_argument("--table", choices=(*TABLES, "all"), default=None,
-                        help="which table (default: the --protocol's own, and `published` with --published; "
-                             "CSV holds one table)")
-    parser.add_argument("--plot", type=Path, nargs="?", const=report_html.EMBED_PLOT, default=None, metavar="PATH.png",
-                        help="also draw ours (with seed error bars) beside the published numbers, per task, as a PNG; "
-                             "--format html embeds it in the page (a bare --plot: in the page only)")
-    parser.add_argument("--last", type=int, default=None, metavar="N",
-                        help="only the last N records of the store (after the --protocol filter)")
+    parser.add_argument(
+        "--published",
+        type=Path,
+        nargs="?",
+        action="append",
+        const=None,
+        default=None,
+        metavar="PATH",
+        help="compare with the published scores the package ships (results/published/ in the "
+        "repository); each --published PATH adds your own CSV, or a folder of them, "
+        "with the same columns",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "csv", "json", "html"),
+        default="markdown",
+        help="html: one self-contained page (sortable, filterable tables; --plot embedded)",
+    )
+    parser.add_argument(
+        "--table",
+        choices=(*TABLES, "all"),
+        default=None,
+        help="which table (default: the --protocol's own, and `published` with --published; CSV holds one table)",
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        nargs="?",
+        const=report_html.EMBED_PLOT,
+        default=None,
+        metavar="PATH.png",
+        help="also draw ours (with seed error bars) beside the published numbers, per task, as a PNG; "
+        "--format html embeds it in the page (a bare --plot: in the page only)",
+    )
+    parser.add_argument(
+        "--last",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the last N records of the store (after the --protocol filter)",
+    )
     parser.set_defaults(handler=run_report)
     return parser
 
@@ -73,7 +110,7 @@ def run_report(args: argparse.Namespace) -> None:
     if args.protocol != "all":
         records = [record for record in records if record.get("protocol", "single") == args.protocol]
     if args.last:
-        records = records[-args.last:]
+        records = records[-args.last :]
     names = chosen_tables(args.protocol, args.table, args.published is not None, args.format)
     wanted = args.published is not None or "published" in names
     references = load_references(args.published or []) if wanted else []
@@ -115,8 +152,9 @@ def chosen_tables(protocol: str, table: str | None, with_published: bool, output
     return names
 
 
-def build_tables(names: Sequence[str], records: Sequence[dict[str, Any]], protocol: str,
-                 published: Sequence[PublishedScore]) -> list[report.Table]:
+def build_tables(
+    names: Sequence[str], records: Sequence[dict[str, Any]], protocol: str, published: Sequence[PublishedScore]
+) -> list[report.Table]:
     builders = {
         "runs": lambda: report.runs_table(records),
         "paper": lambda: report.paper_table(records),
@@ -132,8 +170,10 @@ def read_run_records(path: str | Path) -> list[dict[str, Any]]:
     """The store's records in file order; corrupt lines are reported with their line number and skipped."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path} does not exist; expected the results store that `jglue-bench train` appends to "
-                        f"(or pass --results PATH).")
+        raise UserError(
+            f"{path} does not exist; expected the results store that `jglue-bench train` appends to "
+            f"(or pass --results PATH)."
+        )
     return read_records(path, skip_corrupt=True)
 
 
@@ -154,8 +194,14 @@ def plot_scores(scores: Sequence[report.Score], published: Sequence[PublishedSco
         for offset, points, label, marker in ((-0.12, ours, "ours", "o"), (0.12, theirs, their_label, "s")):
             shown = [(x + offset, value, std or 0.0) for x, (value, std) in enumerate(points) if value is not None]
             if shown:
-                axis.errorbar([x for x, _, _ in shown], [v for _, v, _ in shown], yerr=[e for _, _, e in shown],
-                              fmt=marker, capsize=4, label=label)
+                axis.errorbar(
+                    [x for x, _, _ in shown],
+                    [v for _, v, _ in shown],
+                    yerr=[e for _, _, e in shown],
+                    fmt=marker,
+                    capsize=4,
+                    label=label,
+                )
         axis.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=8)
         axis.set_xlim(-0.6, len(models) - 0.4)
         axis.set_title(title, fontsize=9)
@@ -191,8 +237,11 @@ def plot_panels(scores: Sequence[report.Score], published: Sequence[PublishedSco
         models = sorted(chosen)
         theirs, labels = [], set()
         for model in models:
-            rows = [row for row in comparison if row["model"] == model and row["task"] == task
-                    and row["ours metric"] == chosen[model].metric]
+            rows = [
+                row
+                for row in comparison
+                if row["model"] == model and row["task"] == task and row["ours metric"] == chosen[model].metric
+            ]
             # the closest published number: the fewest differences (data version, split, protocol), then table order
             rows = sorted(rows, key=lambda row: len(row["differs"].split(", ")) if row["differs"] else 0)
             cell = rows[0]["published"] if rows else report.Spread(None, None)
@@ -200,6 +249,13 @@ def plot_panels(scores: Sequence[report.Score], published: Sequence[PublishedSco
             theirs.append((cell.mean, cell.std))
         their_label = f"published ({labels.pop()})" if len(labels) == 1 else "published"
         versions = "/".join(sorted({report.data_label(chosen[m].data_version) for m in models}))
-        panels.append((f"{task} {chosen[models[0]].metric} (ours: {versions} {split})", models,
-                       [(chosen[m].value, chosen[m].std) for m in models], theirs, their_label))
+        panels.append(
+            (
+                f"{task} {chosen[models[0]].metric} (ours: {versions} {split})",
+                models,
+                [(chosen[m].value, chosen[m].std) for m in models],
+                theirs,
+                their_label,
+            )
+        )
     return panels

@@ -25,9 +25,10 @@ import math
 import re
 import shlex
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from jglue_bench.report import tables as report
 from jglue_bench.report.render import text_cell
@@ -184,10 +185,16 @@ def with_row_labels(tables: Sequence[Table], records: Sequence[dict[str, Any]], 
     labelled = []
     for table in tables:
         if table.name == "paper":
-            by_row = {(choice.key[0], choice.key[1], report.data_label(choice.key[2])): f"{choice.label} (paper)"
-                      for choice in report.paper_choices(records)}
-            table = _add_column(table, "protocol", "data",
-                                [by_row.get((row["model"], row["task"], row["data"]), "paper") for row in table.rows])
+            by_row = {
+                (choice.key[0], choice.key[1], report.data_label(choice.key[2])): f"{choice.label} (paper)"
+                for choice in report.paper_choices(records)
+            }
+            table = _add_column(
+                table,
+                "protocol",
+                "data",
+                [by_row.get((row["model"], row["task"], row["data"]), "paper") for row in table.rows],
+            )
         elif table.name == "robust":
             table = _add_column(table, "protocol", "data", ["seed_mean (robust)"] * len(table.rows))
         elif table.name == "models":
@@ -195,16 +202,35 @@ def with_row_labels(tables: Sequence[Table], records: Sequence[dict[str, Any]], 
             for s in report.scores_for(records, protocol):
                 key = (s.task, s.metric, report.data_label(s.data_version, s.split))
                 found.setdefault(key, set()).add(f"{s.protocol_label} ({s.protocol})")
-            table = _add_column(table, "protocol", "data", [", ".join(sorted(found.get(
-                (row["task"], row["metric"], row["data"]), ()))) for row in table.rows])
+            table = _add_column(
+                table,
+                "protocol",
+                "data",
+                [", ".join(sorted(found.get((row["task"], row["metric"], row["data"]), ()))) for row in table.rows],
+            )
         elif table.name == "efficiency":
             groups = report.group_by(records, _efficiency_key)
-            keys = [(row["model"], row["task"], row["device"], row["precision"], row["processes"])
-                    for row in table.rows]
-            table = _add_column(table, "data", "model", [", ".join(sorted(
-                {report.data_label(report.version_of(record)) for record in groups.get(key, [])})) for key in keys])
-            table = _add_column(table, "protocol", "data", [", ".join(sorted(
-                {str(record.get("protocol", "single")) for record in groups.get(key, [])})) for key in keys])
+            keys = [
+                (row["model"], row["task"], row["device"], row["precision"], row["processes"]) for row in table.rows
+            ]
+            table = _add_column(
+                table,
+                "data",
+                "model",
+                [
+                    ", ".join(sorted({report.data_label(report.version_of(record)) for record in groups.get(key, [])}))
+                    for key in keys
+                ],
+            )
+            table = _add_column(
+                table,
+                "protocol",
+                "data",
+                [
+                    ", ".join(sorted({str(record.get("protocol", "single")) for record in groups.get(key, [])}))
+                    for key in keys
+                ],
+            )
         labelled.append(table)
     return labelled
 
@@ -212,8 +238,13 @@ def with_row_labels(tables: Sequence[Table], records: Sequence[dict[str, Any]], 
 def _efficiency_key(record: dict[str, Any]) -> tuple:
     """report_compare.efficiency_table's grouping."""
     device = record.get("device") or {}
-    return (record["model"]["name"], record["task"]["name"], str(device.get("name") or device.get("type") or "?"),
-            str(device.get("precision") or "?"), int(device.get("num_processes") or 1))
+    return (
+        record["model"]["name"],
+        record["task"]["name"],
+        str(device.get("name") or device.get("type") or "?"),
+        str(device.get("precision") or "?"),
+        int(device.get("num_processes") or 1),
+    )
 
 
 def _add_column(table: Table, column: str, after: str, values: Sequence[str]) -> Table:
@@ -254,27 +285,56 @@ def plot_target(plot: Path | _EmbedPlot) -> Iterator[Path]:
         yield Path(plot)
 
 
-def render_report(args: Any, tables: Sequence[Table], records: Sequence[dict[str, Any]],
-                  plot_png: bytes | None = None) -> str:
+def render_report(
+    args: Any, tables: Sequence[Table], records: Sequence[dict[str, Any]], plot_png: bytes | None = None
+) -> str:
     """The page `report --format html` prints."""
-    return render_html(with_row_labels(tables, records, args.protocol), command=command_line(args), plot_png=plot_png,
-                       record_count=len(records))
+    return render_html(
+        with_row_labels(tables, records, args.protocol),
+        command=command_line(args),
+        plot_png=plot_png,
+        record_count=len(records),
+    )
 
 
-def render_html(tables: Sequence[Table], *, command: str, plot_png: bytes | None = None,
-                record_count: int | None = None, title: str = "jglue-bench report") -> str:
-    tasks = sorted({str(row["task"]) for table in tables for row in table.rows if row.get("task") is not None},
-                   key=lambda task: report.ranked(task, report.TASK_ORDER))
-    models = sorted({str(row["model"]) for table in tables for row in table.rows if row.get("model") is not None}
-                    | {column for table in tables if table.name == "models" for column in _model_columns(table)})
+def render_html(
+    tables: Sequence[Table],
+    *,
+    command: str,
+    plot_png: bytes | None = None,
+    record_count: int | None = None,
+    title: str = "jglue-bench report",
+) -> str:
+    tasks = sorted(
+        {str(row["task"]) for table in tables for row in table.rows if row.get("task") is not None},
+        key=lambda task: report.ranked(task, report.TASK_ORDER),
+    )
+    models = sorted(
+        {str(row["model"]) for table in tables for row in table.rows if row.get("model") is not None}
+        | {column for table in tables if table.name == "models" for column in _model_columns(table)}
+    )
     counted = f" from {record_count} record{'s' if record_count != 1 else ''}" if record_count is not None else ""
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">',
-             '<link rel="icon" href="data:,">', f"<title>{escape(title)}</title>", f"<style>{CSS}</style>", "</head>",
-             "<body>", "<header>", f"<h1>{escape(title)}</h1>",
-             f'<p>Generated{escape(counted)} by:</p>', f'<pre class="command"><code>{escape(command)}</code></pre>',
-             "</header>", _filters(tasks, models), _contents(tables, plot_png is not None), "<main>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">',
+        '<link rel="icon" href="data:,">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p>Generated{escape(counted)} by:</p>",
+        f'<pre class="command"><code>{escape(command)}</code></pre>',
+        "</header>",
+        _filters(tasks, models),
+        _contents(tables, plot_png is not None),
+        "<main>",
+    ]
     parts += [_section(table) for table in tables]
     if plot_png is not None:
         parts.append(_figure(plot_png))
@@ -286,14 +346,17 @@ def _filters(tasks: Sequence[str], models: Sequence[str]) -> str:
     def select(name: str, label: str, everything: str, values: Sequence[str]) -> str:
         options = [f'<option value="">{escape(everything)}</option>']
         options += [f'<option value="{escape(value)}">{escape(value)}</option>' for value in values]
-        return (f'<label for="filter-{name}">{escape(label)}</label>'
-                f'<select id="filter-{name}">{"".join(options)}</select>')
+        return (
+            f'<label for="filter-{name}">{escape(label)}</label><select id="filter-{name}">{"".join(options)}</select>'
+        )
 
     # hidden until the script runs: without JavaScript every row shows and no control pretends otherwise
-    return ('<div id="filters" class="filters" role="search" hidden>'
-            f'<span>{select("task", "Task", "all tasks", tasks)}</span>'
-            f'<span>{select("model", "Model", "all models", models)}</span>'
-            '<output id="filter-count" aria-live="polite"></output></div>')
+    return (
+        '<div id="filters" class="filters" role="search" hidden>'
+        f"<span>{select('task', 'Task', 'all tasks', tasks)}</span>"
+        f"<span>{select('model', 'Model', 'all models', models)}</span>"
+        '<output id="filter-count" aria-live="polite"></output></div>'
+    )
 
 
 def _contents(tables: Sequence[Table], with_plot: bool) -> str:
@@ -316,15 +379,21 @@ def _section(table: Table) -> str:
     def model_attribute(column: str) -> str:
         return f' data-model-column="{escape(column)}"' if column in model_columns else ""
 
-    header = "".join(f'<th scope="col" data-column="{escape(column)}"{model_attribute(column)}>'
-                     f'<button type="button">{escape(column)}</button></th>' for column in table.columns)
-    lines = [head, '<div class="scroll">',
-             f'<table class="report sortable" data-table="{escape(table.name)}">',
-             f"<thead><tr>{header}</tr></thead>", "<tbody>"]
+    header = "".join(
+        f'<th scope="col" data-column="{escape(column)}"{model_attribute(column)}>'
+        f'<button type="button">{escape(column)}</button></th>'
+        for column in table.columns
+    )
+    lines = [
+        head,
+        '<div class="scroll">',
+        f'<table class="report sortable" data-table="{escape(table.name)}">',
+        f"<thead><tr>{header}</tr></thead>",
+        "<tbody>",
+    ]
     for row in table.rows:
         attributes = "".join(f' data-{key}="{escape(row[key])}"' for key in ("task", "model") if key in row)
-        cells = "".join(_cell(row, column, column in table.signed, model_attribute(column))
-                        for column in table.columns)
+        cells = "".join(_cell(row, column, column in table.signed, model_attribute(column)) for column in table.columns)
         lines.append(f"<tr{attributes}>{cells}</tr>")
     lines += ["</tbody>", "</table>", "</div>"]
     lines += [f'<p class="note">{inline_code(note)}</p>' for note in table.notes]
@@ -369,8 +438,10 @@ def _cell(row: dict[str, Any], column: str, signed: bool, extra: str = "") -> st
 
 def _figure(png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return ('<section id="plot">\n<h2>Plot</h2>\n<figure>'
-            f'<img src="data:image/png;base64,{data}" alt="Ours beside the published numbers per task: the main '
-            'metric of each model, with seed standard deviations as error bars">'
-            "<figcaption>Ours (with the robust protocol's seed std as error bars) beside the closest published "
-            "number, per task (the figure <code>--plot</code> draws).</figcaption></figure>\n</section>")
+    return (
+        '<section id="plot">\n<h2>Plot</h2>\n<figure>'
+        f'<img src="data:image/png;base64,{data}" alt="Ours beside the published numbers per task: the main '
+        'metric of each model, with seed standard deviations as error bars">'
+        "<figcaption>Ours (with the robust protocol's seed std as error bars) beside the closest published "
+        "number, per task (the figure <code>--plot</code> draws).</figcaption></figure>\n</section>"
+    )

@@ -7,7 +7,8 @@ import csv
 import io
 import json
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from jglue_bench.report.tables import SeedValues, Spread, Table, runs_table
 from jglue_bench.support.markdown import render_table
@@ -40,8 +41,13 @@ def runs_markdown(records: Sequence[dict[str, Any]]) -> str:
 
 
 def render_markdown_table(table: Table) -> str:
-    return render_table(table.columns, [[text_cell(row[column], 2, column in table.signed) if column in row else ""
-                                         for column in table.columns] for row in table.rows])
+    return render_table(
+        table.columns,
+        [
+            [text_cell(row[column], 2, column in table.signed) if column in row else "" for column in table.columns]
+            for row in table.rows
+        ],
+    )
 
 
 def render_markdown(tables: Sequence[Table]) -> str:
@@ -85,8 +91,9 @@ def render_csv(table: Table) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in flat_rows(table):
-        writer.writerow([text_cell(row[column], 4, column in table.signed) if column in row else ""
-                         for column in columns])
+        writer.writerow(
+            [text_cell(row[column], 4, column in table.signed) if column in row else "" for column in columns]
+        )
     return out.getvalue()
 
 
@@ -98,7 +105,18 @@ def render_json(tables: Sequence[Table]) -> str:
             return None if not math.isfinite(value) else round(value, 4) + 0.0  # + 0.0: no -0.0
         return value
 
-    document = {"tables": [{"name": table.name, "title": table.title, "columns": flat_columns(table),
-                            "rows": [{column: plain(row.get(column)) for column in flat_columns(table)}
-                                     for row in flat_rows(table)], "notes": table.notes} for table in tables]}
+    document = {
+        "tables": [
+            {
+                "name": table.name,
+                "title": table.title,
+                "columns": flat_columns(table),
+                "rows": [
+                    {column: plain(row.get(column)) for column in flat_columns(table)} for row in flat_rows(table)
+                ],
+                "notes": table.notes,
+            }
+            for table in tables
+        ]
+    }
     return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n"

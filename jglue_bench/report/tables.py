@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from jglue_bench.records.choice import (
     DEV_SPLIT,
@@ -29,8 +30,17 @@ from jglue_bench.records.choice import (
 
 PROTOCOLS = ("paper", "robust", "single", "all")
 TASK_ORDER = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
-METRIC_ORDER = ("accuracy", "macro_f1", "mcc", "pearson", "spearman", "exact_match", "f1", "exact_match_official",
-                "f1_official")
+METRIC_ORDER = (
+    "accuracy",
+    "macro_f1",
+    "mcc",
+    "pearson",
+    "spearman",
+    "exact_match",
+    "f1",
+    "exact_match_official",
+    "f1_official",
+)
 SPLIT_ORDER = ("valid", "valid_out_of_domain", "test", "test_out_of_domain")
 # With --protocol all, the number that stands for a model on a task: the paper protocol's chosen cell (what the
 # published tables report), else the robust mean, else the latest single run.
@@ -135,13 +145,21 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
         task, hyper = record["task"], record.get("hyperparameters") or {}
         version = f"v{task['data_version']} " if task.get("data_version") else ""
         for split, scores in split_scores(record).items():
-            rows.append({"task": task["name"], "model": record["model"]["name"],
-                         "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
-                         "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
-                         "lr": str(hyper.get("learning_rate", "-")), "epochs": str(hyper.get("num_train_epochs", "-")),
-                         "seed": str(record.get("seed", "-")), "protocol": record.get("protocol", "single"),
-                         **{name: scores[name] for name in metrics if name in scores},
-                         "wall s": finite(record.get("wall_time_s")), "run": record.get("run_id", "")})
+            rows.append(
+                {
+                    "task": task["name"],
+                    "model": record["model"]["name"],
+                    "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
+                    "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
+                    "lr": str(hyper.get("learning_rate", "-")),
+                    "epochs": str(hyper.get("num_train_epochs", "-")),
+                    "seed": str(record.get("seed", "-")),
+                    "protocol": record.get("protocol", "single"),
+                    **{name: scores[name] for name in metrics if name in scores},
+                    "wall s": finite(record.get("wall_time_s")),
+                    "run": record.get("run_id", ""),
+                }
+            )
     columns = ["task", "model", "data", "train -> eval", "lr", "epochs", "seed", "protocol", *metrics, "wall s", "run"]
     return Table("runs", f"Runs ({len(ordered)} records)", columns, rows)
 
@@ -172,18 +190,28 @@ def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
             continue
         hypers = [json.loads(hyperparameters) for hyperparameters, _ in chosen.scored_cells]
         seeds = {seed for _, seed in chosen.scored_cells}
-        choices.append(PaperChoice(key, chosen.record, chosen.scores, len(chosen.scored_cells), chosen.unscored,
-                                   sorted({str(h.get("learning_rate")) for h in hypers}, key=float_or_text),
-                                   sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text),
-                                   paper_label(hypers, seeds)))
+        choices.append(
+            PaperChoice(
+                key,
+                chosen.record,
+                chosen.scores,
+                len(chosen.scored_cells),
+                chosen.unscored,
+                sorted({str(h.get("learning_rate")) for h in hypers}, key=float_or_text),
+                sorted({str(h.get("num_train_epochs")) for h in hypers}, key=float_or_text),
+                paper_label(hypers, seeds),
+            )
+        )
     return choices
 
 
 def paper_label(hypers: Sequence[dict[str, Any]], seeds: set[str]) -> str:
     """jglue_grid_fixed_seed when the cells compared are JGLUE's whole grid, each once, at one seed; else
     other_grid (a best cell picked over more cells or over seeds is not the same experiment)."""
-    cells = [(float_or_text(str(h.get("learning_rate")))[0], float_or_text(str(h.get("num_train_epochs")))[0])
-             for h in hypers]
+    cells = [
+        (float_or_text(str(h.get("learning_rate")))[0], float_or_text(str(h.get("num_train_epochs")))[0])
+        for h in hypers
+    ]
     same = len(cells) == len(JGLUE_GRID) and set(cells) == JGLUE_GRID and len(seeds) == 1
     return "jglue_grid_fixed_seed" if same else "other_grid"
 
@@ -203,20 +231,36 @@ def paper_table(records: Sequence[dict[str, Any]]) -> Table:
         model, task, version = choice.key
         hyper = choice.chosen.get("hyperparameters") or {}
         for split in sorted(choice.scores, key=lambda split: ranked(split, SPLIT_ORDER)):
-            rows.append({"task": task, "model": model, "data": data_label(version), "split": split,
-                         "lr": str(hyper.get("learning_rate")), "epochs": str(hyper.get("num_train_epochs")),
-                         "seed": str(choice.chosen.get("seed")), "cells": choice.cells,
-                         "grid": f"lr {','.join(choice.learning_rates)} x epochs {','.join(choice.epochs)}",
-                         "chosen on": f"{DEV_SPLIT} {main_metric_of(choice.chosen)}",
-                         **{name: choice.scores[split][name] for name in metrics if name in choice.scores[split]}})
-    notes = ["The reported number is the grid cell with the best main metric on the dev split (JGLUE's protocol); "
-             "`cells` counts the cells compared."]
+            rows.append(
+                {
+                    "task": task,
+                    "model": model,
+                    "data": data_label(version),
+                    "split": split,
+                    "lr": str(hyper.get("learning_rate")),
+                    "epochs": str(hyper.get("num_train_epochs")),
+                    "seed": str(choice.chosen.get("seed")),
+                    "cells": choice.cells,
+                    "grid": f"lr {','.join(choice.learning_rates)} x epochs {','.join(choice.epochs)}",
+                    "chosen on": f"{DEV_SPLIT} {main_metric_of(choice.chosen)}",
+                    **{name: choice.scores[split][name] for name in metrics if name in choice.scores[split]},
+                }
+            )
+    notes = [
+        "The reported number is the grid cell with the best main metric on the dev split (JGLUE's protocol); "
+        "`cells` counts the cells compared."
+    ]
     unscored = sum(choice.unscored for choice in choices)
     if unscored:
         notes.append(f"{unscored} cell(s) had no dev score for the main metric and were not compared.")
-    return Table("paper", "Paper protocol: the best grid cell on dev",
-                 ["task", "model", "data", "split", "lr", "epochs", "seed", "cells", "grid", "chosen on", *metrics],
-                 rows, notes, empty="no records with protocol paper (with a dev score)")
+    return Table(
+        "paper",
+        "Paper protocol: the best grid cell on dev",
+        ["task", "model", "data", "split", "lr", "epochs", "seed", "cells", "grid", "chosen on", *metrics],
+        rows,
+        notes,
+        empty="no records with protocol paper (with a dev score)",
+    )
 
 
 # ---- (c) robust: seeds -------------------------------------------------------------------------------------
@@ -230,19 +274,30 @@ class SeedGroup:
     by_seed: dict[str, dict[str, dict[str, Any]]]  # seed -> split -> scores
 
     def values(self, split: str, metric: str) -> list[tuple[str, Any]]:
-        return [(seed, scores[split].get(metric)) for seed, scores in self.by_seed.items()
-                if split in scores and metric in scores[split]]
+        return [
+            (seed, scores[split].get(metric))
+            for seed, scores in self.by_seed.items()
+            if split in scores and metric in scores[split]
+        ]
 
 
 def seed_groups(records: Iterable[dict[str, Any]]) -> list[SeedGroup]:
     """Records with protocol "robust", grouped by (model, task, data version, hyperparameters)."""
-    groups = group_by((record for record in records if record.get("protocol") == "robust"),
-                      lambda record: (*evaluation_key(record), hyperparameter_text(record)))
+    groups = group_by(
+        (record for record in records if record.get("protocol") == "robust"),
+        lambda record: (*evaluation_key(record), hyperparameter_text(record)),
+    )
     result = []
     for key in sorted(groups, key=lambda key: (evaluation_order(key[:3]), key[3])):
         seeds = group_by(groups[key], lambda record: str(record.get("seed")))
-        result.append(SeedGroup(key[:3], json.loads(key[3]), main_metric_of(max(groups[key], key=recency)),
-                                {seed: latest_scores(seeds[seed]) for seed in sorted(seeds, key=float_or_text)}))
+        result.append(
+            SeedGroup(
+                key[:3],
+                json.loads(key[3]),
+                main_metric_of(max(groups[key], key=recency)),
+                {seed: latest_scores(seeds[seed]) for seed in sorted(seeds, key=float_or_text)},
+            )
+        )
     return result
 
 
@@ -263,21 +318,41 @@ def robust_table(records: Sequence[dict[str, Any]]) -> Table:
             metrics = metric_columns(scores[split] for scores in group.by_seed.values() if split in scores)
             metric_sets.append(metrics)
             seeds = [seed for seed, scores in group.by_seed.items() if split in scores]
-            row = {"task": group.key[1], "model": group.key[0], "data": data_label(group.key[2]), "split": split,
-                   "lr": str(group.hyperparameters.get("learning_rate")),
-                   "epochs": str(group.hyperparameters.get("num_train_epochs")), "n": len(seeds),
-                   "seeds": " ".join(seeds)}
+            row = {
+                "task": group.key[1],
+                "model": group.key[0],
+                "data": data_label(group.key[2]),
+                "split": split,
+                "lr": str(group.hyperparameters.get("learning_rate")),
+                "epochs": str(group.hyperparameters.get("num_train_epochs")),
+                "n": len(seeds),
+                "seeds": " ".join(seeds),
+            }
             for metric in metrics:
                 values = [value for _, value in group.values(split, metric)]
                 row[metric] = spread(values)
                 row[f"{metric} per seed"] = SeedValues(tuple(values))
             rows.append(row)
     metrics = metric_columns(metric_sets)
-    columns = ["task", "model", "data", "split", "lr", "epochs", "n", "seeds",
-               *(name for metric in metrics for name in (metric, f"{metric} per seed"))]
-    return Table("robust", "Robust protocol: mean ± sample std over seeds", columns, rows,
-                 ["Sample standard deviation (n - 1); per-seed values are in the order of `seeds`."],
-                 empty="no records with protocol robust")
+    columns = [
+        "task",
+        "model",
+        "data",
+        "split",
+        "lr",
+        "epochs",
+        "n",
+        "seeds",
+        *(name for metric in metrics for name in (metric, f"{metric} per seed")),
+    ]
+    return Table(
+        "robust",
+        "Robust protocol: mean ± sample std over seeds",
+        columns,
+        rows,
+        ["Sample standard deviation (n - 1); per-seed values are in the order of `seeds`."],
+        empty="no records with protocol robust",
+    )
 
 
 # ---- one number per model, task, split and metric ----------------------------------------------------------
@@ -298,9 +373,21 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
     found: list[Score] = []
     if protocol == "paper":
         for choice in paper_choices(records):
-            found += [Score(*choice.key, split, metric, finite(value), None, 1, "paper", main_metric_of(choice.chosen),
-                            choice.label)
-                      for split, scores in choice.scores.items() for metric, value in scores.items()]
+            found += [
+                Score(
+                    *choice.key,
+                    split,
+                    metric,
+                    finite(value),
+                    None,
+                    1,
+                    "paper",
+                    main_metric_of(choice.chosen),
+                    choice.label,
+                )
+                for split, scores in choice.scores.items()
+                for metric, value in scores.items()
+            ]
     elif protocol == "robust":
         by_evaluation = group_by(seed_groups(records), lambda group: group.key)
         for key, groups in by_evaluation.items():
@@ -310,15 +397,30 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
                 for metric in metrics:
                     values = [value for _, value in group.values(split, metric)]
                     stat = spread(values)
-                    found.append(Score(*key, split, metric, stat.mean, stat.std, len(values), "robust",
-                                       group.main_metric, "seed_mean"))
+                    found.append(
+                        Score(
+                            *key,
+                            split,
+                            metric,
+                            stat.mean,
+                            stat.std,
+                            len(values),
+                            "robust",
+                            group.main_metric,
+                            "seed_mean",
+                        )
+                    )
     else:
-        singles = group_by((record for record in records if record.get("protocol", "single") == "single"),
-                           evaluation_key)
+        singles = group_by(
+            (record for record in records if record.get("protocol", "single") == "single"), evaluation_key
+        )
         for key, group in singles.items():
             main = main_metric_of(max(group, key=recency))
-            found += [Score(*key, split, metric, finite(value), None, 1, "single", main, "single_run")
-                      for split, scores in latest_scores(group).items() for metric, value in scores.items()]
+            found += [
+                Score(*key, split, metric, finite(value), None, 1, "single", main, "single_run")
+                for split, scores in latest_scores(group).items()
+                for metric, value in scores.items()
+            ]
     ids = published_ids(records)
     return sort_scores(replace(score, published_id=ids[score.model]) for score in found)
 
@@ -334,8 +436,14 @@ def _dev_mean(group: SeedGroup) -> float:
 
 
 def sort_scores(scores: Iterable[Score]) -> list[Score]:
-    return sorted(scores, key=lambda s: (evaluation_order((s.model, s.task, s.data_version)),
-                                         ranked(s.split, SPLIT_ORDER), ranked(s.metric, METRIC_ORDER)))
+    return sorted(
+        scores,
+        key=lambda s: (
+            evaluation_order((s.model, s.task, s.data_version)),
+            ranked(s.split, SPLIT_ORDER),
+            ranked(s.metric, METRIC_ORDER),
+        ),
+    )
 
 
 def score_cell(score: Score) -> float | Spread | None:

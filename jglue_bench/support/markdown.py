@@ -6,26 +6,34 @@ report passes cells it formatted itself (left-aligned); `markdown_table` formats
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
-def render_table(headers: Sequence[str], cells: Sequence[Sequence[str]],
-                 right_aligned: Sequence[bool] | None = None) -> str:
+def render_table(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], right_aligned: Sequence[bool] | None = None
+) -> str:
     """Rows of text cells under `headers`; `right_aligned` per column (default: all left)."""
     right = list(right_aligned) if right_aligned is not None else [False] * len(headers)
     rows = [[str(header) for header in headers], *([str(cell) for cell in row] for row in cells)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.rjust(width) if align else cell.ljust(width)
-                                 for cell, width, align in zip(row, widths, right)) + " |"
+        return (
+            "| "
+            + " | ".join(
+                cell.rjust(width) if align else cell.ljust(width) for cell, width, align in zip(row, widths, right)
+            )
+            + " |"
+        )
 
     rule = "|" + "|".join("-" * (width + 1) + (":" if align else "-") for width, align in zip(widths, right)) + "|"
     return "\n".join([line(rows[0]), rule, *(line(row) for row in rows[1:])])
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                   right_aligned: Sequence[bool] | None = None) -> str:
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], right_aligned: Sequence[bool] | None = None
+) -> str:
     """Values formatted by format_cell; columns of numbers right-aligned (or as `right_aligned` says, for
     numbers already formatted as text)."""
     numeric = right_aligned or [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(headers))]

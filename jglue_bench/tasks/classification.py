@@ -4,8 +4,9 @@ macro F1 or MCC."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from transformers import AutoModelForSequenceClassification
@@ -37,8 +38,9 @@ def raw_label(row: Row, spec: TaskSpec) -> str:
     field = spec.fields["label"]
     value = row.values.get(field)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-        raise DataError.at(row.path, row.where, field, "a label (a string or an integer)", found=value,
-                           missing=field not in row.values)
+        raise DataError.at(
+            row.path, row.where, field, "a label (a string or an integer)", found=value, missing=field not in row.values
+        )
     return str(value)
 
 
@@ -57,29 +59,46 @@ def label_index(row: Row, spec: TaskSpec) -> int:
             return int(value)
     names = ", ".join(labels)
     indices = "" if any(label.lstrip("-").isdigit() for label in labels) else f" (or an index 0-{len(labels) - 1})"
-    raise DataError.at(row.path, row.where, field, f"one of {names}{indices}", found=value,
-                       missing=field not in row.values)
+    raise DataError.at(
+        row.path, row.where, field, f"one of {names}{indices}", found=value, missing=field not in row.values
+    )
 
 
 def head_config(spec: TaskSpec) -> dict[str, Any]:
-    return {"num_labels": len(spec.labels), "id2label": dict(enumerate(spec.labels)),
-            "label2id": {label: i for i, label in enumerate(spec.labels)}}
+    return {
+        "num_labels": len(spec.labels),
+        "id2label": dict(enumerate(spec.labels)),
+        "label2id": {label: i for i, label in enumerate(spec.labels)},
+    }
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:
-    return [{"id": example.id, "gold": spec.labels[example.label], "prediction": spec.labels[prediction],
-             "correct": example.label == prediction} for example, prediction in zip(examples, predictions)]
+    return [
+        {
+            "id": example.id,
+            "gold": spec.labels[example.label],
+            "prediction": spec.labels[prediction],
+            "correct": example.label == prediction,
+        }
+        for example, prediction in zip(examples, predictions)
+    ]
 
 
-def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
-                spec: TaskSpec) -> list[dict]:
+def output_rows(
+    examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict], spec: TaskSpec
+) -> list[dict]:
     """For `predict`: the input texts, the predicted label and every label's probability."""
     rows = []
     for example, logits in zip(examples, feature_outputs):
         probabilities = softmax(np.asarray(logits, dtype=np.float64))
-        rows.append({"id": example.id, "texts": list(example.texts),
-                     "prediction": spec.labels[int(np.argmax(logits))],
-                     "probabilities": {label: round(float(p), 6) for label, p in zip(spec.labels, probabilities)}})
+        rows.append(
+            {
+                "id": example.id,
+                "texts": list(example.texts),
+                "prediction": spec.labels[int(np.argmax(logits))],
+                "probabilities": {label: round(float(p), 6) for label, p in zip(spec.labels, probabilities)},
+            }
+        )
     return rows
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -46,8 +47,14 @@ def example_id(row: Row, field: str | None) -> str:
         return str(row.number)
     value = row.values.get(field)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-        raise DataError.at(row.path, row.where, field, "an id (a non-empty string or an integer)", found=value,
-                           missing=field not in row.values)
+        raise DataError.at(
+            row.path,
+            row.where,
+            field,
+            "an id (a non-empty string or an integer)",
+            found=value,
+            missing=field not in row.values,
+        )
     return str(value)
 
 
@@ -67,8 +74,13 @@ def check_unique_ids(examples: Sequence[Example], path: Path, field: str | None,
     seen: dict[str, int | str] = {}
     for example in examples:
         if example.id in seen:
-            error = DataError.at(path, example.where, field or "id", f"a unique id; {example.id!r} already appeared "
-                                 f"at {_place(seen[example.id])}", found=example.id)
+            error = DataError.at(
+                path,
+                example.where,
+                field or "id",
+                f"a unique id; {example.id!r} already appeared at {_place(seen[example.id])}",
+                found=example.id,
+            )
             if report is None:
                 raise error
             report(error)
@@ -79,16 +91,18 @@ def _place(where: int | str) -> str:
     return f"line {where}" if isinstance(where, int) else where
 
 
-def encode(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
-           with_token_types: bool) -> dict[str, list[list[int]]]:
+def encode(
+    tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int, with_token_types: bool
+) -> dict[str, list[list[int]]]:
     """Token ids of single texts or pairs (tokenization.layout.encode_pairs: the tokenizer's own layout)."""
     from jglue_bench.tokenization.layout import encode_pairs
 
     return encode_pairs(tokenizer, firsts, seconds, max_length, with_token_types)
 
 
-def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length: int,
-                    with_token_types: bool) -> list[dict]:
+def featurize_texts(
+    examples: Sequence[Example], tokenizer, spec, max_seq_length: int, with_token_types: bool
+) -> list[dict]:
     """One feature per example from its one or two texts (classification and regression)."""
     firsts = [example.texts[0] for example in examples]
     seconds = [example.texts[1] for example in examples] if len(spec.fields["texts"]) > 1 else None
@@ -102,8 +116,9 @@ def featurize_texts(examples: Sequence[Example], tokenizer, spec, max_seq_length
     return features
 
 
-def decode_argmax(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-                  spec, tokenizer=None) -> list[int]:
+def decode_argmax(
+    feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example], spec, tokenizer=None
+) -> list[int]:
     """The highest-scoring class or choice of each example (one feature per example)."""
     return [int(np.argmax(row)) for row in feature_outputs]
 

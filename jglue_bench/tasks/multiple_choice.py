@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,8 +38,12 @@ def forward(model, batch: dict) -> MultipleChoiceModelOutput:
     cross-entropy the model's own head computes over [questions, choices]."""
     if "choice_groups" not in batch:
         return model(**batch)
-    scores = torch.cat([model(**{name: tensor[:, None] for name, tensor in group.items()}).logits.reshape(-1)
-                        for group in batch["choice_groups"]])
+    scores = torch.cat(
+        [
+            model(**{name: tensor[:, None] for name, tensor in group.items()}).logits.reshape(-1)
+            for group in batch["choice_groups"]
+        ]
+    )
     logits = scores[batch["choice_positions"]]
     loss = torch.nn.functional.cross_entropy(logits, batch["labels"]) if "labels" in batch else None
     return MultipleChoiceModelOutput(loss=loss, logits=logits)
@@ -49,8 +54,9 @@ def to_example(row: Row, spec: TaskSpec, labelled: bool = True) -> Example:
     choices = tuple(text_field(row, field) for field in spec.fields["choices"])
     label = None
     if labelled:
-        label = integer_field(row, spec.fields["label"], f"an integer choice index from 0 to {len(choices) - 1}",
-                              maximum=len(choices) - 1)
+        label = integer_field(
+            row, spec.fields["label"], f"an integer choice index from 0 to {len(choices) - 1}", maximum=len(choices) - 1
+        )
     return Example(example_id(row, spec.fields.get("id")), (question, *choices), label, row.where)
 
 
@@ -58,8 +64,9 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
     return {}
 
 
-def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int,
-              with_token_types: bool) -> list[dict]:
+def featurize(
+    examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_length: int, with_token_types: bool
+) -> list[dict]:
     """One feature per question holding one (question, choice) sequence per choice."""
     questions = [example.texts[0] for example in examples for _ in example.texts[1:]]
     choices = [choice for example in examples for choice in example.texts[1:]]
@@ -67,7 +74,7 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
     features, cursor = [], 0
     for index, example in enumerate(examples):
         count = len(example.texts) - 1
-        feature = {key: values[cursor:cursor + count] for key, values in encoded.items()}
+        feature = {key: values[cursor : cursor + count] for key, values in encoded.items()}
         if example.label is not None:
             feature["labels"] = example.label
         features.append({**feature, "example_index": index})
@@ -76,21 +83,37 @@ def featurize(examples: Sequence[Example], tokenizer, spec: TaskSpec, max_seq_le
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[int], spec: TaskSpec) -> list[dict]:
-    return [{"id": example.id, "gold": example.label, "prediction": prediction,
-             "gold_text": example.texts[1 + example.label], "prediction_text": example.texts[1 + prediction],
-             "correct": example.label == prediction} for example, prediction in zip(examples, predictions)]
+    return [
+        {
+            "id": example.id,
+            "gold": example.label,
+            "prediction": prediction,
+            "gold_text": example.texts[1 + example.label],
+            "prediction_text": example.texts[1 + prediction],
+            "correct": example.label == prediction,
+        }
+        for example, prediction in zip(examples, predictions)
+    ]
 
 
-def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
-                spec: TaskSpec) -> list[dict]:
+def output_rows(
+    examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict], spec: TaskSpec
+) -> list[dict]:
     """For `predict`: the question, the choices, the chosen one and every choice's probability."""
     rows = []
     for example, logits in zip(examples, feature_outputs):
         choice = int(np.argmax(logits))
         probabilities = softmax(np.asarray(logits, dtype=np.float64))
-        rows.append({"id": example.id, "question": example.texts[0], "choices": list(example.texts[1:]),
-                     "prediction": choice, "prediction_text": example.texts[1 + choice],
-                     "probabilities": [round(float(p), 6) for p in probabilities]})
+        rows.append(
+            {
+                "id": example.id,
+                "question": example.texts[0],
+                "choices": list(example.texts[1:]),
+                "prediction": choice,
+                "prediction_text": example.texts[1 + choice],
+                "probabilities": [round(float(p), 6) for p in probabilities],
+            }
+        )
     return rows
 
 

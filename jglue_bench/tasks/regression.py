@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from transformers import AutoModelForSequenceClassification
@@ -34,21 +35,36 @@ def head_config(spec: TaskSpec) -> dict[str, Any]:
     return {"num_labels": 1, "problem_type": "regression"}
 
 
-def decode(feature_outputs: Sequence[np.ndarray], features: Sequence[dict], examples: Sequence[Example],
-           spec: TaskSpec, tokenizer=None) -> list[float]:
+def decode(
+    feature_outputs: Sequence[np.ndarray],
+    features: Sequence[dict],
+    examples: Sequence[Example],
+    spec: TaskSpec,
+    tokenizer=None,
+) -> list[float]:
     return [float(row[0]) for row in feature_outputs]
 
 
 def prediction_rows(examples: Sequence[Example], predictions: Sequence[float], spec: TaskSpec) -> list[dict]:
-    return [{"id": example.id, "gold": example.label, "prediction": round(prediction, 6),
-             "error": round(prediction - example.label, 6)} for example, prediction in zip(examples, predictions)]
+    return [
+        {
+            "id": example.id,
+            "gold": example.label,
+            "prediction": round(prediction, 6),
+            "error": round(prediction - example.label, 6),
+        }
+        for example, prediction in zip(examples, predictions)
+    ]
 
 
-def output_rows(examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict],
-                spec: TaskSpec) -> list[dict]:
+def output_rows(
+    examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict], spec: TaskSpec
+) -> list[dict]:
     """For `predict`: the input texts and the predicted score."""
-    return [{"id": example.id, "texts": list(example.texts), "prediction": round(float(row[0]), 6)}
-            for example, row in zip(examples, feature_outputs)]
+    return [
+        {"id": example.id, "texts": list(example.texts), "prediction": round(float(row[0]), 6)}
+        for example, row in zip(examples, feature_outputs)
+    ]
 
 
 def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:

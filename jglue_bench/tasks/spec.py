@@ -7,9 +7,10 @@ back to a default. Every message names the task and the key.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -20,9 +21,31 @@ from jglue_bench.errors import UserError, did_you_mean
 
 KINDS = ("classification", "regression", "multiple_choice", "extractive_qa")
 QA_KEYS = ("doc_stride", "max_query_length", "n_best_size", "max_answer_length")
-TASK_KEYS = ("name", "kind", "description", "version", "versions", "source", "files", "format", "hf_dataset",
-             "fields", "labels", "label_range", "metrics", "main_metric", "max_seq_length", "batch_size",
-             "learning_rate", "num_train_epochs", "grid", "split", "eval_splits", "origin", *QA_KEYS)
+TASK_KEYS = (
+    "name",
+    "kind",
+    "description",
+    "version",
+    "versions",
+    "source",
+    "files",
+    "format",
+    "hf_dataset",
+    "fields",
+    "labels",
+    "label_range",
+    "metrics",
+    "main_metric",
+    "max_seq_length",
+    "batch_size",
+    "learning_rate",
+    "num_train_epochs",
+    "grid",
+    "split",
+    "eval_splits",
+    "origin",
+    *QA_KEYS,
+)
 FIELD_KEYS = {  # required, then optional fields per kind
     "classification": (("texts", "label"), ("id",)),
     "regression": (("texts", "label"), ("id",)),
@@ -70,7 +93,7 @@ class TaskSpec:
     grid: Mapping[str, tuple] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, task: Mapping[str, Any]) -> "TaskSpec":
+    def from_config(cls, task: Mapping[str, Any]) -> TaskSpec:
         """Check a task config strictly and build its spec."""
         task = dict(task)
         check_task_keys(task)
@@ -86,28 +109,44 @@ class TaskSpec:
                 raise UserError(f"task '{name}': key 'metrics': {problem}")
         main_metric = task.get("main_metric") or metrics[0]
         if main_metric not in metrics:
-            raise UserError(f"task '{name}': key 'main_metric' is {main_metric!r}; expected one of its metrics "
-                            f"({', '.join(metrics)}){did_you_mean(main_metric, metrics)}.")
+            raise UserError(
+                f"task '{name}': key 'main_metric' is {main_metric!r}; expected one of its metrics "
+                f"({', '.join(metrics)}){did_you_mean(main_metric, metrics)}."
+            )
         files, source, hf_dataset = check.files(task)
         carve = check.carve(task.get("split"), files)
         splits = set(files) | set(carve or {}) - {"seed"}
         default_eval = ["valid"] if "valid" in splits else []  # a task of one file can still be validated
-        eval_splits = tuple(check.string_list("eval_splits", task["eval_splits"]) if task.get("eval_splits")
-                            else default_eval)
+        eval_splits = tuple(
+            check.string_list("eval_splits", task["eval_splits"]) if task.get("eval_splits") else default_eval
+        )
         for split in eval_splits:
             if split not in splits:
-                raise UserError(f"task '{name}': key 'eval_splits' names {split!r}, which is not among its files "
-                                f"({', '.join(sorted(splits))}){did_you_mean(split, splits)}.")
+                raise UserError(
+                    f"task '{name}': key 'eval_splits' names {split!r}, which is not among its files "
+                    f"({', '.join(sorted(splits))}){did_you_mean(split, splits)}."
+                )
         return cls(
-            name=name, kind=kind, files=files, source=source, fields=fields, metrics=metrics, main_metric=main_metric,
+            name=name,
+            kind=kind,
+            files=files,
+            source=source,
+            fields=fields,
+            metrics=metrics,
+            main_metric=main_metric,
             max_seq_length=check.integer("max_seq_length", task.get("max_seq_length"), minimum=8),
-            labels=check.labels(task.get("labels")), label_range=check.label_range(task.get("label_range")),
+            labels=check.labels(task.get("labels")),
+            label_range=check.label_range(task.get("label_range")),
             qa={key: check.integer(key, task[key], minimum=1) for key in QA_KEYS if task.get(key) is not None},
-            eval_splits=eval_splits, carve=carve, hf_dataset=hf_dataset, version=check.version(task),
-            origin=str(task["origin"]) if task.get("origin") else None, grid=check.grid(task.get("grid")),
+            eval_splits=eval_splits,
+            carve=carve,
+            hf_dataset=hf_dataset,
+            version=check.version(task),
+            origin=str(task["origin"]) if task.get("origin") else None,
+            grid=check.grid(task.get("grid")),
         )
 
-    def with_labels(self, labels: tuple[str, ...]) -> "TaskSpec":
+    def with_labels(self, labels: tuple[str, ...]) -> TaskSpec:
         return replace(self, labels=labels)
 
     def split_names(self) -> tuple[str, ...]:
@@ -125,8 +164,10 @@ def check_task_keys(task: Mapping[str, Any]) -> None:
     for key, expected in REQUIRED_KEYS.items():
         if task.get(key) is None:
             state = "is missing" if key not in task else "has no value"
-            raise check.fail(f"key '{key}' {state}; expected {expected} (every task needs "
-                             f"{', '.join(list(REQUIRED_KEYS)[:-1])} and {list(REQUIRED_KEYS)[-1]}).")
+            raise check.fail(
+                f"key '{key}' {state}; expected {expected} (every task needs "
+                f"{', '.join(list(REQUIRED_KEYS)[:-1])} and {list(REQUIRED_KEYS)[-1]})."
+            )
     kind = check.choice("kind", task["kind"], KINDS)
     for other, keys in KIND_ONLY_KEYS.items():
         if other != kind:
@@ -181,15 +222,19 @@ class _Checker:
     def keys(self, mapping: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in mapping:
             if key not in allowed:
-                raise self.fail(f"unknown key '{prefix}{key}'{did_you_mean(key, allowed)}; the keys are "
-                                f"{', '.join(allowed)}.", at=[*prefix.split(".")[:-1], str(key)])
+                raise self.fail(
+                    f"unknown key '{prefix}{key}'{did_you_mean(key, allowed)}; the keys are {', '.join(allowed)}.",
+                    at=[*prefix.split(".")[:-1], str(key)],
+                )
 
     def field_keys(self, kind: str, fields: Any) -> None:
         """The `fields` a kind reads: none unknown, the required ones there."""
         required, optional = FIELD_KEYS[kind]
         if fields is None and required:
-            raise self.fail(f"key 'fields' is missing; expected the file's column for each of {', '.join(required)} "
-                            f"(a {kind} task reads them).")
+            raise self.fail(
+                f"key 'fields' is missing; expected the file's column for each of {', '.join(required)} "
+                f"(a {kind} task reads them)."
+            )
         if not isinstance(fields, Mapping):
             return  # its value is checked with the others
         self.keys(fields, required + optional, "fields.")
@@ -200,13 +245,15 @@ class _Checker:
     def absent(self, mapping: Mapping[str, Any], keys: tuple[str, ...], kind: str) -> None:
         for key in keys:
             if mapping.get(key) is not None:
-                raise self.fail(f"key '{key}' applies to {kind} tasks only; this task is {mapping.get('kind')}.",
-                                at=[key])
+                raise self.fail(
+                    f"key '{key}' applies to {kind} tasks only; this task is {mapping.get('kind')}.", at=[key]
+                )
 
     def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:
         if value not in choices:
-            raise self.fail(f"key '{key}' is {value!r}; expected one of {', '.join(choices)}"
-                            f"{did_you_mean(value, choices)}.")
+            raise self.fail(
+                f"key '{key}' is {value!r}; expected one of {', '.join(choices)}{did_you_mean(value, choices)}."
+            )
         return value
 
     def mapping(self, key: str, value: Any) -> Mapping[str, Any]:
@@ -260,13 +307,24 @@ class _Checker:
                 raise self.fail(f"key 'files.{split}.path' should be a file path, found {entry.get('path')!r}.")
             if entry.get("format") is not None:
                 self.choice(f"files.{split}.format", entry["format"], FORMATS)
-            files[str(split)] = FileEntry(str(split), entry["path"], entry.get("format") or default_format,
-                                          entry.get("sha256"), entry.get("git_blob"))
+            files[str(split)] = FileEntry(
+                str(split),
+                entry["path"],
+                entry.get("format") or default_format,
+                entry.get("sha256"),
+                entry.get("git_blob"),
+            )
         source = Source(base_dir=Path(str(task["origin"])).parent if task.get("origin") else None)
         if task.get("source") is not None:
             block = dict(self.mapping("source", task["source"]))
-            source = Source(dir=block.get("dir"), url=block.get("url"), pins=block.get("pins"),
-                            sample=bool(block.get("sample", False)), base_dir=source.base_dir, declared=True)
+            source = Source(
+                dir=block.get("dir"),
+                url=block.get("url"),
+                pins=block.get("pins"),
+                sample=bool(block.get("sample", False)),
+                base_dir=source.base_dir,
+                declared=True,
+            )
         return files, source, hf_dataset
 
     def carve(self, value: Any, files: Mapping[str, FileEntry]) -> dict[str, Any] | None:
@@ -293,8 +351,9 @@ class _Checker:
     def labels(self, value: Any) -> tuple[str, ...] | None:
         if value is None:
             return None
-        if not isinstance(value, (list, tuple)) or any(isinstance(label, (bool, float, dict, list)) or label is None
-                                                       for label in value):
+        if not isinstance(value, (list, tuple)) or any(
+            isinstance(label, (bool, float, dict, list)) or label is None for label in value
+        ):
             raise self.fail(f"key 'labels' should be a list of label names, found {value!r}.")
         labels = tuple(str(label) for label in value)
         if len(labels) < 2 or len(set(labels)) != len(labels):
@@ -304,9 +363,12 @@ class _Checker:
     def label_range(self, value: Any) -> tuple[float, float] | None:
         if value is None:
             return None
-        if (not isinstance(value, (list, tuple)) or len(value) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-                or value[0] >= value[1]):
+        if (
+            not isinstance(value, (list, tuple))
+            or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            or value[0] >= value[1]
+        ):
             raise self.fail(f"key 'label_range' should be [low, high] with low < high, found {value!r}.")
         return float(value[0]), float(value[1])
 

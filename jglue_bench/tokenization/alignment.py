@@ -19,7 +19,7 @@ Fast tokenizers (AlbertTokenizer in transformers 5) report offsets themselves; w
 from __future__ import annotations
 
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 TokenSpan = tuple[int, int, int]  # (token id, start, end): text[start:end] is what the token stands for
 VOICED_SOUND_MARKS = frozenset("\uff9e\uff9f\u3099\u309a")  # half-width and combining (han)dakuten
@@ -69,8 +69,12 @@ def token_char_spans(tokenizer, text: str) -> list[TokenSpan]:
     spans = _word_level_spans(tokenizer, text, tokens)
     if spans is None:  # not a BertJapaneseTokenizer, or it split differently than we replayed it
         normalized = NormalizedText(text)
-        found = fill_gaps(match_pieces(_clean_pieces(tokens, tokenizer.unk_token), normalized.text, 0,
-                                       len(normalized.text)), normalized.text, 0, len(normalized.text))
+        found = fill_gaps(
+            match_pieces(_clean_pieces(tokens, tokenizer.unk_token), normalized.text, 0, len(normalized.text)),
+            normalized.text,
+            0,
+            len(normalized.text),
+        )
         spans = [normalized.original_span(start, end) for start, end in found]
     ids = tokenizer.convert_tokens_to_ids(tokens)
     return [(token_id, start, end) for token_id, (start, end) in zip(ids, spans)]
@@ -82,8 +86,10 @@ def _fast_token_spans(tokenizer, text: str) -> list[TokenSpan]:
         spans = _presegmented_spans(tokenizer, text, splitter.words(text))
     else:
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        spans = [(token_id, _skip_spaces(text, start, end), end)  # some tokenizers count the space before a word
-                 for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"])]
+        spans = [
+            (token_id, _skip_spaces(text, start, end), end)  # some tokenizers count the space before a word
+            for token_id, (start, end) in zip(encoded["input_ids"], encoded["offset_mapping"])
+        ]
     return _whole_clusters(text, spans)
 
 
@@ -102,8 +108,9 @@ def _presegmented_spans(tokenizer, text: str, words: Sequence[tuple[str, int]]) 
     splitter knows where each word starts in the text."""
     if not words:
         return []
-    encoded = tokenizer([word for word, _ in words], add_special_tokens=False, is_split_into_words=True,
-                        return_offsets_mapping=True)
+    encoded = tokenizer(
+        [word for word, _ in words], add_special_tokens=False, is_split_into_words=True, return_offsets_mapping=True
+    )
     spans = []
     for token_id, word_index, (start, end) in zip(encoded["input_ids"], encoded.word_ids(), encoded["offset_mapping"]):
         word_start = words[word_index][1]
@@ -191,8 +198,10 @@ def _word_level_spans(tokenizer, text: str, tokens: Sequence[str]) -> list[tuple
             spans.append((chunk_start, chunk_start + len(chunk_text)))
             continue
         normalized = NormalizedText(chunk_text)
-        spans.extend((chunk_start + start, chunk_start + end)
-                     for start, end in _align_words(normalized, surfaces, pieces_per_word, tokenizer.unk_token))
+        spans.extend(
+            (chunk_start + start, chunk_start + end)
+            for start, end in _align_words(normalized, surfaces, pieces_per_word, tokenizer.unk_token)
+        )
     return spans
 
 
@@ -230,12 +239,14 @@ def _group_chunks(words):
     return groups
 
 
-def _align_words(normalized: NormalizedText, surfaces: Sequence[str], pieces_per_word: Sequence[Sequence[str]],
-                 unk_token: str | None) -> list[tuple[int, int]]:
+def _align_words(
+    normalized: NormalizedText, surfaces: Sequence[str], pieces_per_word: Sequence[Sequence[str]], unk_token: str | None
+) -> list[tuple[int, int]]:
     """Original spans (relative to the chunk) of every piece: words first, then pieces within each word."""
     text = normalized.text
-    word_spans = fill_gaps(match_pieces([_normalize(surface) for surface in surfaces], text, 0, len(text)),
-                           text, 0, len(text))
+    word_spans = fill_gaps(
+        match_pieces([_normalize(surface) for surface in surfaces], text, 0, len(text)), text, 0, len(text)
+    )
     spans: list[tuple[int, int]] = []
     for (low, high), pieces in zip(word_spans, pieces_per_word):
         found = fill_gaps(match_pieces(_clean_pieces(pieces, unk_token), text, low, high), text, low, high)

@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 from jglue_bench.support.gc_pause import collector_paused
 
@@ -37,10 +37,23 @@ CACHE_LIMIT = 1_000_000  # distinct surfaces kept; the cache starts afresh past 
 CHECKS_PER_CALL = 8  # items of each call compared with the reference tokenizer
 WHITESPACE = re.compile(r"\s")
 SELF_CHECK_TEXTS = (
-    "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!", "ﾊﾝｶｸｶﾀｶﾅとﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ",
-    "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ ＡＢＣ １２３", "絵文字😀と未知の文字𠮷野家と☃", "東京 [SEP] 大阪[SEP]京都[CLS]",
-    "ａ" * 120, "x" * 101 + "です", "1,000円と2,5,6です。``引用''と\"引用\"", "タブ\tと改行\nと全角　空白",
-    "\u3000", " ", "", "Ⅻ㌔㍉ﬁ", "İstanbulΣΑΣ", "[UNK]と<unk>と<pad>と[MASK]と［ＳＥＰ］", "ｶ\u3099ｷﾞ", "\u200b\ufeff零幅",
+    "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!",
+    "ﾊﾝｶｸｶﾀｶﾅとﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ",
+    "Ｆｕｌｌ－ｗｉｄｔｈ Ｌａｔｉｎ ＡＢＣ １２３",
+    "絵文字😀と未知の文字𠮷野家と☃",
+    "東京 [SEP] 大阪[SEP]京都[CLS]",
+    "ａ" * 120,
+    "x" * 101 + "です",
+    "1,000円と2,5,6です。``引用''と\"引用\"",
+    "タブ\tと改行\nと全角　空白",
+    "\u3000",
+    " ",
+    "",
+    "Ⅻ㌔㍉ﬁ",
+    "İstanbulΣΑΣ",
+    "[UNK]と<unk>と<pad>と[MASK]と［ＳＥＰ］",
+    "ｶ\u3099ｷﾞ",
+    "\u200b\ufeff零幅",
 )
 
 
@@ -54,8 +67,11 @@ def fast_encoder(tokenizer, num_proc: int | None = None) -> FastEncoder | None:
     differing = encoder.mismatches(SELF_CHECK_TEXTS, SELF_CHECK_TEXTS[::-1], max_length=16, with_token_types=True)
     differing += encoder.mismatches(SELF_CHECK_TEXTS, None, max_length=512, with_token_types=False)
     if differing:
-        logger.warning("fast tokenization differs from %s on its self-check texts %s; using the tokenizer itself",
-                       type(tokenizer).__name__, sorted(set(differing)))
+        logger.warning(
+            "fast tokenization differs from %s on its self-check texts %s; using the tokenizer itself",
+            type(tokenizer).__name__,
+            sorted(set(differing)),
+        )
         return None
     return encoder
 
@@ -102,8 +118,9 @@ class FastEncoder:
         self.num_proc = num_proc if num_proc is not None else min(os.cpu_count() or 1, 8)
         self.parallel_threshold = parallel_threshold
         self.surfaces = MecabSurfaces(tokenizer)
-        self.pieces = WordPieceIds(tokenizer) if tokenizer.subword_tokenizer_type == "wordpiece" else \
-            SentencePieceIds(tokenizer)
+        self.pieces = (
+            WordPieceIds(tokenizer) if tokenizer.subword_tokenizer_type == "wordpiece" else SentencePieceIds(tokenizer)
+        )
         self.lower = bool(tokenizer.word_tokenizer.do_lower_case)
         self.never_split = set(tokenizer.word_tokenizer.never_split) | set(tokenizer.all_special_tokens)
         # chunks PreTrainedTokenizer.tokenize keeps whole: its added tokens and special tokens
@@ -154,8 +171,9 @@ class FastEncoder:
                 ids += self._chunk_ids(chunk)
         return ids
 
-    def __call__(self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
-                 with_token_types: bool | None) -> dict[str, list[list[int]]]:
+    def __call__(
+        self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int, with_token_types: bool | None
+    ) -> dict[str, list[list[int]]]:
         firsts = list(firsts)
         seconds = list(seconds) if seconds is not None else None
         if not firsts:  # the reference's own answer for an empty batch
@@ -167,13 +185,17 @@ class FastEncoder:
         sample = evenly_spaced(len(firsts), CHECKS_PER_CALL)
         if self._sample_differs(encoded, sample, firsts, seconds, max_length, with_token_types):
             self.fallbacks += 1
-            logger.warning("fast tokenization differed from the reference on a checked item; this batch of %d is "
-                           "tokenized by the reference tokenizer", len(firsts))
+            logger.warning(
+                "fast tokenization differed from the reference on a checked item; this batch of %d is "
+                "tokenized by the reference tokenizer",
+                len(firsts),
+            )
             return reference_encode(self.tokenizer, firsts, seconds, max_length, with_token_types)
         return encoded
 
-    def encode_serial(self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
-                      with_token_types: bool | None) -> dict[str, list[list[int]]]:
+    def encode_serial(
+        self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int, with_token_types: bool | None
+    ) -> dict[str, list[list[int]]]:
         if with_token_types is None:  # what the reference does when not told: its model_input_names decide
             with_token_types = "token_type_ids" in self.tokenizer.model_input_names
         input_ids, token_types = [], []
@@ -189,8 +211,9 @@ class FastEncoder:
         encoded["attention_mask"] = [[1] * len(ids) for ids in input_ids]
         return encoded
 
-    def mismatches(self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
-                   with_token_types: bool | None) -> list[int]:
+    def mismatches(
+        self, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int, with_token_types: bool | None
+    ) -> list[int]:
         """Indices of the items whose fast encoding differs from the reference tokenizer's."""
         fast = self.encode_serial(firsts, seconds, max_length, with_token_types)
         slow = reference_encode(self.tokenizer, firsts, seconds, max_length, with_token_types)
@@ -200,18 +223,22 @@ class FastEncoder:
 
     def _sample_differs(self, encoded, sample, firsts, seconds, max_length, with_token_types) -> bool:
         picked_seconds = [seconds[i] for i in sample] if seconds is not None else None
-        slow = reference_encode(self.tokenizer, [firsts[i] for i in sample], picked_seconds, max_length,
-                                with_token_types)
+        slow = reference_encode(
+            self.tokenizer, [firsts[i] for i in sample], picked_seconds, max_length, with_token_types
+        )
         return list(slow) != list(encoded) or any(
-            slow[key][row] != encoded[key][i] for key in slow for row, i in enumerate(sample))
+            slow[key][row] != encoded[key][i] for key in slow for row, i in enumerate(sample)
+        )
 
     def _parallel(self, size: int) -> bool:
-        return (self.num_proc > 1 and size >= self.parallel_threshold
-                and "fork" in multiprocessing.get_all_start_methods())
+        return (
+            self.num_proc > 1 and size >= self.parallel_threshold and "fork" in multiprocessing.get_all_start_methods()
+        )
 
 
-def assemble(first: list[int], second: list[int] | None, max_length: int, cls_id: int,
-             sep_id: int) -> tuple[list[int], list[int]]:
+def assemble(
+    first: list[int], second: list[int] | None, max_length: int, cls_id: int, sep_id: int
+) -> tuple[list[int], list[int]]:
     """[CLS] first [SEP] (second [SEP]) and its token types, truncated as transformers 5's slow tokenizers do
     (`PreTrainedTokenizer.truncate_sequences`, longest_first, right side): a pair first loses the difference
     in length from the longer text, then the rest is split with the odd token taken from the second text."""
@@ -240,8 +267,14 @@ def reference_encode(tokenizer, firsts, seconds, max_length: int, with_token_typ
     level = python_tokenizers.level
     python_tokenizers.setLevel(logging.ERROR)
     try:
-        encoded = tokenizer(list(firsts), list(seconds) if seconds is not None else None, truncation=True,
-                            max_length=max_length, padding=False, return_token_type_ids=with_token_types)
+        encoded = tokenizer(
+            list(firsts),
+            list(seconds) if seconds is not None else None,
+            truncation=True,
+            max_length=max_length,
+            padding=False,
+            return_token_type_ids=with_token_types,
+        )
     finally:
         python_tokenizers.setLevel(level)
     return {key: list(value) for key, value in encoded.items()}
@@ -297,12 +330,18 @@ class WordPieceIds:
         from tokenizers.models import WordPiece
 
         subword = tokenizer.subword_tokenizer
-        self.model = WordPiece(dict(tokenizer.vocab), unk_token=subword.unk_token,
-                               max_input_chars_per_word=subword.max_input_chars_per_word)
+        self.model = WordPiece(
+            dict(tokenizer.vocab),
+            unk_token=subword.unk_token,
+            max_input_chars_per_word=subword.max_input_chars_per_word,
+        )
         # ids go through the added tokens first, as convert_tokens_to_ids does (the same ids unless an added
         # token shadows a vocabulary entry)
-        self.remap = {tokenizer.vocab[token]: index for token, index in tokenizer._added_tokens_encoder.items()
-                      if token in tokenizer.vocab and tokenizer.vocab[token] != index}
+        self.remap = {
+            tokenizer.vocab[token]: index
+            for token, index in tokenizer._added_tokens_encoder.items()
+            if token in tokenizer.vocab and tokenizer.vocab[token] != index
+        }
 
     def __call__(self, word: str) -> list[int]:
         ids = []
@@ -325,8 +364,11 @@ class SentencePieceIds:
         # convert_tokens_to_ids looks at the added tokens first; an added token that is also a piece keeps
         # the added token's id
         piece_ids = {token: self.processor.PieceToId(token) for token in tokenizer._added_tokens_encoder}
-        self.remap = {piece_ids[token]: index for token, index in tokenizer._added_tokens_encoder.items()
-                      if piece_ids[token] != self.processor.unk_id() and piece_ids[token] != index}
+        self.remap = {
+            piece_ids[token]: index
+            for token, index in tokenizer._added_tokens_encoder.items()
+            if piece_ids[token] != self.processor.unk_id() and piece_ids[token] != index
+        }
 
     def __call__(self, word: str) -> list[int]:
         if self.plain and not (WHITESPACE.search(word) or "," in word or "``" in word or "''" in word):
@@ -335,14 +377,17 @@ class SentencePieceIds:
         return self.tokenizer.convert_tokens_to_ids(self.subword.tokenize(word))
 
 
-def encode_in_processes(encoder: FastEncoder, firsts: list[str], seconds: list[str] | None, max_length: int,
-                        with_token_types: bool | None) -> dict[str, list[list[int]]]:
+def encode_in_processes(
+    encoder: FastEncoder, firsts: list[str], seconds: list[str] | None, max_length: int, with_token_types: bool | None
+) -> dict[str, list[list[int]]]:
     """encode_serial over chunks in forked processes (each inherits the encoder, its tagger and its cache)."""
     global _FORKED_ENCODER
     chunks = max(encoder.num_proc * 4, 1)
     size = -(-len(firsts) // chunks)
-    jobs = [(firsts[i:i + size], seconds[i:i + size] if seconds is not None else None, max_length, with_token_types)
-            for i in range(0, len(firsts), size)]
+    jobs = [
+        (firsts[i : i + size], seconds[i : i + size] if seconds is not None else None, max_length, with_token_types)
+        for i in range(0, len(firsts), size)
+    ]
     _FORKED_ENCODER = encoder
     try:
         with multiprocessing.get_context("fork").Pool(encoder.num_proc) as pool:

@@ -8,12 +8,13 @@ tokens go instead of writing BERT's layout for every family.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
-def encode_pairs(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int,
-                 with_token_types: bool | None) -> dict[str, list[list[int]]]:
+def encode_pairs(
+    tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None, max_length: int, with_token_types: bool | None
+) -> dict[str, list[list[int]]]:
     """Token ids of single texts or pairs, truncated longest-first to `max_length`, unpadded (batches pad).
     The MeCab fast path gives the reference tokenizer's ids (checked on every text of JGLUE and JCoLA), several
     times faster; other tokenizers are called themselves, on Juman++ words where the recipe pre-segments."""
@@ -34,8 +35,15 @@ def encode_pairs(tokenizer, firsts: Sequence[str], seconds: Sequence[str] | None
         extra["is_split_into_words"] = True
     if not firsts:
         return {"input_ids": []}
-    encoded = tokenizer(firsts, seconds, truncation=True, max_length=max_length, padding=False,
-                        return_token_type_ids=with_token_types, **extra)
+    encoded = tokenizer(
+        firsts,
+        seconds,
+        truncation=True,
+        max_length=max_length,
+        padding=False,
+        return_token_type_ids=with_token_types,
+        **extra,
+    )
     return {key: list(value) for key, value in encoded.items()}
 
 
@@ -82,7 +90,7 @@ def pair_template(tokenizer) -> PairTemplate:
     else:
         ids, types = _backend_pair_layout(tokenizer, first, second)
     a, b = ids.index(first), ids.index(second)
-    template = PairTemplate(tuple(ids[:a]), tuple(ids[a + 1:b]), tuple(ids[b + 1:]), types[a], types[b])
+    template = PairTemplate(tuple(ids[:a]), tuple(ids[a + 1 : b]), tuple(ids[b + 1 :]), types[a], types[b])
     tokenizer.jglue_pair_template = template
     return template
 
@@ -91,8 +99,9 @@ def _backend_pair_layout(tokenizer, first: int, second: int) -> tuple[list[int],
     """The layout of a short pair as the Rust post-processor makes it (special tokens and token types)."""
     encoded = tokenizer("x", "y", return_token_type_ids=True)
     sequence_ids = encoded.sequence_ids(0)
-    ids = [first if seq == 0 else second if seq == 1 else token
-           for token, seq in zip(encoded["input_ids"], sequence_ids)]
+    ids = [
+        first if seq == 0 else second if seq == 1 else token for token, seq in zip(encoded["input_ids"], sequence_ids)
+    ]
     # "x" may be several tokens (a word-start piece, then x): keep one marker per text
     collapsed_ids, collapsed_types, previous = [], [], None
     for token, token_type, seq in zip(ids, encoded["token_type_ids"], sequence_ids):

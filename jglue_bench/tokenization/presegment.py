@@ -15,10 +15,12 @@ from functools import lru_cache
 
 from jglue_bench.errors import UserError
 
-JUMANPP_HELP = ("Juman++ is not installed: model '{model}' is pre-segmented with Juman++ (model.tokenizer."
-                "pre_segment: jumanpp) and no `{command}` binary was found on PATH. Install Juman++ 2.0.0-rc3 "
-                "(https://github.com/ku-nlp/jumanpp/releases: cmake, make, make install) or set "
-                "model.tokenizer.jumanpp_command to its path.")
+JUMANPP_HELP = (
+    "Juman++ is not installed: model '{model}' is pre-segmented with Juman++ (model.tokenizer."
+    "pre_segment: jumanpp) and no `{command}` binary was found on PATH. Install Juman++ 2.0.0-rc3 "
+    "(https://github.com/ku-nlp/jumanpp/releases: cmake, make, make install) or set "
+    "model.tokenizer.jumanpp_command to its path."
+)
 WHITESPACE = re.compile(r"\S+")
 PRE_SEGMENTERS = ("jumanpp",)
 CACHE_SIZE = 200_000  # texts; contexts and questions repeat across epochs, splits and runs in one process
@@ -41,15 +43,15 @@ class WordSplitter:
             for surface in self._surfaces(chunk.group()):
                 found = text.find(surface, cursor, chunk.end())
                 if found < 0:  # Juman++ rewrote a character: keep the rest of the chunk as one word
-                    words.append((text[cursor:chunk.end()], cursor))
+                    words.append((text[cursor : chunk.end()], cursor))
                     cursor = chunk.end()
                     break
                 if found > cursor:  # characters Juman++ dropped stay with the next word
-                    surface, found = text[cursor:found + len(surface)], cursor
+                    surface, found = text[cursor : found + len(surface)], cursor
                 words.append((surface, found))
                 cursor = found + len(surface)
             if cursor < chunk.end():
-                words.append((text[cursor:chunk.end()], cursor))
+                words.append((text[cursor : chunk.end()], cursor))
         return tuple(words)
 
     def _surfaces(self, chunk: str) -> list[str]:
@@ -76,8 +78,9 @@ def jumanpp_command(recipe, model_name: str) -> str | None:
     if kind in (None, "none"):
         return None
     if kind not in PRE_SEGMENTERS:
-        raise UserError(f"model.tokenizer.pre_segment is {kind!r}; expected one of {', '.join(PRE_SEGMENTERS)} or "
-                        f"null.")
+        raise UserError(
+            f"model.tokenizer.pre_segment is {kind!r}; expected one of {', '.join(PRE_SEGMENTERS)} or null."
+        )
     command = str(recipe.get("jumanpp_command") or "jumanpp")
     if shutil.which(command) is None:
         raise UserError(JUMANPP_HELP.format(model=model_name, command=command))

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedTokenizerBase
@@ -37,8 +38,12 @@ from jglue_bench.tokenization.tiny import build_tiny_spm
 RECIPE_FILE = "jglue_bench_tokenizer.json"
 FINGERPRINT_PROBE = "ＪＧＬＵＥは日本語の評価ベンチマークです。ｶﾞｲﾄﾞで東京タワーへ行った!"
 # the files a recipe reads, by key, with the name each has in a hub repo
-FILE_KEYS = {"spm_file": "spiece.model", "vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json",
-             "normalizer_file": "tokenizer.model"}
+FILE_KEYS = {
+    "spm_file": "spiece.model",
+    "vocab_file": "vocab.txt",
+    "tokenizer_file": "tokenizer.json",
+    "normalizer_file": "tokenizer.model",
+}
 LOCATION_KEYS = ("build_tiny_spm", *FILE_KEYS)
 RECIPE_KEYS = {
     "mecab_sentencepiece": ("spm_file", "build_tiny_spm", "mecab_dic", "do_lower_case"),
@@ -62,8 +67,10 @@ def load_tokenizer(model_cfg: Mapping[str, Any], cache_dir: str | Path | None = 
         raise UserError(f"model.tokenizer.recipe is {kind!r}; expected one of {', '.join(RECIPES)}.")
     unknown = sorted(set(recipe) - set(COMMON_KEYS) - set(RECIPE_KEYS[kind]))
     if unknown:
-        raise UserError(f"model.tokenizer has {', '.join(unknown)}, which the {kind} recipe does not read; it reads "
-                        f"{', '.join(COMMON_KEYS + RECIPE_KEYS[kind])}.")
+        raise UserError(
+            f"model.tokenizer has {', '.join(unknown)}, which the {kind} recipe does not read; it reads "
+            f"{', '.join(COMMON_KEYS + RECIPE_KEYS[kind])}."
+        )
     splitter = word_splitter(recipe, str(model_cfg.get("name")))  # a missing Juman++ says so before any work
     cache = Path(cache_dir or Path.home() / ".cache" / "jglue-bench").expanduser()
     files: dict[str, Path] = {}
@@ -96,9 +103,14 @@ def _mecab_sentencepiece(model_cfg, recipe, files, cache):
         files["spm_file"] = build_tiny_spm(cache)
     spm_file = files.get("spm_file") or _file(model_cfg, recipe, files, "spm_file")
     return BertJapaneseTokenizer(
-        vocab_file=None, spm_file=str(spm_file), word_tokenizer_type="mecab",
-        mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "unidic_lite")}, subword_tokenizer_type="sentencepiece",
-        do_lower_case=bool(recipe.get("do_lower_case", True)), **_special_tokens(recipe))
+        vocab_file=None,
+        spm_file=str(spm_file),
+        word_tokenizer_type="mecab",
+        mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "unidic_lite")},
+        subword_tokenizer_type="sentencepiece",
+        do_lower_case=bool(recipe.get("do_lower_case", True)),
+        **_special_tokens(recipe),
+    )
 
 
 def _mecab_vocab(subword_type: str):
@@ -106,9 +118,14 @@ def _mecab_vocab(subword_type: str):
         from transformers import BertJapaneseTokenizer
 
         return BertJapaneseTokenizer(
-            vocab_file=str(_file(model_cfg, recipe, files, "vocab_file")), word_tokenizer_type="mecab",
-            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "ipadic")}, subword_tokenizer_type=subword_type,
-            do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+            vocab_file=str(_file(model_cfg, recipe, files, "vocab_file")),
+            word_tokenizer_type="mecab",
+            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "ipadic")},
+            subword_tokenizer_type=subword_type,
+            do_lower_case=bool(recipe.get("do_lower_case", False)),
+            **_special_tokens(recipe),
+        )
+
     return build
 
 
@@ -118,8 +135,11 @@ def _albert_sentencepiece(model_cfg, recipe, files, cache):
     spm_file = _file(model_cfg, recipe, files, "spm_file")
     # keep_accents matters: without it NFKD strips dakuten and が becomes か.
     return AlbertTokenizer.from_pretrained(
-        str(Path(spm_file).parent), keep_accents=bool(recipe.get("keep_accents", True)),
-        do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+        str(Path(spm_file).parent),
+        keep_accents=bool(recipe.get("keep_accents", True)),
+        do_lower_case=bool(recipe.get("do_lower_case", False)),
+        **_special_tokens(recipe),
+    )
 
 
 def _fairseq_sentencepiece(model_cfg, recipe, files, cache):
@@ -129,8 +149,7 @@ def _fairseq_sentencepiece(model_cfg, recipe, files, cache):
 
     # XLMRobertaTokenizer's layout is fairseq's: <s>=0 <pad>=1 </s>=2 <unk>=3, then SentencePiece's ids + 1
     spm_file = _file(model_cfg, recipe, files, "spm_file", "sentencepiece.bpe.model")
-    return load_family_class(XLMRobertaTokenizer, spm_file, "sentencepiece.bpe.model", cache,
-                             **_special_tokens(recipe))
+    return load_family_class(XLMRobertaTokenizer, spm_file, "sentencepiece.bpe.model", cache, **_special_tokens(recipe))
 
 
 def _sentencepiece(model_cfg, recipe, files, cache):
@@ -139,8 +158,14 @@ def _sentencepiece(model_cfg, recipe, files, cache):
     from jglue_bench.tokenization.sentencepiece_recipes import load_family_class
 
     spm_file = _file(model_cfg, recipe, files, "spm_file", "spm.model")
-    return load_family_class(DebertaV2Tokenizer, spm_file, "spm.model", cache,
-                             do_lower_case=bool(recipe.get("do_lower_case", False)), **_special_tokens(recipe))
+    return load_family_class(
+        DebertaV2Tokenizer,
+        spm_file,
+        "spm.model",
+        cache,
+        do_lower_case=bool(recipe.get("do_lower_case", False)),
+        **_special_tokens(recipe),
+    )
 
 
 def _unigram(model_cfg, recipe, files, cache):
@@ -149,8 +174,14 @@ def _unigram(model_cfg, recipe, files, cache):
 
     import jglue_bench.tokenization.sentencepiece_recipes as spm
 
-    specials = {"cls_token": "<cls>", "sep_token": "<sep>", "pad_token": "<pad>", "unk_token": "<unk>",
-                "mask_token": "<mask>", **_special_tokens(recipe)}
+    specials = {
+        "cls_token": "<cls>",
+        "sep_token": "<sep>",
+        "pad_token": "<pad>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+        **_special_tokens(recipe),
+    }
     if "spm_file" in recipe:
         backend = spm.unigram_from_proto(spm.sentencepiece_proto(_file(model_cfg, recipe, files, "spm_file")), specials)
     else:
@@ -160,8 +191,10 @@ def _unigram(model_cfg, recipe, files, cache):
         except Exception as error:
             raise UserError(f"{path} is not a tokenizers JSON file ({str(error).splitlines()[0]}).") from error
         if type(backend.model).__name__ != "Unigram":
-            raise UserError(f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
-                            f"SentencePiece unigram tokenizer these models were pre-trained with.")
+            raise UserError(
+                f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
+                f"SentencePiece unigram tokenizer these models were pre-trained with."
+            )
         normalizer = _optional_file(model_cfg, recipe, files, "normalizer_file")
         if normalizer is not None:  # the SentencePiece model it was converted from: its rules, exactly
             spm.restore_normalization(backend, spm.sentencepiece_proto(normalizer))
@@ -176,13 +209,15 @@ def _auto(model_cfg, recipe, files, cache):
 
     source = model_cfg.get("pretrained")
     if source is None:
-        raise UserError(f"model '{model_cfg.get('name')}' uses the auto recipe but names no `pretrained` folder or "
-                        f"hub id.")
+        raise UserError(
+            f"model '{model_cfg.get('name')}' uses the auto recipe but names no `pretrained` folder or hub id."
+        )
     trap = auto_trap(_optional_json(model_cfg, "config.json"), _optional_json(model_cfg, "tokenizer_config.json"))
     if trap is not None:
         raise UserError(f"model '{model_cfg.get('name')}': AutoTokenizer would tokenize it wrongly: {trap}")
-    return AutoTokenizer.from_pretrained(str(source), revision=model_cfg.get("revision"), trust_remote_code=False,
-                                         **_special_tokens(recipe))
+    return AutoTokenizer.from_pretrained(
+        str(source), revision=model_cfg.get("revision"), trust_remote_code=False, **_special_tokens(recipe)
+    )
 
 
 def auto_trap(config: dict | None, tokenizer_config: dict | None) -> str | None:
@@ -191,25 +226,37 @@ def auto_trap(config: dict | None, tokenizer_config: dict | None) -> str | None:
     model_type = (config or {}).get("model_type")
     tokenizer_class = (tokenizer_config or {}).get("tokenizer_class") or ""
     if tokenizer_class.startswith("MLuke") or model_type == "luke":
-        return "MLukeTokenizer gives every id one below the pre-trained row and drops NFKC; use recipe " \
-               "fairseq_sentencepiece."
+        return (
+            "MLukeTokenizer gives every id one below the pre-trained row and drops NFKC; use recipe "
+            "fairseq_sentencepiece."
+        )
     if model_type == "deberta-v2" or tokenizer_class.startswith("DebertaV2"):
-        return "DebertaV2Tokenizer drops the model's NFKC map (full-width letters and half-width katakana become " \
-               "[UNK]); use recipe sentencepiece."
+        return (
+            "DebertaV2Tokenizer drops the model's NFKC map (full-width letters and half-width katakana become "
+            "[UNK]); use recipe sentencepiece."
+        )
     if model_type in ("xlm-roberta",) or tokenizer_class.startswith("XLMRoberta"):
-        return "XLMRobertaTokenizer does not compose half-width voiced katakana as SentencePiece does; use recipe " \
-               "fairseq_sentencepiece."
+        return (
+            "XLMRobertaTokenizer does not compose half-width voiced katakana as SentencePiece does; use recipe "
+            "fairseq_sentencepiece."
+        )
     if config is None and tokenizer_class.startswith("Llama"):
-        return "without config.json, tokenizer_class LlamaTokenizer loads a BPE model that splits Japanese into " \
-               "characters or bytes; use recipe unigram."
+        return (
+            "without config.json, tokenizer_class LlamaTokenizer loads a BPE model that splits Japanese into "
+            "characters or bytes; use recipe unigram."
+        )
     if model_type == "modernbert" and tokenizer_class.startswith("Llama"):
         return "tokenizer_class LlamaTokenizer is a BPE model in transformers 5; use recipe unigram."
-    if model_type in ("bert", "distilbert", "electra") and (not tokenizer_class or tokenizer_class.startswith(
-            "BertJapanese")):
-        return ("with no tokenizer config AutoTokenizer loads the English WordPiece BertTokenizer; use recipe "
-                "mecab_wordpiece (or mecab_character, mecab_sentencepiece) with the model's MeCab dictionary."
-                if not tokenizer_class else "BertJapaneseTokenizer is built from the recipe: use mecab_wordpiece, "
-                "mecab_character or mecab_sentencepiece with the model's MeCab dictionary.")
+    if model_type in ("bert", "distilbert", "electra") and (
+        not tokenizer_class or tokenizer_class.startswith("BertJapanese")
+    ):
+        return (
+            "with no tokenizer config AutoTokenizer loads the English WordPiece BertTokenizer; use recipe "
+            "mecab_wordpiece (or mecab_character, mecab_sentencepiece) with the model's MeCab dictionary."
+            if not tokenizer_class
+            else "BertJapaneseTokenizer is built from the recipe: use mecab_wordpiece, "
+            "mecab_character or mecab_sentencepiece with the model's MeCab dictionary."
+        )
     return None
 
 
@@ -223,10 +270,16 @@ def _optional_json(model_cfg: Mapping[str, Any], filename: str) -> dict | None:
         raise UserError(f"{filename} of model '{model_cfg.get('name')}' is not valid JSON: {error}") from error
 
 
-BUILDERS = {"mecab_sentencepiece": _mecab_sentencepiece, "mecab_wordpiece": _mecab_vocab("wordpiece"),
-            "mecab_character": _mecab_vocab("character"), "albert_sentencepiece": _albert_sentencepiece,
-            "fairseq_sentencepiece": _fairseq_sentencepiece, "sentencepiece": _sentencepiece, "unigram": _unigram,
-            "auto": _auto}
+BUILDERS = {
+    "mecab_sentencepiece": _mecab_sentencepiece,
+    "mecab_wordpiece": _mecab_vocab("wordpiece"),
+    "mecab_character": _mecab_vocab("character"),
+    "albert_sentencepiece": _albert_sentencepiece,
+    "fairseq_sentencepiece": _fairseq_sentencepiece,
+    "sentencepiece": _sentencepiece,
+    "unigram": _unigram,
+    "auto": _auto,
+}
 
 
 def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
@@ -235,11 +288,15 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
     if Path(str(filename)).expanduser().is_absolute():
         path = Path(str(filename)).expanduser()
         if not path.is_file():
-            raise UserError(f"{path} does not exist (model '{model_cfg.get('name')}' names it in its tokenizer recipe).")
+            raise UserError(
+                f"{path} does not exist (model '{model_cfg.get('name')}' names it in its tokenizer recipe)."
+            )
         return path
     source = model_cfg.get("pretrained")
     if source is None:
-        raise UserError(f"model '{model_cfg.get('name')}' has no `pretrained` folder or hub id to read {filename} from.")
+        raise UserError(
+            f"model '{model_cfg.get('name')}' has no `pretrained` folder or hub id to read {filename} from."
+        )
     local = Path(str(source)).expanduser()
     if not local.is_dir() and _looks_like_path(str(source)):
         raise UserError(f"model.pretrained {source} is not a folder (expected the model's files, e.g. {filename}).")
@@ -254,8 +311,10 @@ def model_file(model_cfg: Mapping[str, Any], filename: str) -> Path:
     try:
         return Path(hf_hub_download(str(source), filename, revision=model_cfg.get("revision")))
     except (LocalEntryNotFoundError, HfHubHTTPError, HFValidationError, OSError) as error:
-        raise UserError(f"Could not get {filename} of '{source}' (revision {model_cfg.get('revision')}) from the "
-                        f"Hugging Face hub: {error}. Offline, point model.pretrained at a local folder.") from error
+        raise UserError(
+            f"Could not get {filename} of '{source}' (revision {model_cfg.get('revision')}) from the "
+            f"Hugging Face hub: {error}. Offline, point model.pretrained at a local folder."
+        ) from error
 
 
 def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
@@ -284,8 +343,11 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     from jglue_bench.tokenization.layout import encode_pairs
 
     digest = hashlib.sha256()
-    behaviour = {key: value for key, value in tokenizer.jglue_recipe.items()
-                 if key not in LOCATION_KEYS and key != "jumanpp_command"}
+    behaviour = {
+        key: value
+        for key, value in tokenizer.jglue_recipe.items()
+        if key not in LOCATION_KEYS and key != "jumanpp_command"
+    }
     digest.update(json.dumps(behaviour, sort_keys=True, default=str).encode())
     digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     digest.update(json.dumps(encode_pairs(tokenizer, [FINGERPRINT_PROBE], None, 512, False)["input_ids"]).encode())

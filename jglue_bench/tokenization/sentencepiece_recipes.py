@@ -64,8 +64,10 @@ def load_family_class(tokenizer_class, model_file: Path, expected_name: str, cac
     name the class looks for, with the model's normalisation put back."""
     proto = sentencepiece_proto(model_file)
     if proto.trainer_spec.model_type != 1:  # 1: unigram; the families here were all trained as unigram models
-        raise UserError(f"{model_file} is a SentencePiece model of type {proto.trainer_spec.model_type}; this recipe "
-                        f"expects a unigram model (type 1), as the pre-trained tokenizers of these families are.")
+        raise UserError(
+            f"{model_file} is a SentencePiece model of type {proto.trainer_spec.model_type}; this recipe "
+            f"expects a unigram model (type 1), as the pre-trained tokenizers of these families are."
+        )
     folder = private_copy(model_file, expected_name, cache_dir)
     tokenizer = tokenizer_class.from_pretrained(str(folder), **kwargs)
     restore_normalization(tokenizer, proto)
@@ -97,11 +99,15 @@ def add_cls_sep_template(backend: Tokenizer, cls_token: str, sep_token: str) -> 
     ids = {token: backend.token_to_id(token) for token in (cls_token, sep_token)}
     missing = [token for token, index in ids.items() if index is None]
     if missing:
-        raise UserError(f"the tokenizer's vocabulary has no {', '.join(missing)} (model.tokenizer.special_tokens "
-                        f"names the special tokens; their pieces must be in the model's vocabulary).")
+        raise UserError(
+            f"the tokenizer's vocabulary has no {', '.join(missing)} (model.tokenizer.special_tokens "
+            f"names the special tokens; their pieces must be in the model's vocabulary)."
+        )
     backend.post_processor = processors.TemplateProcessing(
-        single=f"{cls_token} $A {sep_token}", pair=f"{cls_token} $A {sep_token} $B:1 {sep_token}:1",
-        special_tokens=[(token, index) for token, index in ids.items()])
+        single=f"{cls_token} $A {sep_token}",
+        pair=f"{cls_token} $A {sep_token} $B:1 {sep_token}:1",
+        special_tokens=[(token, index) for token, index in ids.items()],
+    )
 
 
 def compose_after_precompiled(backend: Tokenizer) -> None:

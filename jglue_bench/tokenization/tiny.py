@@ -26,18 +26,29 @@ def build_tiny_spm(cache_dir: Path) -> Path:
     """Return the cached spiece.model, training it first when the sample data or settings changed."""
     lines = sample_texts()
     required = "".join(chr(code) for start, end in REQUIRED_RANGES for code in range(start, end + 1))
-    settings = dict(model_type="unigram", vocab_size=len(required) + EXTRA_PIECES, character_coverage=1.0,
-                    hard_vocab_limit=False, pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
-                    user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], add_dummy_prefix=False,
-                    num_threads=1, minloglevel=2)
+    settings = dict(
+        model_type="unigram",
+        vocab_size=len(required) + EXTRA_PIECES,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        add_dummy_prefix=False,
+        num_threads=1,
+        minloglevel=2,
+    )
     key = hashlib.sha256(json.dumps([lines, settings]).encode()).hexdigest()[:16]
     target = cache_dir / "tiny-spm" / key / "spiece.model"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     model = tempfile.SpooledTemporaryFile()
-    sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model,
-                                             required_chars=required, **settings)
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, required_chars=required, **settings
+    )
     model.seek(0)
     write_bytes_atomic(target, model.read())
     return target

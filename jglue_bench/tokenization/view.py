@@ -6,8 +6,9 @@ non-special positions of the ids). It needs the tokenizer only, so torch is neve
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from jglue_bench.errors import UserError
 
@@ -52,8 +53,9 @@ def tokenize_row(tokenizer, text: str, pair: str | None, with_token_types: bool)
     return row
 
 
-def token_offsets(tokenizer, ids: Sequence[int], text: str,
-                  pair: str | None) -> tuple[list[list[int] | None], list[int | None]]:
+def token_offsets(
+    tokenizer, ids: Sequence[int], text: str, pair: str | None
+) -> tuple[list[list[int] | None], list[int | None]]:
     """[start, end] in its own text for every position of `ids` (None at special tokens), and which text that
     is (0, 1, None). Each text's tokens sit in one run: the first after the template's leading specials, the
     second after the first and the specials between (the tokenizer's own layout, read by pair_template)."""
@@ -66,11 +68,13 @@ def token_offsets(tokenizer, ids: Sequence[int], text: str,
     position = len(template.before)
     for index, part in enumerate([text] if pair is None else [text, pair]):
         spans = token_char_spans(tokenizer, part)
-        placed = list(ids[position:position + len(spans)])
+        placed = list(ids[position : position + len(spans)])
         if placed != [token_id for token_id, _, _ in spans]:
             # encode_pairs and token_char_spans tokenized the text differently: the offsets would be wrong
-            raise RuntimeError(f"token offsets do not line up with the ids of {part!r}: ids {placed}, aligned "
-                               f"{[token_id for token_id, _, _ in spans]}")
+            raise RuntimeError(
+                f"token offsets do not line up with the ids of {part!r}: ids {placed}, aligned "
+                f"{[token_id for token_id, _, _ in spans]}"
+            )
         for offset, (_, start, end) in enumerate(spans, position):
             offsets[offset], sequence[offset] = [start, end], index
         position += len(spans) + len(template.between)
@@ -82,12 +86,14 @@ def read_input_file(path: Path) -> list[tuple[str, str | None]]:
     checked before any output, so a bad line never leaves half an answer."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"--input {path} does not exist; expected a UTF-8 text file with one text, or two "
-                        f"tab-separated texts, per line.")
+        raise UserError(
+            f"--input {path} does not exist; expected a UTF-8 text file with one text, or two "
+            f"tab-separated texts, per line."
+        )
     try:
         lines = path.read_text(encoding="utf-8-sig").split("\n")
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[:error.start].count(b"\n") + 1
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise UserError(f"{path}, line {line}: not UTF-8 text ({error.reason}).") from None
     rows = []
     for number, line in enumerate(lines, 1):
@@ -96,7 +102,9 @@ def read_input_file(path: Path) -> list[tuple[str, str | None]]:
             continue
         fields = line.split("\t")
         if len(fields) > 2:
-            raise UserError(f"{path}, line {number}: expected one text or two tab-separated texts, found "
-                            f"{len(fields)} tab-separated fields.")
+            raise UserError(
+                f"{path}, line {number}: expected one text or two tab-separated texts, found "
+                f"{len(fields)} tab-separated fields."
+            )
         rows.append((fields[0], fields[1] if len(fields) == 2 else None))
     return rows

@@ -7,8 +7,9 @@ against a max of 128), so padding everything to max_seq_length wastes most of th
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,12 +36,12 @@ def training_batches(lengths: Sequence[int], batch_size: int, seed: int, group_b
     order = list(range(len(lengths)))
     rng.shuffle(order)
     if not group_by_length:
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     window = batch_size * MEGABATCH_FACTOR
     batches = []
     for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: lengths[i], reverse=True)
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i], reverse=True)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     return batches
 
@@ -51,14 +52,14 @@ def shard_batches(batches: list[list[int]], num_processes: int, process_index: i
     their gradient synchronisations stop matching."""
     if num_processes == 1:
         return batches
-    padded = batches + batches[:(-len(batches)) % num_processes]
+    padded = batches + batches[: (-len(batches)) % num_processes]
     return padded[process_index::num_processes]
 
 
 def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Batches sorted by length (prediction order does not matter: outputs are put back by index)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 @dataclass(frozen=True)
@@ -75,26 +76,30 @@ class Collator:
 
     def __call__(self, features: Sequence[dict]) -> dict[str, Any]:
         if self.choice_groups > 1 and has_choices(features[0]):
-            return collate_choice_groups(features, self.input_names, self.pad_token_id, self.pad_to_multiple_of,
-                                         self.choice_groups)
+            return collate_choice_groups(
+                features, self.input_names, self.pad_token_id, self.pad_to_multiple_of, self.choice_groups
+            )
         return collate(features, self.input_names, self.pad_token_id, self.pad_to_multiple_of)
 
 
-def collate(features: Sequence[dict], input_names: Iterable[str], pad_token_id: int,
-            pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
+def collate(
+    features: Sequence[dict], input_names: Iterable[str], pad_token_id: int, pad_to_multiple_of: int | None = None
+) -> dict[str, torch.Tensor]:
     """Pad the model inputs of `features` to the batch's longest sequence (filled into one NumPy array, then one
     tensor); labels become tensors as they are."""
     longest = padded_length(max(feature_length(feature) for feature in features), pad_to_multiple_of)
     batch: dict[str, torch.Tensor] = {}
     for name in input_names:
         if name in features[0]:
-            batch[name] = torch.from_numpy(_padded([feature[name] for feature in features], longest,
-                                                   pad_token_id if name == "input_ids" else 0))
+            batch[name] = torch.from_numpy(
+                _padded([feature[name] for feature in features], longest, pad_token_id if name == "input_ids" else 0)
+            )
     return {**batch, **label_tensors(features)}
 
 
-def collate_choice_groups(features: Sequence[dict], input_names: Sequence[str], pad_token_id: int,
-                          pad_to_multiple_of: int | None, groups: int) -> dict[str, Any]:
+def collate_choice_groups(
+    features: Sequence[dict], input_names: Sequence[str], pad_token_id: int, pad_to_multiple_of: int | None, groups: int
+) -> dict[str, Any]:
     """Multiple choice without padding every choice to the batch's longest one: `choice_groups` holds one dict
     of [sequences, length] tensors per length group, and `choice_positions` [questions, choices] says where
     each (question, choice) sequence's score lands when the groups' scores are concatenated
@@ -106,15 +111,26 @@ def collate_choice_groups(features: Sequence[dict], input_names: Sequence[str], 
     tensor_groups, placed = [], 0
     for group in length_groups(lengths, groups):
         longest = padded_length(max(lengths[k] for k in group), pad_to_multiple_of)
-        tensor_groups.append({
-            name: torch.from_numpy(_padded([features[sequences[k][0]][name][sequences[k][1]] for k in group],
-                                           longest, pad_token_id if name == "input_ids" else 0))
-            for name in input_names if name in features[0]})
+        tensor_groups.append(
+            {
+                name: torch.from_numpy(
+                    _padded(
+                        [features[sequences[k][0]][name][sequences[k][1]] for k in group],
+                        longest,
+                        pad_token_id if name == "input_ids" else 0,
+                    )
+                )
+                for name in input_names
+                if name in features[0]
+            }
+        )
         positions[group] = np.arange(placed, placed + len(group))
         placed += len(group)
-    return {"choice_groups": tensor_groups,
-            "choice_positions": torch.from_numpy(positions.reshape(len(features), choices)),
-            **label_tensors(features)}
+    return {
+        "choice_groups": tensor_groups,
+        "choice_positions": torch.from_numpy(positions.reshape(len(features), choices)),
+        **label_tensors(features),
+    }
 
 
 def length_groups(lengths: Sequence[int], groups: int) -> list[list[int]]:
@@ -130,8 +146,7 @@ def padded_length(longest: int, pad_to_multiple_of: int | None) -> int:
 
 
 def label_tensors(features: Sequence[dict]) -> dict[str, torch.Tensor]:
-    return {name: torch.tensor([feature[name] for feature in features])
-            for name in LABEL_KEYS if name in features[0]}
+    return {name: torch.tensor([feature[name] for feature in features]) for name in LABEL_KEYS if name in features[0]}
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -153,5 +168,5 @@ def _padded(sequences: list, length: int, pad_value: int) -> np.ndarray:
     for i, sequence in enumerate(sequences):
         for j, row in enumerate(sequence if nested else [sequence]):
             target = out[i, j] if nested else out[i]
-            target[:len(row)] = row
+            target[: len(row)] = row
     return out

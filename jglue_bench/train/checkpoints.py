@@ -27,19 +27,24 @@ FOLDER = "checkpoints"
 STATE_FILE = "state.json"
 
 
-def save_checkpoint(run_dir: Path, accelerator, model, optimizer, scheduler, state: dict[str, Any],
-                    keep: int = 2) -> Path:
+def save_checkpoint(
+    run_dir: Path, accelerator, model, optimizer, scheduler, state: dict[str, Any], keep: int = 2
+) -> Path:
     """Write checkpoint `step-<optimizer steps>` under run_dir/checkpoints; returns its folder."""
     root = Path(run_dir) / FOLDER
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"step-{state['optimizer_steps']:09d}"
     staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=root))
     try:
-        weights = {name: tensor.detach().cpu().contiguous()
-                   for name, tensor in accelerator.unwrap_model(model).state_dict().items()}
+        weights = {
+            name: tensor.detach().cpu().contiguous()
+            for name, tensor in accelerator.unwrap_model(model).state_dict().items()
+        }
         save_file(_untied(weights), staging / "model.safetensors")
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_states()},
-                   staging / "trainer_state.pt")
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_states()},
+            staging / "trainer_state.pt",
+        )
         (staging / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -71,8 +76,11 @@ def load_checkpoint(folder: Path, accelerator, model, optimizer, scheduler) -> d
 def rng_states() -> dict[str, Any]:
     """Every generator's state as tensors and plain values (so the file loads with weights_only=True)."""
     name, keys, position, has_gauss, cached = np.random.get_state()
-    states = {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position,
-                                                     has_gauss, cached], "torch": torch.get_rng_state()}
+    states = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -19,8 +20,17 @@ PERCENT = 100.0  # records and tables use the published tables' scale: accuracy 
 
 
 @torch.inference_mode()
-def predict(model, features: Sequence[dict], kind: ModuleType, collator: Collator, batch_size: int,
-            device: torch.device, autocast, progress: bool = True, desc: str = "predict") -> tuple[list[Any], float]:
+def predict(
+    model,
+    features: Sequence[dict],
+    kind: ModuleType,
+    collator: Collator,
+    batch_size: int,
+    device: torch.device,
+    autocast,
+    progress: bool = True,
+    desc: str = "predict",
+) -> tuple[list[Any], float]:
     """Per-feature outputs in feature order, and the wall time spent."""
     started = time.perf_counter()
     model.eval()
@@ -36,8 +46,14 @@ def predict(model, features: Sequence[dict], kind: ModuleType, collator: Collato
     return outputs_by_index, time.perf_counter() - started
 
 
-def score_outputs(kind: ModuleType, spec: TaskSpec, outputs: Sequence[Any], features: Sequence[dict],
-                  examples: Sequence[Example], tokenizer=None) -> tuple[list[Any], dict[str, float]]:
+def score_outputs(
+    kind: ModuleType,
+    spec: TaskSpec,
+    outputs: Sequence[Any],
+    features: Sequence[dict],
+    examples: Sequence[Example],
+    tokenizer=None,
+) -> tuple[list[Any], dict[str, float]]:
     """Decoded predictions per example and the metrics on the published tables' scale (x100). The tokenizer
     lets extractive QA rebuild answers from tokens too, for the *_official metrics."""
     predictions = kind.decode(outputs, features, examples, spec, tokenizer)
@@ -45,7 +61,7 @@ def score_outputs(kind: ModuleType, spec: TaskSpec, outputs: Sequence[Any], feat
     return predictions, {name: round(value * PERCENT, 4) for name, value in scores.items()}
 
 
-def write_predictions(path: Path, kind: ModuleType, spec: TaskSpec, examples: Sequence[Example],
-                      predictions: Sequence[Any]) -> None:
+def write_predictions(
+    path: Path, kind: ModuleType, spec: TaskSpec, examples: Sequence[Example], predictions: Sequence[Any]
+) -> None:
     write_jsonl_atomic(path, kind.prediction_rows(examples, predictions, spec))
-

@@ -48,11 +48,18 @@ from transformers import (
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 # Exact classes: a subclass may read other positions.
-FIRST_TOKEN_HEADS = (DistilBertForSequenceClassification, DistilBertForMultipleChoice,
-                     BertForSequenceClassification, BertForMultipleChoice,
-                     RobertaForSequenceClassification, RobertaForMultipleChoice,
-                     XLMRobertaForSequenceClassification, XLMRobertaForMultipleChoice,
-                     ElectraForSequenceClassification, ElectraForMultipleChoice)
+FIRST_TOKEN_HEADS = (
+    DistilBertForSequenceClassification,
+    DistilBertForMultipleChoice,
+    BertForSequenceClassification,
+    BertForMultipleChoice,
+    RobertaForSequenceClassification,
+    RobertaForMultipleChoice,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaForMultipleChoice,
+    ElectraForSequenceClassification,
+    ElectraForMultipleChoice,
+)
 ATTENTION = ("sdpa", "eager")  # the implementations whose masks are sliced here the way they are built
 
 
@@ -62,8 +69,9 @@ def first_token_last_layer(model: torch.nn.Module) -> bool:
     if not _reads_first_token_only(model):
         return False
     layer = _last_layer(model)
-    forward = (_first_token_block_forward if isinstance(model.base_model, DistilBertModel)
-               else _first_token_layer_forward)
+    forward = (
+        _first_token_block_forward if isinstance(model.base_model, DistilBertModel) else _first_token_layer_forward
+    )
     layer.forward = types.MethodType(forward, layer)
     return True
 
@@ -92,9 +100,15 @@ def _last_layer(model: torch.nn.Module) -> torch.nn.Module:
     return (base.transformer if isinstance(base, DistilBertModel) else base.encoder).layer[-1]
 
 
-def _first_query_attention(attention: torch.nn.Module, query: torch.nn.Linear, key: torch.nn.Linear,
-                           value: torch.nn.Linear, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None,
-                           **kwargs) -> torch.Tensor:
+def _first_query_attention(
+    attention: torch.nn.Module,
+    query: torch.nn.Linear,
+    key: torch.nn.Linear,
+    value: torch.nn.Linear,
+    hidden_states: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs,
+) -> torch.Tensor:
     """The self-attention of position 0's query over every position's key and value, before the output
     projection: [batch, 1, heads * head size]. `attention` is the family's self-attention module (its config, head
     size, scaling and dropout, as its own forward uses them); query, key and value are its projections."""
@@ -109,33 +123,48 @@ def _first_query_attention(attention: torch.nn.Module, query: torch.nn.Linear, k
     eager = sys.modules[type(attention).__module__].eager_attention_forward
     interface = ALL_ATTENTION_FUNCTIONS.get_interface(attention.config._attn_implementation, eager)
     first = hidden_states[:, :1]
-    output, _ = interface(attention, heads(first, query), heads(hidden_states, key), heads(hidden_states, value),
-                          attention_mask, dropout=attention.dropout.p if attention.training else 0.0,
-                          scaling=attention.scaling, **kwargs)
+    output, _ = interface(
+        attention,
+        heads(first, query),
+        heads(hidden_states, key),
+        heads(hidden_states, value),
+        attention_mask,
+        dropout=attention.dropout.p if attention.training else 0.0,
+        scaling=attention.scaling,
+        **kwargs,
+    )
     return output.reshape(*first.shape[:-1], -1)
 
 
-def _first_token_block_forward(block, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                               **kwargs) -> torch.Tensor:
+def _first_token_block_forward(
+    block, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs
+) -> torch.Tensor:
     """DistilBERT's TransformerBlock.forward with the queries and everything after them cut to position 0:
     returns [batch, 1, dim]; the heads take [:, 0] of it as they would of the full sequence."""
     attention = block.attention
-    output = _first_query_attention(attention, attention.q_lin, attention.k_lin, attention.v_lin, hidden_states,
-                                    attention_mask, **kwargs)
+    output = _first_query_attention(
+        attention, attention.q_lin, attention.k_lin, attention.v_lin, hidden_states, attention_mask, **kwargs
+    )
     output = block.sa_layer_norm(attention.out_lin(output) + hidden_states[:, :1])
     return block.output_layer_norm(block.ffn(output) + output)
 
 
-def _first_token_layer_forward(layer, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                               encoder_hidden_states: torch.Tensor | None = None,
-                               encoder_attention_mask: torch.Tensor | None = None, cache=None,
-                               **kwargs) -> torch.Tensor:
+def _first_token_layer_forward(
+    layer,
+    hidden_states: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    encoder_hidden_states: torch.Tensor | None = None,
+    encoder_attention_mask: torch.Tensor | None = None,
+    cache=None,
+    **kwargs,
+) -> torch.Tensor:
     """BertLayer.forward (and its RoBERTa, XLM-RoBERTa and ELECTRA copies) with the queries and everything after
     them cut to position 0: returns [batch, 1, hidden]. The encoder passes the cross attention and cache arguments
     positionally or by name; they are None for an encoder (decoder configurations are not patched)."""
     attention = layer.attention.self
-    output = _first_query_attention(attention, attention.query, attention.key, attention.value, hidden_states,
-                                    attention_mask, **kwargs)
+    output = _first_query_attention(
+        attention, attention.query, attention.key, attention.value, hidden_states, attention_mask, **kwargs
+    )
     output = layer.attention.output(output, hidden_states[:, :1])  # dense, dropout, layer norm of the residual sum
     # The stock layer runs this through apply_chunking_to_forward, which only saves memory along the positions;
     # one position has nothing to chunk (and a chunk size over 1 would not divide it).

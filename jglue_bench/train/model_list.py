@@ -6,11 +6,11 @@ a local config.json, else from the config's `shape:` block (no memory, no weight
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-MODEL_COLUMNS = ("name", "family", "recipe", "pre-segment", "parameters", "licence", "hub id / path",
-                 "published rows")
+MODEL_COLUMNS = ("name", "family", "recipe", "pre-segment", "parameters", "licence", "hub id / path", "published rows")
 
 
 def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
@@ -25,12 +25,19 @@ def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.yaml")):
         model = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         tokenizer = model.get("tokenizer") or {}
-        rows.append({"name": path.stem, "family": model.get("family"), "recipe": tokenizer.get("recipe"),
-                     "pre_segment": tokenizer.get("pre_segment"),
-                     **dict(zip(("parameters", "parameters_from"), local_parameters(model))),
-                     "license": model.get("license"), "pretrained": model.get("pretrained"),
-                     "published": model.get("published"),
-                     "published_rows": counts.get(model.get("published"), 0)})
+        rows.append(
+            {
+                "name": path.stem,
+                "family": model.get("family"),
+                "recipe": tokenizer.get("recipe"),
+                "pre_segment": tokenizer.get("pre_segment"),
+                **dict(zip(("parameters", "parameters_from"), local_parameters(model))),
+                "license": model.get("license"),
+                "pretrained": model.get("pretrained"),
+                "published": model.get("published"),
+                "published_rows": counts.get(model.get("published"), 0),
+            }
+        )
     return rows
 
 
@@ -53,16 +60,24 @@ def local_parameters(model: Mapping[str, Any]) -> tuple[int | None, str | None]:
     except (OSError, ValueError, KeyError, TypeError) as error:  # a config transformers cannot build: list the rest
         import sys
 
-        print(f"note: could not count the parameters of '{model.get('name')}': {str(error).splitlines()[0]}",
-              file=sys.stderr)
+        print(
+            f"note: could not count the parameters of '{model.get('name')}': {str(error).splitlines()[0]}",
+            file=sys.stderr,
+        )
         return None, None
 
 
 def _table_cells(row: Mapping[str, Any]) -> list[str]:
-    return [row["name"], row["family"] or "-", row["recipe"] or "-", row["pre_segment"] or "-",
-            format_parameters(row["parameters"]) + (" (shape)" if row["parameters_from"] == "shape" else ""),
-            row["license"] or "-",
-            str(row["pretrained"] or "- (random, built offline)"), str(row["published_rows"])]
+    return [
+        row["name"],
+        row["family"] or "-",
+        row["recipe"] or "-",
+        row["pre_segment"] or "-",
+        format_parameters(row["parameters"]) + (" (shape)" if row["parameters_from"] == "shape" else ""),
+        row["license"] or "-",
+        str(row["pretrained"] or "- (random, built offline)"),
+        str(row["published_rows"]),
+    ]
 
 
 def format_parameters(count: int | None) -> str:
@@ -78,9 +93,12 @@ def models_markdown(rows: list[dict[str, Any]]) -> str:
     """The list as a Markdown table, and a line saying what the numbers are."""
     from jglue_bench.support.markdown import markdown_table
 
-    table = markdown_table(MODEL_COLUMNS, [_table_cells(row) for row in rows],
-                           right_aligned=[False] * 4 + [True] + [False] * 2 + [True])
+    table = markdown_table(
+        MODEL_COLUMNS, [_table_cells(row) for row in rows], right_aligned=[False] * 4 + [True] + [False] * 2 + [True]
+    )
     families = {row["family"] for row in rows}
-    return (f"{table}\n\n{len(rows)} models in {len(families)} families. Parameters: the bare encoder, from "
-            f"config.json in a local folder, or (shape) from the config's shape: block; - where neither is here. "
-            f"`jglue-bench train model=NAME`, `jglue-bench tokenize --model NAME[=FOLDER] TEXT`.")
+    return (
+        f"{table}\n\n{len(rows)} models in {len(families)} families. Parameters: the bare encoder, from "
+        f"config.json in a local folder, or (shape) from the config's shape: block; - where neither is here. "
+        f"`jglue-bench train model=NAME`, `jglue-bench tokenize --model NAME[=FOLDER] TEXT`."
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from transformers import AutoConfig, PreTrainedModel
@@ -14,36 +15,65 @@ from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
 
 
-def build_model(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer, seed: int) -> PreTrainedModel:
+def build_model(
+    model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer, seed: int
+) -> PreTrainedModel:
     head = kind.head_config(spec)
     if model_cfg.get("pretrained") is None:
         architecture = dict(model_cfg.get("architecture") or {})
         if not architecture:
-            raise UserError(f"model '{model_cfg.get('name')}' needs `pretrained` (a folder or hub id) or an "
-                            f"`architecture` to build at random.")
-        config = AutoConfig.for_model(**architecture, vocab_size=len(tokenizer),
-                                      pad_token_id=tokenizer.pad_token_id, **head)
+            raise UserError(
+                f"model '{model_cfg.get('name')}' needs `pretrained` (a folder or hub id) or an "
+                f"`architecture` to build at random."
+            )
+        config = AutoConfig.for_model(
+            **architecture, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **head
+        )
         torch.manual_seed(seed)  # the random initialisation is part of the run, so the seed fixes it
         return kind.AUTO_MODEL.from_config(config)
-    return load_pretrained(kind, model_cfg["pretrained"], model_cfg.get("revision"),
-                           bool(model_cfg.get("trust_remote_code", False)),
-                           bool(model_cfg.get("allow_pickle", False)), **head)
+    return load_pretrained(
+        kind,
+        model_cfg["pretrained"],
+        model_cfg.get("revision"),
+        bool(model_cfg.get("trust_remote_code", False)),
+        bool(model_cfg.get("allow_pickle", False)),
+        **head,
+    )
 
 
-def load_pretrained(kind: ModuleType, source: str | Path, revision: str | None = None,
-                    trust_remote_code: bool = False, allow_pickle: bool = False, **head: Any) -> PreTrainedModel:
+def load_pretrained(
+    kind: ModuleType,
+    source: str | Path,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+    **head: Any,
+) -> PreTrainedModel:
     """Weights from a local folder or the hub: safetensors only, unless model.allow_pickle=true admits pickled
     .bin weights (which can run code when loaded); no remote code unless model.trust_remote_code=true."""
     try:
         # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
-        return kind.AUTO_MODEL.from_pretrained(str(source), revision=revision, trust_remote_code=trust_remote_code,
-                                               use_safetensors=None if allow_pickle else True,
-                                               output_hidden_states=False, **head)
+        return kind.AUTO_MODEL.from_pretrained(
+            str(source),
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            use_safetensors=None if allow_pickle else True,
+            output_hidden_states=False,
+            **head,
+        )
     except (OSError, ValueError) as error:
-        hint = "" if allow_pickle else (" (only safetensors weights are loaded; model.allow_pickle=true admits "
-                                        "pickled .bin weights from a source you trust)")
-        raise UserError(f"Could not load the model weights from '{source}' (revision {revision}): "
-                        f"{str(error).splitlines()[0]}{hint}") from error
+        hint = (
+            ""
+            if allow_pickle
+            else (
+                " (only safetensors weights are loaded; model.allow_pickle=true admits "
+                "pickled .bin weights from a source you trust)"
+            )
+        )
+        raise UserError(
+            f"Could not load the model weights from '{source}' (revision {revision}): "
+            f"{str(error).splitlines()[0]}{hint}"
+        ) from error
 
 
 def library_progress_bars(enabled: bool) -> None:
@@ -64,8 +94,11 @@ def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
     they were pre-trained with (a 1 would index past RoBERTa's single type row)."""
     accepted = inspect.signature(model.forward).parameters
     token_types = int(getattr(model.config, "type_vocab_size", 0) or 0) >= 2
-    return tuple(name for name in ("input_ids", "attention_mask", "token_type_ids")
-                 if name in accepted and (name != "token_type_ids" or token_types))
+    return tuple(
+        name
+        for name in ("input_ids", "attention_mask", "token_type_ids")
+        if name in accepted and (name != "token_type_ids" or token_types)
+    )
 
 
 def max_input_length(model: PreTrainedModel, requested: int) -> int:

@@ -21,8 +21,10 @@ def check_output_dir(folder: Path, resuming: bool = False, overwrite: bool = Fal
         raise UserError(f"output_dir {folder} is a file; expected a folder (or a path that does not exist yet).")
     _check_writable(folder, "output_dir")
     if folder.is_dir() and any(folder.iterdir()) and not (resuming or overwrite):
-        raise UserError(f"output_dir {folder} already holds files (an earlier run?); choose another output_dir, "
-                        f"add overwrite=true to replace them, or resume=true to continue a killed run.")
+        raise UserError(
+            f"output_dir {folder} already holds files (an earlier run?); choose another output_dir, "
+            f"add overwrite=true to replace them, or resume=true to continue a killed run."
+        )
 
 
 def check_writable_store(store: str | Path) -> None:
@@ -32,8 +34,10 @@ def check_writable_store(store: str | Path) -> None:
         raise UserError(f"results.path {path} is a folder; expected a JSON Lines file (e.g. results/runs.jsonl).")
     if path.exists():
         if not os.access(path, os.W_OK):
-            raise UserError(f"results.path {path} is not writable; the run's record could not be stored. Choose "
-                            f"another results.path.")
+            raise UserError(
+                f"results.path {path} is not writable; the run's record could not be stored. Choose "
+                f"another results.path."
+            )
         return
     _check_writable(path.parent, "results.path's folder")
 
@@ -54,16 +58,21 @@ def check_hub_reachable(model_cfg, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((endpoint.hostname, port), timeout=timeout_s).close()
     except OSError as error:
-        raise UserError(f"model.pretrained {source} is on the Hugging Face hub, which cannot be reached "
-                        f"({endpoint.hostname}:{port}: {error.strerror or error}); with the model in your local "
-                        f"cache set HF_HUB_OFFLINE=1, or point model.pretrained at a local folder.") from None
+        raise UserError(
+            f"model.pretrained {source} is on the Hugging Face hub, which cannot be reached "
+            f"({endpoint.hostname}:{port}: {error.strerror or error}); with the model in your local "
+            f"cache set HF_HUB_OFFLINE=1, or point model.pretrained at a local folder."
+        ) from None
 
 
 def warn_about_precision(trainer, device) -> None:
     """bf16 on a CPU works (autocast) but is slow and rarely what was meant with trainer=gpu_bf16."""
     if trainer.precision == "bf16" and device.type == "cpu":
-        print("jglue-bench: warning: trainer.precision=bf16 on the CPU: no GPU is visible, so this runs bf16 "
-              "autocast on the CPU (slow, and not the GPU numbers trainer=gpu_bf16 is for).", file=sys.stderr)
+        print(
+            "jglue-bench: warning: trainer.precision=bf16 on the CPU: no GPU is visible, so this runs bf16 "
+            "autocast on the CPU (slow, and not the GPU numbers trainer=gpu_bf16 is for).",
+            file=sys.stderr,
+        )
 
 
 def _check_writable(folder: Path, what: str) -> None:

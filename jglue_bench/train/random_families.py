@@ -58,12 +58,25 @@ def architecture_config(family: str, vocab_size: int, specials: dict[str, int], 
     if model_type == "luke":
         settings.update(entity_vocab_size=4, entity_emb_size=16)
     if model_type == "deberta-v2":
-        settings.update(relative_attention=True, position_buckets=16, pos_att_type=["p2c", "c2p"],
-                        position_biased_input=False, norm_rel_ebd="layer_norm", share_att_key=True,
-                        type_vocab_size=0 if family == "deberta_v3" else 2)
+        settings.update(
+            relative_attention=True,
+            position_buckets=16,
+            pos_att_type=["p2c", "c2p"],
+            position_biased_input=False,
+            norm_rel_ebd="layer_norm",
+            share_att_key=True,
+            type_vocab_size=0 if family == "deberta_v3" else 2,
+        )
     if model_type == "modernbert":
-        settings = dict(sizes, vocab_size=vocab_size, max_position_embeddings=8192, classifier_pooling="cls",
-                        global_attn_every_n_layers=2, local_attention=16, **specials)
+        settings = dict(
+            sizes,
+            vocab_size=vocab_size,
+            max_position_embeddings=8192,
+            classifier_pooling="cls",
+            global_attn_every_n_layers=2,
+            local_attention=16,
+            **specials,
+        )
     return AutoConfig.for_model(model_type, **settings)
 
 
@@ -86,9 +99,17 @@ def _train_spm(**settings) -> bytes:
     required = "".join(chr(code) for start, end in REQUIRED_RANGES for code in range(start, end + 1))
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus()), model_writer=model, model_type="unigram",
-        vocab_size=len(required) + 600, hard_vocab_limit=False, character_coverage=1.0, required_chars=required,
-        num_threads=1, minloglevel=2, **settings)
+        sentence_iterator=iter(corpus()),
+        model_writer=model,
+        model_type="unigram",
+        vocab_size=len(required) + 600,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        required_chars=required,
+        num_threads=1,
+        minloglevel=2,
+        **settings,
+    )
     return model.getvalue()
 
 
@@ -126,11 +147,20 @@ def _character_vocab(folder: Path) -> tuple[int, dict]:
 def _bert_style_spm(name: str):
     """ku-nlp DeBERTa / Waseda RoBERTa layout: SentencePiece ids as they are, [PAD]=0 [UNK]=1, then [CLS] [SEP]
     [MASK] as user-defined pieces."""
+
     def write(folder: Path) -> tuple[int, dict]:
-        data = _train_spm(pad_id=0, pad_piece="[PAD]", unk_id=1, unk_piece="[UNK]", bos_id=-1, eos_id=-1,
-                          user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"])
+        data = _train_spm(
+            pad_id=0,
+            pad_piece="[PAD]",
+            unk_id=1,
+            unk_piece="[UNK]",
+            bos_id=-1,
+            eos_id=-1,
+            user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        )
         _write(folder / name, data)
         return _spm_piece_count(data), {"pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3}
+
     return write
 
 
@@ -156,8 +186,13 @@ def _unigram_json(folder: Path) -> tuple[int, dict]:
     data = _train_spm(unk_id=0, bos_id=1, eos_id=2, pad_id=3, user_defined_symbols=["<sep>", "<mask>", "<cls>"])
     _write(folder / "tokenizer.model", data)
     _write(folder / "tokenizer.json", stock_conversion(sentencepiece_proto(folder / "tokenizer.model")).to_str())
-    return _spm_piece_count(data), {"pad_token_id": 3, "bos_token_id": 1, "eos_token_id": 2, "sep_token_id": 4,
-                                    "cls_token_id": 6}
+    return _spm_piece_count(data), {
+        "pad_token_id": 3,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "sep_token_id": 4,
+        "cls_token_id": 6,
+    }
 
 
 def stock_conversion(proto):
@@ -169,16 +204,23 @@ def stock_conversion(proto):
     from jglue_bench.tokenization.sentencepiece_recipes import SPACE
 
     backend = Tokenizer(Unigram([(piece.piece, piece.score) for piece in proto.pieces], unk_id=0))
-    backend.normalizer = normalizers.Sequence([normalizers.Precompiled(proto.normalizer_spec.precompiled_charsmap),
-                                               normalizers.Replace(Regex(" {2,}"), " ")])
+    backend.normalizer = normalizers.Sequence(
+        [normalizers.Precompiled(proto.normalizer_spec.precompiled_charsmap), normalizers.Replace(Regex(" {2,}"), " ")]
+    )
     backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="always")
     return backend
 
 
-TOKENIZER_WRITERS = {"tohoku_bert": _wordpiece_vocab, "tohoku_bert_char": _character_vocab,
-                     "waseda_roberta": _bert_style_spm("spiece.model"), "xlm_roberta": _fairseq_spm,
-                     "luke": _luke_files, "deberta_v2": _bert_style_spm("spm.model"),
-                     "deberta_v3": _bert_style_spm("spm.model"), "modernbert": _unigram_json}
+TOKENIZER_WRITERS = {
+    "tohoku_bert": _wordpiece_vocab,
+    "tohoku_bert_char": _character_vocab,
+    "waseda_roberta": _bert_style_spm("spiece.model"),
+    "xlm_roberta": _fairseq_spm,
+    "luke": _luke_files,
+    "deberta_v2": _bert_style_spm("spm.model"),
+    "deberta_v3": _bert_style_spm("spm.model"),
+    "modernbert": _unigram_json,
+}
 
 
 def family_model_config(family: str, folder: Path) -> dict:

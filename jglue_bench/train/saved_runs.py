@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -45,8 +46,10 @@ def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"
     if not (run_dir / "config.yaml").is_file() or not (model_dir / RECIPE_FILE).is_file():
-        raise UserError(f"{run_dir} is not a jglue-bench run folder with a saved model (config.yaml and "
-                        f"model/{RECIPE_FILE} are expected; was the run made with save_model=false?).")
+        raise UserError(
+            f"{run_dir} is not a jglue-bench run folder with a saved model (config.yaml and "
+            f"model/{RECIPE_FILE} are expected; was the run made with save_model=false?)."
+        )
     cfg = apply_overrides(OmegaConf.load(run_dir / "config.yaml"), overrides)
     cfg.model.pretrained, cfg.model.revision = str(model_dir), None
     cfg.model.tokenizer = json.loads((model_dir / RECIPE_FILE).read_text(encoding="utf-8"))
@@ -79,30 +82,58 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
-        prepared = featurize_split(data, spec, tokenizer, max_input_length(model, cfg.max_seq_length),
-                                   "token_type_ids" in input_names,
-                                   cfg.data)
-        outputs, seconds = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
-                                   cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                                   cfg.trainer.progress_bar)
+        prepared = featurize_split(
+            data,
+            spec,
+            tokenizer,
+            max_input_length(model, cfg.max_seq_length),
+            "token_type_ids" in input_names,
+            cfg.data,
+        )
+        outputs, seconds = predict(
+            model,
+            prepared.features,
+            kind,
+            collator_for(cfg.trainer, input_names, tokenizer),
+            cfg.trainer.eval_batch_size,
+            accelerator.device,
+            accelerator.autocast,
+            cfg.trainer.progress_bar,
+        )
         seconds_total += seconds
-        predictions, scores[data.split] = score_outputs(kind, spec, outputs, prepared.features, prepared.examples,
-                                                           tokenizer)
+        predictions, scores[data.split] = score_outputs(
+            kind, spec, outputs, prepared.features, prepared.examples, tokenizer
+        )
         if accelerator.is_main_process:
             write_predictions(out / f"predictions-{data.split}.jsonl", kind, spec, prepared.examples, predictions)
         prepared_sets.append(prepared)
-    record = build_record(cfg, spec, kind="evaluate", splits=prepared_sets, tokenizer=tokenizer, metrics=scores,
-                          history=[], device=accelerator.device, num_processes=accelerator.num_processes,
-                          model_facts=model_facts(model))
+    record = build_record(
+        cfg,
+        spec,
+        kind="evaluate",
+        splits=prepared_sets,
+        tokenizer=tokenizer,
+        metrics=scores,
+        history=[],
+        device=accelerator.device,
+        num_processes=accelerator.num_processes,
+        model_facts=model_facts(model),
+    )
     features = sum(len(prepared.features) for prepared in prepared_sets)
-    finish_record(record, out, cfg.results.path, started, throughput={
-        "eval_samples_per_s": round(features / max(seconds_total, 1e-9), 2), "eval_features": features},
-        write=accelerator.is_main_process)
+    finish_record(
+        record,
+        out,
+        cfg.results.path,
+        started,
+        throughput={"eval_samples_per_s": round(features / max(seconds_total, 1e-9), 2), "eval_features": features},
+        write=accelerator.is_main_process,
+    )
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
 
 
-def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None,
-                 overrides: Sequence[str] = ()) -> list[dict[str, Any]]:
+def predict_file(
+    run_dir: Path, input_path: Path, file_format: str | None = None, overrides: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """The saved model's prediction for every row of `input_path` (any supported format, or plain text with one
     text per line for a task that reads one text; labels not needed): one dict per row with its id, its input
     text(s) and the prediction."""
@@ -119,11 +150,24 @@ def predict_file(run_dir: Path, input_path: Path, file_format: str | None = None
     tokenizer = load_tokenizer(cfg.model)
     model = saved_model(saved, kind, accelerator.device)
     input_names = forward_input_names(model)
-    prepared = featurize_split(SplitData("input", examples, split_file, len(examples)), spec, tokenizer,
-                               max_input_length(model, cfg.max_seq_length), "token_type_ids" in input_names)
-    outputs, _ = predict(model, prepared.features, kind, collator_for(cfg.trainer, input_names, tokenizer),
-                         cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast,
-                         cfg.trainer.progress_bar, desc="predict")
+    prepared = featurize_split(
+        SplitData("input", examples, split_file, len(examples)),
+        spec,
+        tokenizer,
+        max_input_length(model, cfg.max_seq_length),
+        "token_type_ids" in input_names,
+    )
+    outputs, _ = predict(
+        model,
+        prepared.features,
+        kind,
+        collator_for(cfg.trainer, input_names, tokenizer),
+        cfg.trainer.eval_batch_size,
+        accelerator.device,
+        accelerator.autocast,
+        cfg.trainer.progress_bar,
+        desc="predict",
+    )
     return kind.output_rows(examples, outputs, prepared.features, spec)
 
 

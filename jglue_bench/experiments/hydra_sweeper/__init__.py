@@ -20,8 +20,9 @@ from jglue_bench.config import config_dir
 
 
 class TaskGridSweeper(BasicSweeper):
-    def __init__(self, max_batch_size: int | None = None, params: dict[str, str] | None = None,
-                 use_task_grid: bool = True) -> None:
+    def __init__(
+        self, max_batch_size: int | None = None, params: dict[str, str] | None = None, use_task_grid: bool = True
+    ) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.use_task_grid = use_task_grid
 
@@ -47,11 +48,13 @@ def expand_by_grid(job: list[str], grid_of) -> list[list[str]]:
     if not grid:
         return [job]
     keys = sorted(grid)
-    return [job + [f"{key}={value}" for key, value in zip(keys, cell)]
-            for cell in itertools.product(*(grid[key] for key in keys))]
+    return [
+        job + [f"{key}={value}" for key, value in zip(keys, cell)]
+        for cell in itertools.product(*(grid[key] for key in keys))
+    ]
 
 
 def search_path_folders(config: Any) -> list[str]:
     """The file:// folders on Hydra's search path (where users' task files are materialized)."""
     entries = list(config.hydra.searchpath or [])
-    return [entry[len("file://"):] for entry in entries if str(entry).startswith("file://")]
+    return [entry[len("file://") :] for entry in entries if str(entry).startswith("file://")]
