@@ -23,7 +23,7 @@ from jglue_bench.tasks import TaskSpec
 PROTOCOLS = ("single", "paper", "robust")
 # trainer settings that change how a run goes, not what it computes
 TRAINER_KEYS_LEFT_OUT = ("progress_bar", "device", "eval_batch_size", "checkpoint_steps", "dataloader_workers",
-                         "keep_checkpoints")
+                         "keep_checkpoints", "log_with", "project", "run_name", "log_every", "tracker_dir")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 

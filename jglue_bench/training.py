@@ -42,6 +42,7 @@ from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
 from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
+from jglue_bench.trackers import Tracking, start_tracking, tracker_settings
 
 LOG_EVERY = 50  # optimizer steps between progress-bar loss updates (reading the loss waits for the device)
 
@@ -72,6 +73,7 @@ class Loop:
     state: dict[str, Any] = field(default_factory=lambda: {"epoch": 1, "batches_done": 0, "loss_sum": 0.0,
                                                            "optimizer_steps": 0, "history": [],
                                                            "train_seconds": 0.0, "eval_seconds": 0.0})
+    tracking: Tracking = field(default_factory=Tracking)  # trainer.log_with's trackers (none: does nothing)
 
 
 def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str, Any] | None = None) -> RunResult:
@@ -98,6 +100,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     # A sweep's job folder is its cell's; when the store has no record of the cell, the folder is an interrupted
     # try (or rerun=true asked for it again), so it may be replaced.
     check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
+    tracking = start_tracking(accelerator, cfg, experiment, out, sweep)
 
     if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
         print(f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean "
@@ -116,6 +119,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data)
                  for data in eval_data]
     loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, kind, input_names, tokenizer, out)
+    loop.tracking = tracking
     if resume_dir is not None:
         loop.state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(out), accelerator, loop.model,
                                                  loop.optimizer, loop.scheduler)
@@ -144,6 +148,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
+    loop.tracking.finish(record)
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
 
 
@@ -198,6 +203,7 @@ def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
             predictions[prepared.split], scores[prepared.split] = score_outputs(
                 kind, spec, outputs, prepared.features, prepared.examples, loop.tokenizer)
         state["history"].append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
+        loop.tracking.epoch(state["history"][-1], state["optimizer_steps"])
         accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
             f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
             for split, split_scores in scores.items()))
@@ -231,10 +237,12 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
             # gradient must still be the mean over the micro-batches it has.
             accelerator.backward(loss * (accumulation / group_size))
         loss_sum += loss.detach()
+        loop.tracking.add_loss(loss)
         progress.update()
         if update:
             optimizer_step(loop)
             state["optimizer_steps"] += 1
+            loop.tracking.optimizer_step(state["optimizer_steps"], loop.scheduler)
             if state["optimizer_steps"] % LOG_EVERY == 0:
                 progress.set_postfix(loss=f"{loss.item():.4f}")
             if checkpoint_steps and state["optimizer_steps"] % checkpoint_steps == 0 and step < len(batches):
@@ -328,7 +336,7 @@ def save_run_config(cfg: DictConfig, spec: TaskSpec, path: Path) -> None:
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     """The accelerator, and the per-device batch size; accumulation makes up the rest of `batch_size`."""
-    accelerator = accelerator_for(cfg.trainer)
+    accelerator = accelerator_for(cfg.trainer, **tracker_settings(cfg.trainer))
     per_device = int(cfg.trainer.per_device_batch_size or cfg.batch_size)
     per_step = per_device * accelerator.num_processes
     if cfg.batch_size % per_step:
@@ -338,8 +346,9 @@ def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     return accelerator, per_device
 
 
-def accelerator_for(trainer: DictConfig) -> Accelerator:
-    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast)."""
+def accelerator_for(trainer: DictConfig, **tracking) -> Accelerator:
+    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast);
+    `tracking`: its trackers (log_with, project_dir), none by default."""
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
     if precision is None:
         raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
@@ -348,7 +357,7 @@ def accelerator_for(trainer: DictConfig) -> Accelerator:
     use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision)
+    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **tracking)
 
 
 def fresh_accelerator(**settings) -> Accelerator:
