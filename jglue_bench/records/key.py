@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,30 +23,55 @@ from jglue_bench.tasks import TaskSpec
 
 PROTOCOLS = ("single", "paper", "robust")
 # trainer settings that change how a run goes, not what it computes
-TRAINER_KEYS_LEFT_OUT = ("progress_bar", "device", "eval_batch_size", "checkpoint_steps", "dataloader_workers",
-                         "keep_checkpoints")
+TRAINER_KEYS_LEFT_OUT = (
+    "progress_bar",
+    "device",
+    "eval_batch_size",
+    "checkpoint_steps",
+    "dataloader_workers",
+    "keep_checkpoints",
+    "log_with",
+    "project",
+    "run_name",
+    "log_every",
+    "tracker_dir",
+)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
 def experiment_key(cfg: DictConfig, spec: TaskSpec, splits: Sequence[SplitData], tokenizer_fingerprint: str) -> str:
-    return hashlib.sha256(json.dumps(experiment_parts(cfg, spec, splits, tokenizer_fingerprint), sort_keys=True,
-                                     default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(experiment_parts(cfg, spec, splits, tokenizer_fingerprint), sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
 
 
-def experiment_parts(cfg: DictConfig, spec: TaskSpec, splits: Sequence[SplitData],
-                     tokenizer_fingerprint: str) -> dict[str, Any]:
+def experiment_parts(
+    cfg: DictConfig, spec: TaskSpec, splits: Sequence[SplitData], tokenizer_fingerprint: str
+) -> dict[str, Any]:
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
     return {
-        "task": {"name": spec.name, "kind": spec.kind, "version": spec.version, "fields": dict(spec.fields),
-                 "labels": spec.labels, "label_range": spec.label_range, "qa": dict(spec.qa),
-                 "metrics": spec.metrics,
-                 "files": [[data.split, data.file.sha256, (data.file.extra or {}).get("carve")] for data in splits]},
+        "task": {
+            "name": spec.name,
+            "kind": spec.kind,
+            "version": spec.version,
+            "fields": dict(spec.fields),
+            "labels": spec.labels,
+            "label_range": spec.label_range,
+            "qa": dict(spec.qa),
+            "metrics": spec.metrics,
+            "files": [[data.split, data.file.sha256, (data.file.extra or {}).get("carve")] for data in splits],
+        },
         "model": model_identity(cfg.model),
         "tokenizer": tokenizer_fingerprint,
-        "hyperparameters": {"learning_rate": cfg.learning_rate, "num_train_epochs": cfg.num_train_epochs,
-                            "batch_size": cfg.batch_size, "max_seq_length": cfg.max_seq_length, "seed": cfg.seed,
-                            "max_train_samples": cfg.data.max_train_samples,
-                            "max_eval_samples": cfg.data.max_eval_samples},
+        "hyperparameters": {
+            "learning_rate": cfg.learning_rate,
+            "num_train_epochs": cfg.num_train_epochs,
+            "batch_size": cfg.batch_size,
+            "max_seq_length": cfg.max_seq_length,
+            "seed": cfg.seed,
+            "max_train_samples": cfg.data.max_train_samples,
+            "max_eval_samples": cfg.data.max_eval_samples,
+        },
         "trainer": {key: value for key, value in trainer.items() if key not in TRAINER_KEYS_LEFT_OUT},
         "protocol": cfg.get("protocol", "single"),
         "jglue_bench": jglue_bench.__version__,
@@ -56,8 +82,11 @@ def model_identity(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Hub weights by id and revision; local weights by the sha256 of their files; random ones by architecture."""
     source = model_cfg.get("pretrained")
     if source is None:
-        return {"random": OmegaConf.to_container(model_cfg["architecture"], resolve=True)
-                if isinstance(model_cfg["architecture"], DictConfig) else dict(model_cfg["architecture"])}
+        return {
+            "random": OmegaConf.to_container(model_cfg["architecture"], resolve=True)
+            if isinstance(model_cfg["architecture"], DictConfig)
+            else dict(model_cfg["architecture"])
+        }
     local = Path(str(source)).expanduser()
     if local.is_dir():
         return {"weights": weights_fingerprint(local)}

@@ -53,6 +53,7 @@ from jglue_bench.train.preflight import (
     check_writable_store,
     warn_about_precision,
 )
+from jglue_bench.train.trackers import Tracking, start_tracking, tracker_settings
 
 LOG_EVERY = 50  # optimizer steps between progress-bar loss updates (reading the loss waits for the device)
 
@@ -80,9 +81,18 @@ class Loop:
     tokenizer: Any
     plan: list[list[list[int]]]  # per epoch, this process's batches of feature indices
     out: Path
-    state: dict[str, Any] = field(default_factory=lambda: {"epoch": 1, "batches_done": 0, "loss_sum": 0.0,
-                                                           "optimizer_steps": 0, "history": [],
-                                                           "train_seconds": 0.0, "eval_seconds": 0.0})
+    state: dict[str, Any] = field(
+        default_factory=lambda: {
+            "epoch": 1,
+            "batches_done": 0,
+            "loss_sum": 0.0,
+            "optimizer_steps": 0,
+            "history": [],
+            "train_seconds": 0.0,
+            "eval_seconds": 0.0,
+        }
+    )
+    tracking: Tracking = field(default_factory=Tracking)  # trainer.log_with's trackers (none: does nothing)
 
 
 def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str, Any] | None = None) -> RunResult:
@@ -97,11 +107,14 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     spec = resolve_labels(task_spec(cfg), cfg.data)
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
-    eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples)
-                 for split in eval_split_names(cfg.data, spec)]
+    eval_data = [
+        read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in eval_split_names(cfg.data, spec)
+    ]
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
-    experiment = {"key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
-                  **(sweep or {})}
+    experiment = {
+        "key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
+        **(sweep or {}),
+    }
     if not cfg.get("rerun", False) and (done := find_record(cfg.results.path, experiment["key"])) is not None:
         return skipped_run(done, cfg)
     resume_dir = checkpoints.run_in_progress(cfg.data.cache_dir, experiment["key"]) if cfg.get("resume") else None
@@ -109,10 +122,13 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     # A sweep's job folder is its cell's; when the store has no record of the cell, the folder is an interrupted
     # try (or rerun=true asked for it again), so it may be replaced.
     check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
+    tracking = start_tracking(accelerator, cfg, experiment, out, sweep)
 
     if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
-        print(f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean "
-              f"nothing", file=sys.stderr)
+        print(
+            f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean nothing",
+            file=sys.stderr,
+        )
     warn_about_precision(cfg.trainer, accelerator.device)
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)
@@ -124,61 +140,107 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     with_token_types = "token_type_ids" in input_names
     max_length = max_input_length(model, cfg.max_seq_length)
     train_set = featurize_split(train_data, spec, tokenizer, max_length, with_token_types, cfg.data)
-    eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data)
-                 for data in eval_data]
+    eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data) for data in eval_data]
     loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, kind, input_names, tokenizer, out)
+    loop.tracking = tracking
     if resume_dir is not None:
-        loop.state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(out), accelerator, loop.model,
-                                                 loop.optimizer, loop.scheduler)
+        loop.state = checkpoints.load_checkpoint(
+            checkpoints.latest_checkpoint(out), accelerator, loop.model, loop.optimizer, loop.scheduler
+        )
         accelerator.print(f"resuming {out} at epoch {loop.state['epoch']}, batch {loop.state['batches_done']}")
     if accelerator.is_main_process:
         checkpoints.remember_run(cfg.data.cache_dir, experiment["key"], out)
 
     predictions = run_epochs(loop, spec, kind, train_set, eval_sets)
     history = loop.state["history"]
-    record = build_record(cfg, spec, kind="train", splits=[train_set, *eval_sets], tokenizer=tokenizer,
-                          metrics=history[-1]["metrics"], history=history, device=accelerator.device,
-                          num_processes=accelerator.num_processes, model_facts=model_facts(model),
-                          experiment=experiment)
+    record = build_record(
+        cfg,
+        spec,
+        kind="train",
+        splits=[train_set, *eval_sets],
+        tokenizer=tokenizer,
+        metrics=history[-1]["metrics"],
+        history=history,
+        device=accelerator.device,
+        num_processes=accelerator.num_processes,
+        model_facts=model_facts(model),
+        experiment=experiment,
+    )
     with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
         if accelerator.is_main_process:
             for prepared in eval_sets:
-                write_predictions(out / f"predictions-{prepared.split}.jsonl", kind, spec, prepared.examples,
-                                  predictions[prepared.split])
+                write_predictions(
+                    out / f"predictions-{prepared.split}.jsonl",
+                    kind,
+                    spec,
+                    prepared.examples,
+                    predictions[prepared.split],
+                )
             if cfg.save_model:
                 accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
                 save_recipe(tokenizer, out / "model")
             save_run_config(cfg, spec, out / "config.yaml")
-        finish_record(record, out, cfg.results.path, started, throughput=throughput(cfg, loop, train_set, eval_sets),
-                      write=accelerator.is_main_process)
+        finish_record(
+            record,
+            out,
+            cfg.results.path,
+            started,
+            throughput=throughput(cfg, loop, train_set, eval_sets),
+            write=accelerator.is_main_process,
+        )
         if accelerator.is_main_process and cfg.save_model:  # the card reads the finished record (wall time)
             write_model_card(record, out / "model")
     if accelerator.is_main_process:  # the run is complete: its checkpoints have done their job
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
+    loop.tracking.finish(record)
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
 
 
-def make_loop(cfg: DictConfig, accelerator: Accelerator, model, train_set: PreparedSplit, per_device_batch: int,
-              kind, input_names: tuple[str, ...], tokenizer, out: Path) -> Loop:
+def make_loop(
+    cfg: DictConfig,
+    accelerator: Accelerator,
+    model,
+    train_set: PreparedSplit,
+    per_device_batch: int,
+    kind,
+    input_names: tuple[str, ...],
+    tokenizer,
+    out: Path,
+) -> Loop:
     """Plan every epoch's batches, then the optimizer and a schedule over exactly that many optimizer steps."""
     lengths = train_set.features.lengths()
-    plan = [shard_batches(training_batches(lengths, per_device_batch, seed=cfg.seed + epoch,
-                                           group_by_length=cfg.trainer.group_by_length),
-                          accelerator.num_processes, accelerator.process_index)
-            for epoch in range(1, cfg.num_train_epochs + 1)]
+    plan = [
+        shard_batches(
+            training_batches(
+                lengths, per_device_batch, seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length
+            ),
+            accelerator.num_processes,
+            accelerator.process_index,
+        )
+        for epoch in range(1, cfg.num_train_epochs + 1)
+    ]
     total_steps = sum(math.ceil(len(batches) / accelerator.gradient_accumulation_steps) for batches in plan)
     fused = accelerator.device.type in ("cuda", "cpu")  # one kernel for the whole update (as HF Trainer's default)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, eps=cfg.trainer.adam_epsilon,
-                                  betas=tuple(cfg.trainer.adam_betas), weight_decay=cfg.trainer.weight_decay,
-                                  fused=fused)
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=cfg.learning_rate,
+        eps=cfg.trainer.adam_epsilon,
+        betas=tuple(cfg.trainer.adam_betas),
+        weight_decay=cfg.trainer.weight_decay,
+        fused=fused,
+    )
     if needs_unused_parameters(model) and accelerator.ddp_handler is None:
         accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
     model, optimizer = accelerator.prepare(model, optimizer)
     if cfg.trainer.get("compile"):
         model = torch.compile(model, dynamic=True)  # dynamic: every batch has its own padded length
-    scheduler = get_scheduler(cfg.trainer.lr_scheduler, optimizer, num_training_steps=total_steps,
-                              num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio))
+    scheduler = get_scheduler(
+        cfg.trainer.lr_scheduler,
+        optimizer,
+        num_training_steps=total_steps,
+        num_warmup_steps=math.ceil(total_steps * cfg.trainer.warmup_ratio),
+    )
     collator = collator_for(cfg.trainer, input_names, tokenizer, accelerator.num_processes)
     return Loop(cfg, accelerator, model, optimizer, scheduler, collator, kind.forward, tokenizer, plan, out)
 
@@ -190,8 +252,9 @@ def collator_for(trainer: DictConfig, input_names: tuple[str, ...], tokenizer, n
     return Collator(tuple(input_names), tokenizer.pad_token_id, trainer.pad_to_multiple_of, groups)
 
 
-def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
-               eval_sets: list[PreparedSplit]) -> dict[str, list]:
+def run_epochs(
+    loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit, eval_sets: list[PreparedSplit]
+) -> dict[str, list]:
     """Train and score epoch by epoch from where the loop state is; the last epoch's predictions per split."""
     cfg, accelerator, state = loop.cfg, loop.accelerator, loop.state
     show = cfg.trainer.progress_bar and accelerator.is_local_main_process
@@ -203,16 +266,30 @@ def run_epochs(loop: Loop, spec: TaskSpec, kind, train_set: PreparedSplit,
         state["train_seconds"] += time.perf_counter() - epoch_started
         scores = {}
         for prepared in eval_sets:
-            outputs, seconds = predict(loop.model, prepared.features, kind, loop.collator,
-                                       cfg.trainer.eval_batch_size, accelerator.device, accelerator.autocast, show,
-                                       desc=f"eval {prepared.split} epoch {epoch}")
+            outputs, seconds = predict(
+                loop.model,
+                prepared.features,
+                kind,
+                loop.collator,
+                cfg.trainer.eval_batch_size,
+                accelerator.device,
+                accelerator.autocast,
+                show,
+                desc=f"eval {prepared.split} epoch {epoch}",
+            )
             state["eval_seconds"] += seconds
             predictions[prepared.split], scores[prepared.split] = score_outputs(
-                kind, spec, outputs, prepared.features, prepared.examples, loop.tokenizer)
+                kind, spec, outputs, prepared.features, prepared.examples, loop.tokenizer
+            )
         state["history"].append({"epoch": epoch, "train_loss": round(loss, 6), "metrics": scores})
-        accelerator.print(f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, " + "; ".join(
-            f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
-            for split, split_scores in scores.items()))
+        loop.tracking.epoch(state["history"][-1], state["optimizer_steps"])
+        accelerator.print(
+            f"epoch {epoch}/{cfg.num_train_epochs}: train loss {loss:.4f}, "
+            + "; ".join(
+                f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in split_scores.items())
+                for split, split_scores in scores.items()
+            )
+        )
         state.update(epoch=epoch + 1, batches_done=0, loss_sum=0.0)
         if epoch < cfg.num_train_epochs:
             save_checkpoint(loop)
@@ -229,24 +306,33 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
     loop.model.train()
     loss_sum = torch.zeros((), device=accelerator.device)
     # disable=None: a bar on a terminal, none in a log file (epoch lines are printed either way)
-    progress = tqdm(total=len(batches), initial=state["batches_done"], desc=f"train epoch {state['epoch']}",
-                    unit="batch", leave=False, disable=None if show else True)
-    for step, batch in enumerate(batch_stream(loop, features, batches[state["batches_done"]:]),
-                                 start=state["batches_done"] + 1):
+    progress = tqdm(
+        total=len(batches),
+        initial=state["batches_done"],
+        desc=f"train epoch {state['epoch']}",
+        unit="batch",
+        leave=False,
+        disable=None if show else True,
+    )
+    for step, batch in enumerate(
+        batch_stream(loop, features, batches[state["batches_done"] :]), start=state["batches_done"] + 1
+    ):
         # Accumulation is counted here rather than by accelerator.accumulate(): the batches are planned per
         # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
         update = step % accumulation == 0 or step == len(batches)
         group_size = min(accumulation, len(batches) - (step - 1) // accumulation * accumulation)
-        with (nullcontext() if update else accelerator.no_sync(loop.model)), accelerator.autocast():
+        with nullcontext() if update else accelerator.no_sync(loop.model), accelerator.autocast():
             loss = loop.forward(loop.model, batch).loss
             # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
             # gradient must still be the mean over the micro-batches it has.
             accelerator.backward(loss * (accumulation / group_size))
         loss_sum += loss.detach()
+        loop.tracking.add_loss(loss)
         progress.update()
         if update:
             optimizer_step(loop)
             state["optimizer_steps"] += 1
+            loop.tracking.optimizer_step(state["optimizer_steps"], loop.scheduler)
             if state["optimizer_steps"] % LOG_EVERY == 0:
                 progress.set_postfix(loss=f"{loss.item():.4f}")
             if checkpoint_steps and state["optimizer_steps"] % checkpoint_steps == 0 and step < len(batches):
@@ -268,9 +354,18 @@ def batch_stream(loop: Loop, features, batches: list[list[int]]):
     workers = cfg.trainer.get("dataloader_workers")
     workers = (2 if device.type == "cuda" else 0) if workers in (None, "auto") else int(workers)
     # A generator of its own: the loader must not draw from the global RNG that dropout (and a resumed run) uses.
-    source = (torch.utils.data.DataLoader(batches, batch_size=None, collate_fn=build, num_workers=workers,
-                                          pin_memory=device.type == "cuda", generator=torch.Generator())
-              if workers else map(build, batches))
+    source = (
+        torch.utils.data.DataLoader(
+            batches,
+            batch_size=None,
+            collate_fn=build,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            generator=torch.Generator(),
+        )
+        if workers
+        else map(build, batches)
+    )
     for batch in source:
         yield to_device(batch, device)
 
@@ -286,18 +381,29 @@ def optimizer_step(loop: Loop) -> None:
 def save_checkpoint(loop: Loop) -> None:
     if loop.cfg.trainer.get("save_checkpoints", True) and loop.accelerator.is_main_process:
         with explained_write_errors(f"a checkpoint into {loop.out / checkpoints.FOLDER}"):
-            checkpoints.save_checkpoint(loop.out, loop.accelerator, loop.model, loop.optimizer, loop.scheduler,
-                                        loop.state, keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)))
+            checkpoints.save_checkpoint(
+                loop.out,
+                loop.accelerator,
+                loop.model,
+                loop.optimizer,
+                loop.scheduler,
+                loop.state,
+                keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)),
+            )
     loop.accelerator.wait_for_everyone()
 
 
 def throughput(cfg: DictConfig, loop: Loop, train_set: PreparedSplit, eval_sets: list[PreparedSplit]) -> dict:
     state = loop.state
     eval_features = sum(len(prepared.features) for prepared in eval_sets)
-    return {"train_samples_per_s": round(len(train_set.features) * cfg.num_train_epochs
-                                         / max(state["train_seconds"], 1e-9), 2),
-            "eval_samples_per_s": round(eval_features * cfg.num_train_epochs / max(state["eval_seconds"], 1e-9), 2),
-            "train_features": len(train_set.features), "eval_features": eval_features}
+    return {
+        "train_samples_per_s": round(
+            len(train_set.features) * cfg.num_train_epochs / max(state["train_seconds"], 1e-9), 2
+        ),
+        "eval_samples_per_s": round(eval_features * cfg.num_train_epochs / max(state["eval_seconds"], 1e-9), 2),
+        "train_features": len(train_set.features),
+        "eval_features": eval_features,
+    }
 
 
 def skipped_run(record: dict[str, Any], cfg: DictConfig) -> RunResult:
@@ -308,9 +414,11 @@ def skipped_run(record: dict[str, Any], cfg: DictConfig) -> RunResult:
     if main:
         scores = ", ".join(f"{name} {value:.2f}" for name, value in record["metrics"].items() if value is not None)
         hyper = record["hyperparameters"]
-        print(f"skip: {record['task']['name']} / {record['model']['name']} (lr {hyper['learning_rate']}, epochs "
-              f"{hyper['num_train_epochs']}, seed {record['seed']}): experiment {record['experiment']['key']} is "
-              f"already in {cfg.results.path} (run {record['run_id']}: {scores}); rerun=true runs it again")
+        print(
+            f"skip: {record['task']['name']} / {record['model']['name']} (lr {hyper['learning_rate']}, epochs "
+            f"{hyper['num_train_epochs']}, seed {record['seed']}): experiment {record['experiment']['key']} is "
+            f"already in {cfg.results.path} (run {record['run_id']}: {scores}); rerun=true runs it again"
+        )
     return RunResult(record["metrics"], record, Path(record.get("output_dir", ".")), main, skipped=True)
 
 
@@ -319,8 +427,10 @@ def eval_split_names(data_cfg: DictConfig, spec: TaskSpec) -> list[str]:
     chosen = data_cfg.get("eval_split")
     if chosen is None:
         if not spec.eval_splits:
-            raise UserError(f"task '{spec.name}' has no valid split to score: add files.valid, carve one with "
-                            f"`split: {{valid: 0.1}}`, or set data.eval_split.")
+            raise UserError(
+                f"task '{spec.name}' has no valid split to score: add files.valid, carve one with "
+                f"`split: {{valid: 0.1}}`, or set data.eval_split."
+            )
         return list(spec.eval_splits)
     return [str(chosen)] if isinstance(chosen, (str, int, float)) else [str(split) for split in chosen]
 
@@ -340,18 +450,21 @@ def save_run_config(cfg: DictConfig, spec: TaskSpec, path: Path) -> None:
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     """The accelerator, and the per-device batch size; accumulation makes up the rest of `batch_size`."""
-    accelerator = accelerator_for(cfg.trainer)
+    accelerator = accelerator_for(cfg.trainer, **tracker_settings(cfg.trainer))
     per_device = int(cfg.trainer.per_device_batch_size or cfg.batch_size)
     per_step = per_device * accelerator.num_processes
     if cfg.batch_size % per_step:
-        raise UserError(f"batch_size {cfg.batch_size} is not a multiple of per_device_batch_size {per_device} x "
-                        f"{accelerator.num_processes} processes; gradient accumulation needs a whole number.")
+        raise UserError(
+            f"batch_size {cfg.batch_size} is not a multiple of per_device_batch_size {per_device} x "
+            f"{accelerator.num_processes} processes; gradient accumulation needs a whole number."
+        )
     accelerator.gradient_accumulation_steps = cfg.batch_size // per_step
     return accelerator, per_device
 
 
-def accelerator_for(trainer: DictConfig) -> Accelerator:
-    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast)."""
+def accelerator_for(trainer: DictConfig, **tracking) -> Accelerator:
+    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast);
+    `tracking`: its trackers (log_with, project_dir), none by default."""
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
     if precision is None:
         raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
@@ -360,7 +473,7 @@ def accelerator_for(trainer: DictConfig) -> Accelerator:
     use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision)
+    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **tracking)
 
 
 def fresh_accelerator(**settings) -> Accelerator:
