@@ -19,6 +19,7 @@ REPEATS = 5  # the median of five: one timing on a shared machine can be off by 
 def run(
     data: Path,
     vocab: Path | None,
+    *,
     version: str = "1.3",
     limit: int | None = None,
     out_dir: Path | None = None,

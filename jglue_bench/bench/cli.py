@@ -142,35 +142,18 @@ def run_estimate(args) -> None:
     from jglue_bench.bench import common, estimate
 
     jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
+    files = (common.data_dir(args.data_dir), common.vocab_file(args.vocab))
+    settings = (jcola, args.peak_tflops, args.mfu, args.out_dir)
     if args.all_models or args.model:
         from omegaconf import OmegaConf
 
         from jglue_bench.config import compose_model
 
-        models = [
-            OmegaConf.to_container(compose_model(choice)[0], resolve=True)
-            for choice in (args.model or all_model_names())
-        ]
-        estimate.run_models(
-            common.data_dir(args.data_dir),
-            common.vocab_file(args.vocab),
-            models,
-            jcola,
-            args.peak_tflops,
-            args.mfu,
-            args.out_dir,
-        )
+        choices = args.model or all_model_names()
+        models = [OmegaConf.to_container(compose_model(choice)[0], resolve=True) for choice in choices]
+        estimate.run_models(*files, models, *settings)
         return
-    model_dir = args.model_dir or common.local_vocab_file(args.vocab).parent
-    estimate.run(
-        common.data_dir(args.data_dir),
-        common.vocab_file(args.vocab),
-        model_dir,
-        jcola,
-        args.peak_tflops,
-        args.mfu,
-        args.out_dir,
-    )
+    estimate.run(*files, args.model_dir or common.local_vocab_file(args.vocab).parent, *settings)
 
 
 def all_model_names() -> list[str]:
@@ -212,14 +195,8 @@ def run_tokenize(args) -> None:
 def run_padding(args) -> None:
     from jglue_bench.bench import common, padding
 
-    padding.run(
-        common.data_dir(args.data_dir),
-        common.vocab_file(args.vocab),
-        args.version,
-        args.limit,
-        args.out_dir,
-        seed=args.seed,
-    )
+    files = (common.data_dir(args.data_dir), common.vocab_file(args.vocab))
+    padding.run(*files, seed=args.seed, version=args.version, limit=args.limit, out_dir=args.out_dir)
 
 
 def run_train(args) -> None:
@@ -249,7 +226,13 @@ def run_train(args) -> None:
 def run_cache(args) -> None:
     from jglue_bench.bench import cache, common
 
-    cache.run(common.data_dir(args.data_dir), common.vocab_file(args.vocab), args.version, args.limit, args.out_dir)
+    cache.run(
+        common.data_dir(args.data_dir),
+        common.vocab_file(args.vocab),
+        version=args.version,
+        limit=args.limit,
+        out_dir=args.out_dir,
+    )
 
 
 def run_gpu(args) -> None:

@@ -113,13 +113,7 @@ def make_trainer(
         dataloader_num_workers=0,
     )
     collator = default_data_collator if pad_to_max else DataCollatorWithPadding(tokenizer)
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=eval_set,
-        data_collator=collator,
-        processing_class=tokenizer,
-    )
+    datasets = {"train_dataset": train_set, "eval_dataset": eval_set}
+    trainer = Trainer(model=model, args=args, data_collator=collator, processing_class=tokenizer, **datasets)
     trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict; the benchmark prints its table
     return trainer

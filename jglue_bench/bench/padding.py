@@ -16,11 +16,12 @@ TASK_SPLITS = (("jnli", "valid"), ("jsts", "train"), ("jcommonsenseqa", "train")
 def run(
     data: Path,
     vocab: Path | None,
+    *,
+    seed: int = 42,
+    tasks=TASK_SPLITS,
     version: str = "1.3",
     limit: int | None = None,
     out_dir: Path | None = None,
-    seed: int = 42,
-    tasks=TASK_SPLITS,
 ) -> dict:
     tokenizer = bandainamco_tokenizer(vocab)
     measures = [measure_task(task, split, data, version, tokenizer, limit, seed) for task, split in tasks]

@@ -186,17 +186,17 @@ def _read_jsonl(path: Path, text: str, report: OnError = _raise) -> Iterator[Row
         yield Row(record, path, line_number, number)
 
 
+def invalid_json(path: Path, error: json.JSONDecodeError) -> DataError:
+    """The one-line error for a file that is not JSON: its line, and the parser's reason and column."""
+    found = f"invalid JSON ({error.msg} at column {error.colno})"
+    return DataError.at(path, error.lineno, None, "a JSON document", found_text=found)
+
+
 def _parse_json(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError.at(
-            path,
-            error.lineno,
-            None,
-            "a JSON document",
-            found_text=f"invalid JSON ({error.msg} at column {error.colno})",
-        ) from None
+        raise invalid_json(path, error) from None
 
 
 def _read_json(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]:
@@ -207,13 +207,7 @@ def _read_json(path: Path, text: str, report: OnError = _raise) -> Iterator[Row]
     except json.JSONDecodeError as error:
         if error.msg == "Extra data" and error.lineno > 1:
             return _read_jsonl(path, text, report)
-        raise DataError.at(
-            path,
-            error.lineno,
-            None,
-            "a JSON document",
-            found_text=f"invalid JSON ({error.msg} at column {error.colno})",
-        ) from None
+        raise invalid_json(path, error) from None
     if isinstance(document, dict) and "data" in document:
         return _read_squad(path, document)
     if not isinstance(document, list):

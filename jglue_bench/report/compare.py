@@ -171,18 +171,20 @@ def models_table(scores: Sequence[Score]) -> Table:
     )
 
 
-def efficiency_table(records: Sequence[dict[str, Any]]) -> Table:
-    def key(record: dict[str, Any]) -> tuple:
-        device = record.get("device") or {}
-        return (
-            record["model"]["name"],
-            record["task"]["name"],
-            str(device.get("name") or device.get("type") or "?"),
-            str(device.get("precision") or "?"),
-            int(device.get("num_processes") or 1),
-        )
+def efficiency_key(record: dict[str, Any]) -> tuple:
+    """What one efficiency row groups: model, task, device, precision, processes."""
+    device = record.get("device") or {}
+    return (
+        record["model"]["name"],
+        record["task"]["name"],
+        str(device.get("name") or device.get("type") or "?"),
+        str(device.get("precision") or "?"),
+        int(device.get("num_processes") or 1),
+    )
 
-    groups = group_by(records, key)
+
+def efficiency_table(records: Sequence[dict[str, Any]]) -> Table:
+    groups = group_by(records, efficiency_key)
     rows = []
     for model, task, device, precision, processes in sorted(groups, key=lambda k: (ranked(k[1], TASK_ORDER), k)):
         group = groups[(model, task, device, precision, processes)]

@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from jglue_bench.report import compare as report_compare
 from jglue_bench.report import tables as report
 from jglue_bench.report.render import text_cell
 from jglue_bench.report.tables import SeedValues, Spread, Table
@@ -209,7 +210,7 @@ def with_row_labels(tables: Sequence[Table], records: Sequence[dict[str, Any]], 
                 [", ".join(sorted(found.get((row["task"], row["metric"], row["data"]), ()))) for row in table.rows],
             )
         elif table.name == "efficiency":
-            groups = report.group_by(records, _efficiency_key)
+            groups = report.group_by(records, report_compare.efficiency_key)
             keys = [
                 (row["model"], row["task"], row["device"], row["precision"], row["processes"]) for row in table.rows
             ]
@@ -233,18 +234,6 @@ def with_row_labels(tables: Sequence[Table], records: Sequence[dict[str, Any]], 
             )
         labelled.append(table)
     return labelled
-
-
-def _efficiency_key(record: dict[str, Any]) -> tuple:
-    """report_compare.efficiency_table's grouping."""
-    device = record.get("device") or {}
-    return (
-        record["model"]["name"],
-        record["task"]["name"],
-        str(device.get("name") or device.get("type") or "?"),
-        str(device.get("precision") or "?"),
-        int(device.get("num_processes") or 1),
-    )
 
 
 def _add_column(table: Table, column: str, after: str, values: Sequence[str]) -> Table:

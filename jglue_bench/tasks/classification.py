@@ -19,8 +19,8 @@ from jglue_bench.tasks.common import (
     featurize_texts,
     logits_rows,
     model_forward,
+    prediction_probabilities,
     score_labels,
-    softmax,
     texts_example,
 )
 from jglue_bench.tasks.spec import TaskSpec
@@ -88,18 +88,15 @@ def output_rows(
     examples: Sequence[Example], feature_outputs: Sequence[np.ndarray], features: Sequence[dict], spec: TaskSpec
 ) -> list[dict]:
     """For `predict`: the input texts, the predicted label and every label's probability."""
-    rows = []
-    for example, logits in zip(examples, feature_outputs):
-        probabilities = softmax(np.asarray(logits, dtype=np.float64))
-        rows.append(
-            {
-                "id": example.id,
-                "texts": list(example.texts),
-                "prediction": spec.labels[int(np.argmax(logits))],
-                "probabilities": {label: round(float(p), 6) for label, p in zip(spec.labels, probabilities)},
-            }
-        )
-    return rows
+    return [
+        {
+            "id": example.id,
+            "texts": list(example.texts),
+            "prediction": spec.labels[label],
+            "probabilities": {name: round(float(p), 6) for name, p in zip(spec.labels, probabilities)},
+        }
+        for example, (label, probabilities) in zip(examples, prediction_probabilities(feature_outputs))
+    ]
 
 
 def label_summary(examples: Sequence[Example], spec: TaskSpec) -> str:

@@ -47,14 +47,8 @@ def example_id(row: Row, field: str | None) -> str:
         return str(row.number)
     value = row.values.get(field)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-        raise DataError.at(
-            row.path,
-            row.where,
-            field,
-            "an id (a non-empty string or an integer)",
-            found=value,
-            missing=field not in row.values,
-        )
+        expected = "an id (a non-empty string or an integer)"
+        raise DataError.at(row.path, row.where, field, expected, found=value, missing=field not in row.values)
     return str(value)
 
 
@@ -126,6 +120,11 @@ def decode_argmax(
 def score_labels(examples: Sequence[Example], predictions: Sequence, spec) -> dict[str, float]:
     """The task's metrics over the examples' labels (class or choice indices, or scores)."""
     return metrics.compute(spec.metrics, [example.label for example in examples], list(predictions))
+
+
+def prediction_probabilities(feature_outputs: Sequence[np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """Per example (one feature each): the highest-scoring class or choice, and every one's probability."""
+    return [(int(np.argmax(logits)), softmax(np.asarray(logits, dtype=np.float64))) for logits in feature_outputs]
 
 
 def softmax(row: np.ndarray) -> np.ndarray:

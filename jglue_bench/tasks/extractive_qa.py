@@ -81,14 +81,8 @@ def _raw_answers(row: Row, spec: TaskSpec) -> list:
     key = _key(spec, "answers")
     answers = row.values.get(key)
     if not isinstance(answers, list):
-        raise DataError.at(
-            row.path,
-            row.where,
-            key,
-            "a list of {text, answer_start} objects",
-            found=answers,
-            missing=key not in row.values,
-        )
+        expected = "a list of {text, answer_start} objects"
+        raise DataError.at(row.path, row.where, key, expected, found=answers, missing=key not in row.values)
     return answers
 
 

@@ -19,8 +19,8 @@ from jglue_bench.tasks.common import (
     example_id,
     integer_field,
     logits_rows,
+    prediction_probabilities,
     score_labels,
-    softmax,
     text_field,
 )
 from jglue_bench.tasks.spec import TaskSpec
@@ -101,16 +101,15 @@ def output_rows(
 ) -> list[dict]:
     """For `predict`: the question, the choices, the chosen one and every choice's probability."""
     rows = []
-    for example, logits in zip(examples, feature_outputs):
-        choice = int(np.argmax(logits))
-        probabilities = softmax(np.asarray(logits, dtype=np.float64))
+    for example, (choice, probabilities) in zip(examples, prediction_probabilities(feature_outputs)):
+        question, *choices = example.texts
         rows.append(
             {
                 "id": example.id,
-                "question": example.texts[0],
-                "choices": list(example.texts[1:]),
+                "question": question,
+                "choices": choices,
                 "prediction": choice,
-                "prediction_text": example.texts[1 + choice],
+                "prediction_text": choices[choice],
                 "probabilities": [round(float(p), 6) for p in probabilities],
             }
         )

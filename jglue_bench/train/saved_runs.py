@@ -66,6 +66,29 @@ def saved_model(saved: SavedRun, kind, device):
     return model
 
 
+def predict_split(saved: SavedRun, model, tokenizer, accelerator, data, data_cfg, desc: str = "predict"):
+    """One split featurized for the saved model (with the feature cache where `data_cfg` allows it) and
+    predicted: (the prepared split, the model's outputs, seconds)."""
+    cfg, kind = saved.cfg, kind_module(saved.spec.kind)
+    input_names = forward_input_names(model)
+    max_length = max_input_length(model, cfg.max_seq_length)
+    prepared = featurize_split(data, saved.spec, tokenizer, max_length, "token_type_ids" in input_names, data_cfg)
+    collator = collator_for(cfg.trainer, input_names, tokenizer)
+    trainer = cfg.trainer
+    outputs, seconds = predict(
+        model,
+        prepared.features,
+        kind,
+        collator,
+        trainer.eval_batch_size,
+        accelerator.device,
+        accelerator.autocast,
+        trainer.progress_bar,
+        desc=desc,
+    )
+    return prepared, outputs, seconds
+
+
 def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResult:
     """Score the fine-tuned model saved in `run_dir` on its eval split(s); writes eval-<split>/ there."""
     started = time.perf_counter()
@@ -78,28 +101,10 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     tokenizer = load_tokenizer(cfg.model)
     # Inference needs no DDP wrapper (whose forward hides the input names); every process predicts it all.
     model = saved_model(saved, kind, accelerator.device)
-    input_names = forward_input_names(model)
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
-        prepared = featurize_split(
-            data,
-            spec,
-            tokenizer,
-            max_input_length(model, cfg.max_seq_length),
-            "token_type_ids" in input_names,
-            cfg.data,
-        )
-        outputs, seconds = predict(
-            model,
-            prepared.features,
-            kind,
-            collator_for(cfg.trainer, input_names, tokenizer),
-            cfg.trainer.eval_batch_size,
-            accelerator.device,
-            accelerator.autocast,
-            cfg.trainer.progress_bar,
-        )
+        prepared, outputs, seconds = predict_split(saved, model, tokenizer, accelerator, data, cfg.data)
         seconds_total += seconds
         predictions, scores[data.split] = score_outputs(
             kind, spec, outputs, prepared.features, prepared.examples, tokenizer
@@ -149,25 +154,8 @@ def predict_file(
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
     model = saved_model(saved, kind, accelerator.device)
-    input_names = forward_input_names(model)
-    prepared = featurize_split(
-        SplitData("input", examples, split_file, len(examples)),
-        spec,
-        tokenizer,
-        max_input_length(model, cfg.max_seq_length),
-        "token_type_ids" in input_names,
-    )
-    outputs, _ = predict(
-        model,
-        prepared.features,
-        kind,
-        collator_for(cfg.trainer, input_names, tokenizer),
-        cfg.trainer.eval_batch_size,
-        accelerator.device,
-        accelerator.autocast,
-        cfg.trainer.progress_bar,
-        desc="predict",
-    )
+    data = SplitData("input", examples, split_file, len(examples))
+    prepared, outputs, _ = predict_split(saved, model, tokenizer, accelerator, data, None, desc="predict")
     return kind.output_rows(examples, outputs, prepared.features, spec)
 
 
