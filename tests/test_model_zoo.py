@@ -147,11 +147,35 @@ def test_family_memorises_saves_and_scores_again(make_config, cache_dir, jumanpp
         *(["max_seq_length=96"] if task == "jsquad" else []),
     )
     result = train(cfg)
-    assert result.metrics[metric] >= 85.0, (family, kind, result.record["history"][-2:])
+    # a model that has memorised the gold spans scores what those spans slice (a gold answer inside a token
+    # cannot be cut out of it): JSQuAD is held to that ceiling, the others to 85
+    ceiling = gold_span_ceiling(cfg) if kind == "extractive_qa" else 100.0
+    assert result.metrics[metric] >= min(85.0, ceiling - 5.0), (family, kind, ceiling, result.record["history"][-2:])
     model_inputs = result.record["model"]
     assert model_inputs["name"] == f"random_{family}" or model_inputs.get("pretrained")
     again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
     assert again.metrics[metric] == pytest.approx(result.metrics[metric], abs=1e-6)
+
+
+def gold_span_ceiling(cfg) -> float:
+    """F1 x100 of the answers sliced at the gold token spans the QA features train on."""
+    from jglue_bench.prepare.stage import featurize_split, read_split, task_spec
+    from jglue_bench.tasks import extractive_qa
+
+    spec = task_spec(cfg)
+    data = read_split(spec, cfg.data, "train", cfg.data.max_train_samples)
+    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    features = featurize_split(data, spec, tokenizer, cfg.max_seq_length, False, {"cache": False}).features
+    answers = {}
+    for feature in (features[i] for i in range(len(features))):
+        start, end = feature["start_positions"], feature["end_positions"]
+        if start and feature["example_index"] not in answers:
+            context = data.examples[feature["example_index"]].texts[1]
+            answers[feature["example_index"]] = context[feature["offsets"][start][0] : feature["offsets"][end][1]]
+    predictions = [
+        {"text": answers.get(index, ""), "official_text": answers.get(index, "")} for index in range(len(data.examples))
+    ]
+    return extractive_qa.score(data.examples, predictions, spec)["f1"]
 
 
 def test_token_types_only_where_the_model_has_them(cache_dir, jumanpp):
