@@ -92,3 +92,10 @@ def test_missing_files_are_clear_errors(tmp_path):
     cfg.tokenizer.recipe = "wordpiece_magic"
     with pytest.raises(UserError, match="expected one of mecab_sentencepiece"):
         load_tokenizer(cfg)
+
+
+def test_a_mecab_dictionary_transformers_cannot_load_is_one_line(tmp_path):
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
+    cfg = model_cfg("nict_bert_base", tmp_path)  # NICT BERT: MeCab with the JUMAN dictionary
+    with pytest.raises(UserError, match="mecab_dic is 'jumandic'; the MeCab dictionaries jglue-bench can load"):
+        load_tokenizer(cfg)

@@ -106,11 +106,24 @@ def _mecab_sentencepiece(model_cfg, recipe, files, cache):
         vocab_file=None,
         spm_file=str(spm_file),
         word_tokenizer_type="mecab",
-        mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "unidic_lite")},
+        mecab_kwargs={"mecab_dic": _mecab_dictionary(model_cfg, recipe, "unidic_lite")},
         subword_tokenizer_type="sentencepiece",
         do_lower_case=bool(recipe.get("do_lower_case", True)),
         **_special_tokens(recipe),
     )
+
+
+MECAB_DICTIONARIES = ("ipadic", "unidic_lite", "unidic")  # the ones transformers' MecabTokenizer loads
+
+
+def _mecab_dictionary(model_cfg, recipe, default: str) -> str:
+    dictionary = recipe.get("mecab_dic", default)
+    if dictionary not in MECAB_DICTIONARIES:
+        raise UserError(
+            f"model '{model_cfg.get('name')}': model.tokenizer.mecab_dic is {dictionary!r}; the MeCab dictionaries "
+            f"jglue-bench can load are {', '.join(MECAB_DICTIONARIES)} (pip packages of the same names)."
+        )
+    return dictionary
 
 
 def _mecab_vocab(subword_type: str):
@@ -120,7 +133,7 @@ def _mecab_vocab(subword_type: str):
         return BertJapaneseTokenizer(
             vocab_file=str(_file(model_cfg, recipe, files, "vocab_file")),
             word_tokenizer_type="mecab",
-            mecab_kwargs={"mecab_dic": recipe.get("mecab_dic", "ipadic")},
+            mecab_kwargs={"mecab_dic": _mecab_dictionary(model_cfg, recipe, "ipadic")},
             subword_tokenizer_type=subword_type,
             do_lower_case=bool(recipe.get("do_lower_case", False)),
             **_special_tokens(recipe),
