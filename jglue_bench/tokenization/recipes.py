@@ -3,7 +3,7 @@
 A recipe names the tokenizer class and its settings; the files (vocab.txt, spiece.model, spm.model,
 sentencepiece.bpe.model, tokenizer.json) come from the model's folder or hub repo. Building from a recipe matters
 because plain `AutoTokenizer.from_pretrained` gets many Japanese models wrong without a word of warning (the
-traps are measured in ../shared/MODELS.md; `auto` refuses a model where one applies):
+traps, measured on transformers 5.24, are tested in tests/test_model_zoo.py; `auto` refuses a model where one applies):
 
 - mecab_wordpiece / mecab_character: Tohoku BERT (word / character) and BandaiNamco DistilBERT: MeCab words,
   then WordPiece or characters over vocab.txt; hub repos without a tokenizer config load English WordPiece.

@@ -1,7 +1,7 @@
 """Tokenizers over a model's own SentencePiece file, with the ids SentencePiece itself gives.
 
 transformers 5 builds these tokenizers from the `.model` file into a Rust `tokenizers` pipeline, and gets three
-things subtly wrong for Japanese (measured in ../shared/MODELS.md, checked again in tests/test_model_zoo.py):
+things subtly wrong for Japanese (measured on transformers 5.24; tests/test_model_zoo.py checks them):
 
 - DeBERTa-v2 (`spm.model`) rebuilds the normaliser as Replace/NFC/Strip and drops the model's own NFKC rules,
   so full-width letters and digits and half-width katakana become `[UNK]`;
