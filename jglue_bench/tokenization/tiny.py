@@ -25,7 +25,7 @@ REQUIRED_RANGES = ((0x3041, 0x3096), (0x30A1, 0x30FA), (0x30FC, 0x30FC), (0x4E00
 def build_tiny_spm(cache_dir: Path) -> Path:
     """Return the cached spiece.model, training it first when the sample data or settings changed."""
     lines = sample_texts()
-    required = "".join(chr(code) for start, end in REQUIRED_RANGES for code in range(start, end + 1))
+    required = required_characters()
     settings = dict(
         model_type="unigram",
         vocab_size=len(required) + EXTRA_PIECES,
@@ -52,6 +52,11 @@ def build_tiny_spm(cache_dir: Path) -> Path:
     model.seek(0)
     write_bytes_atomic(target, model.read())
     return target
+
+
+def required_characters() -> str:
+    """Every kana and CJK ideograph: pieces a vocabulary trained on the small sample must still have."""
+    return "".join(chr(code) for start, end in REQUIRED_RANGES for code in range(start, end + 1))
 
 
 def sample_texts() -> list[str]:

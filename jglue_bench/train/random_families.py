@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from jglue_bench.support.atomic import write_bytes_atomic
-from jglue_bench.tokenization.tiny import REQUIRED_RANGES, sample_texts
+from jglue_bench.tokenization.tiny import required_characters, sample_texts
 
 # family -> (a model config in configs/model whose recipe it shares, the architecture of its config.json)
 FAMILIES = {
@@ -96,7 +96,7 @@ def _train_spm(**settings) -> bytes:
     """A SentencePiece unigram model over the bundled sample (NFKC rules: SentencePiece's default)."""
     import sentencepiece
 
-    required = "".join(chr(code) for start, end in REQUIRED_RANGES for code in range(start, end + 1))
+    required = required_characters()
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(corpus()),
