@@ -68,6 +68,18 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("jglue-bench-cache")
 
 
+# Train and score on the same 8 sample examples: a model that learns at all memorises them
+MEMORISE_EIGHT = (
+    "data.train_split=train",
+    "data.eval_split=train",
+    "data.max_train_samples=8",
+    "data.max_eval_samples=8",
+    "batch_size=8",
+    "learning_rate=3e-3",
+    "trainer.warmup_ratio=0.0",
+)
+
+
 @pytest.fixture
 def make_config(tmp_path, cache_dir):
     """Compose the real config tree with test-safe paths; extra overrides come last and win."""

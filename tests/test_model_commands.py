@@ -34,7 +34,7 @@ HALF_WIDTH_VOICED = ["ＡＩ２０２３年のｶﾞｲﾄﾞブック", "ｶﾞ
 SENTENCEPIECE_LAYOUTS = {
     "xlm_roberta": ("xlm_roberta_base", "sentencepiece.bpe.model", lambda i: 3 if i == 0 else i + 1, ("<s>", "</s>")),
     "deberta_v3": ("mdeberta_v3_base", "spm.model", lambda i: i, ("[CLS]", "[SEP]")),
-    "modernbert": ("modernbert_ja_30m", "tokenizer.model", lambda i: i, ("<cls>", "<sep>")),
+    "modernbert": ("modernbert_ja_30m", "tokenizer.model", lambda i: i, ("<s>", "</s>")),
 }
 
 
@@ -223,7 +223,7 @@ def test_tokenize_does_not_import_torch(cache_dir):
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["tokens"][0] == "<cls>"
+    assert json.loads(done.stdout)["tokens"][0] == "<s>"
     assert done.stderr.strip().endswith("no torch"), done.stderr
 
 

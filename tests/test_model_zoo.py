@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sentencepiece
+from conftest import MEMORISE_EIGHT
 
 from jglue_bench.errors import UserError
 from jglue_bench.tokenization import load_tokenizer
@@ -135,15 +136,9 @@ def test_family_memorises_saves_and_scores_again(make_config, cache_dir, jumanpp
     cfg = make_config(
         *overrides_for(family_config(family, cache_dir, jumanpp)),
         f"task={task}",
-        "data.train_split=train",
-        "data.eval_split=train",
-        "data.max_train_samples=8",
-        "data.max_eval_samples=8",
-        "batch_size=8",
+        *MEMORISE_EIGHT,
         "num_train_epochs=100",
-        "learning_rate=3e-3",
         "save_model=true",
-        "trainer.warmup_ratio=0.0",
         *(["max_seq_length=96"] if task == "jsquad" else []),
     )
     result = train(cfg)

@@ -69,6 +69,8 @@ def build_record(
             "first_token_last_layer": model_facts["first_token_last_layer"],
             "tokenizer_recipe": dict(tokenizer.jglue_recipe),
             "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),
+            # where the special tokens' places came from (the unigram recipe reads them from the model's files)
+            "tokenizer_layout": getattr(tokenizer, "jglue_layout_source", "the tokenizer class's own"),
         },
         "split": eval_splits[0],
         "metrics": metrics[eval_splits[0]],

@@ -95,12 +95,14 @@ def _fast_token_spans(tokenizer, text: str) -> list[TokenSpan]:
 
 def _whole_clusters(text: str, spans: list[TokenSpan]) -> list[TokenSpan]:
     """Widen spans to whole characters: NFKC makes ｶﾞ one character (ガ), but the Rust tokenizers give its token
-    the offsets of ｶ alone, and an answer ending there would be sliced without its voiced mark."""
+    the offsets of ｶ alone, and an answer ending there would be sliced without its voiced mark. A mark that is a
+    token of its own (a model without NFKC: ｶ, then ﾞ) keeps its own span."""
     end_of_cluster = {}
     for start, end in clusters(text):
         for position in range(start + 1, end):
             end_of_cluster[position] = end
-    return [(token_id, start, end_of_cluster.get(end, end)) for token_id, start, end in spans]
+    starts = {start for _, start, _ in spans}
+    return [(token_id, start, end if end in starts else end_of_cluster.get(end, end)) for token_id, start, end in spans]
 
 
 def _presegmented_spans(tokenizer, text: str, words: Sequence[tuple[str, int]]) -> list[TokenSpan]:

@@ -7,13 +7,16 @@ traps, measured on transformers 5.24, are tested in tests/test_model_zoo.py; `au
 
 - mecab_wordpiece / mecab_character: Tohoku BERT (word / character) and BandaiNamco DistilBERT: MeCab words,
   then WordPiece or characters over vocab.txt; hub repos without a tokenizer config load English WordPiece.
+- basic_character: ku-nlp DeBERTa-v2 char-wwm: BertJapaneseTokenizer's basic words, then characters of vocab.txt.
 - mecab_sentencepiece: LINE DistilBERT (its hub code breaks on transformers 5) and the tiny model.
 - albert_sentencepiece: Laboro DistilBERT (needs keep_accents, or が becomes か).
 - fairseq_sentencepiece: XLM-R and LUKE Japanese: SentencePiece ids + 1, `<s> A </s></s> B </s>` (MLukeTokenizer
   is one id off and drops NFKC).
-- sentencepiece: ku-nlp DeBERTa v2/v3, mDeBERTa: SentencePiece ids as they are, with the model's NFKC kept.
+- sentencepiece: ku-nlp DeBERTa v2/v3, mDeBERTa: SentencePiece ids as they are, with the model's NFKC kept (from
+  tokenizer.json, through the unigram recipe, where a folder has no spm.model).
 - unigram: ModernBERT-ja and llm-jp-modernbert: the unigram tokenizer.json (or tokenizer.model), never the BPE
-  LlamaTokenizer that their tokenizer_config names.
+  LlamaTokenizer that their tokenizer_config names; special tokens and layout as the files declare them
+  (declared_layout.py).
 - auto: AutoTokenizer, for models not listed here.
 Any recipe may add `pre_segment: jumanpp` (presegment.py). The special tokens and pair layout are the tokenizer's
 own (tasks ask it through `tokenization.layout`).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,10 +53,11 @@ RECIPE_KEYS = {
     "mecab_sentencepiece": ("spm_file", "build_tiny_spm", "mecab_dic", "do_lower_case"),
     "mecab_wordpiece": ("vocab_file", "mecab_dic", "do_lower_case"),
     "mecab_character": ("vocab_file", "mecab_dic", "do_lower_case"),
+    "basic_character": ("vocab_file", "do_lower_case"),
     "albert_sentencepiece": ("spm_file", "keep_accents", "do_lower_case"),
     "fairseq_sentencepiece": ("spm_file",),
-    "sentencepiece": ("spm_file", "do_lower_case"),
-    "unigram": ("tokenizer_file", "spm_file", "normalizer_file"),
+    "sentencepiece": ("spm_file", "tokenizer_file", "do_lower_case"),
+    "unigram": ("tokenizer_file", "spm_file", "normalizer_file", "layout"),
     "auto": (),
 }
 COMMON_KEYS = ("recipe", "special_tokens", "pre_segment", "jumanpp_command")
@@ -126,16 +131,21 @@ def _mecab_dictionary(model_cfg, recipe, default: str) -> str:
     return dictionary
 
 
-def _mecab_vocab(subword_type: str):
+def _bert_japanese_vocab(word_type: str, subword_type: str):
     def build(model_cfg, recipe, files, cache):
         from transformers import BertJapaneseTokenizer
 
+        words = (
+            {"mecab_kwargs": {"mecab_dic": _mecab_dictionary(model_cfg, recipe, "ipadic")}}
+            if word_type == "mecab"
+            else {}
+        )
         return BertJapaneseTokenizer(
             vocab_file=str(_file(model_cfg, recipe, files, "vocab_file")),
-            word_tokenizer_type="mecab",
-            mecab_kwargs={"mecab_dic": _mecab_dictionary(model_cfg, recipe, "ipadic")},
+            word_tokenizer_type=word_type,
             subword_tokenizer_type=subword_type,
             do_lower_case=bool(recipe.get("do_lower_case", False)),
+            **words,
             **_special_tokens(recipe),
         )
 
@@ -170,6 +180,10 @@ def _sentencepiece(model_cfg, recipe, files, cache):
 
     from jglue_bench.tokenization.sentencepiece_recipes import load_family_class
 
+    if "tokenizer_file" in recipe or (
+        "spm_file" not in recipe and not _has_file(model_cfg, "spm.model") and _has_file(model_cfg, "tokenizer.json")
+    ):
+        return _sentencepiece_from_json(model_cfg, recipe, files, cache)
     spm_file = _file(model_cfg, recipe, files, "spm_file", "spm.model")
     return load_family_class(
         DebertaV2Tokenizer,
@@ -181,40 +195,89 @@ def _sentencepiece(model_cfg, recipe, files, cache):
     )
 
 
+def _sentencepiece_from_json(model_cfg, recipe, files, cache):
+    """A folder with the SentencePiece model's tokenizer.json but no spm.model (ku-nlp DeBERTa-v2 as some copies
+    ship it): the unigram recipe over that file, its precompiled NFKC map kept and NFC added, its own layout."""
+    if recipe.get("do_lower_case"):
+        raise UserError(
+            f"model '{model_cfg.get('name')}' has no spm.model, and its tokenizer.json cannot lower-case as "
+            f"do_lower_case: true asks; give the folder its spm.model."
+        )
+    _note_once(
+        f"model '{model_cfg.get('name')}' has no spm.model; the sentencepiece recipe reads its tokenizer.json "
+        f"(the same unigram pieces; the precompiled NFKC map kept, NFC added)."
+    )
+    kept = {key: value for key, value in recipe.items() if key in COMMON_KEYS}
+    as_unigram = {**kept, "recipe": "unigram", "tokenizer_file": recipe.get("tokenizer_file", "tokenizer.json")}
+    return _unigram(model_cfg, as_unigram, files, cache)
+
+
 def _unigram(model_cfg, recipe, files, cache):
-    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
+
+    from jglue_bench.tokenization.declared_layout import apply_declared_layout, declared_special_tokens
+
+    backend = _unigram_backend(model_cfg, recipe, files)
+    tokenizer_config = _optional_json(model_cfg, "tokenizer_config.json")
+    specials = declared_special_tokens(
+        backend, _special_tokens(recipe), tokenizer_config, _optional_json(model_cfg, "special_tokens_map.json")
+    )
+    template, source = apply_declared_layout(backend, specials, recipe.get("layout"), tokenizer_config)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
+    tokenizer.jglue_layout, tokenizer.jglue_layout_source = template, source
+    return tokenizer
+
+
+def _unigram_backend(model_cfg, recipe, files):
+    """The Rust Unigram pipeline: from the SentencePiece model where the recipe names one, or where the model has
+    no tokenizer.json (noted); else tokenizer.json, normalised as tokenizer.model says when the model has it."""
+    from tokenizers import Tokenizer
 
     import jglue_bench.tokenization.sentencepiece_recipes as spm
 
-    specials = {
-        "cls_token": "<cls>",
-        "sep_token": "<sep>",
-        "pad_token": "<pad>",
-        "unk_token": "<unk>",
-        "mask_token": "<mask>",
-        **_special_tokens(recipe),
-    }
-    if "spm_file" in recipe:
-        backend = spm.unigram_from_proto(spm.sentencepiece_proto(_file(model_cfg, recipe, files, "spm_file")), specials)
-    else:
-        path = _file(model_cfg, recipe, files, "tokenizer_file")
-        try:
-            backend = Tokenizer.from_file(str(path))
-        except Exception as error:
-            raise UserError(f"{path} is not a tokenizers JSON file ({str(error).splitlines()[0]}).") from error
-        if type(backend.model).__name__ != "Unigram":
-            raise UserError(
-                f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
-                f"SentencePiece unigram tokenizer these models were pre-trained with."
+    if "spm_file" not in recipe and "tokenizer_file" not in recipe and not _has_file(model_cfg, "tokenizer.json"):
+        if _has_file(model_cfg, "tokenizer.model"):
+            _note_once(
+                f"model '{model_cfg.get('name')}' has no tokenizer.json; the unigram recipe reads its "
+                f"SentencePiece model, tokenizer.model (the same pieces, ids and normalisation)."
             )
-        normalizer = _optional_file(model_cfg, recipe, files, "normalizer_file")
-        if normalizer is not None:  # the SentencePiece model it was converted from: its rules, exactly
-            spm.restore_normalization(backend, spm.sentencepiece_proto(normalizer))
-        else:
-            spm.compose_after_precompiled(backend)
-    spm.add_cls_sep_template(backend, specials["cls_token"], specials["sep_token"])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, **specials)
+            recipe = {**recipe, "spm_file": "tokenizer.model"}
+    if "spm_file" in recipe:
+        return spm.unigram_from_proto(spm.sentencepiece_proto(_file(model_cfg, recipe, files, "spm_file")))
+    path = _file(model_cfg, recipe, files, "tokenizer_file")
+    try:
+        backend = Tokenizer.from_file(str(path))
+    except Exception as error:
+        raise UserError(f"{path} is not a tokenizers JSON file ({str(error).splitlines()[0]}).") from error
+    if type(backend.model).__name__ != "Unigram":
+        raise UserError(
+            f"{path} holds a {type(backend.model).__name__} model; the unigram recipe expects the "
+            f"SentencePiece unigram tokenizer these models were pre-trained with."
+        )
+    normalizer = _optional_file(model_cfg, recipe, files, "normalizer_file")
+    if normalizer is not None:  # the SentencePiece model it was converted from: its rules, exactly
+        spm.restore_normalization(backend, spm.sentencepiece_proto(normalizer))
+    else:
+        spm.compose_after_precompiled(backend)
+    return backend
+
+
+def _has_file(model_cfg, filename: str) -> bool:
+    try:
+        model_file(model_cfg, filename)
+    except UserError:
+        return False
+    return True
+
+
+_NOTED: set[str] = set()
+
+
+def _note_once(note: str) -> None:
+    """A note on stderr, once per process (tokenizers are loaded several times in a run)."""
+    if note not in _NOTED:
+        _NOTED.add(note)
+        print(f"jglue-bench: note: {note}", file=sys.stderr)
 
 
 def _auto(model_cfg, recipe, files, cache):
@@ -285,8 +348,9 @@ def _optional_json(model_cfg: Mapping[str, Any], filename: str) -> dict | None:
 
 BUILDERS = {
     "mecab_sentencepiece": _mecab_sentencepiece,
-    "mecab_wordpiece": _mecab_vocab("wordpiece"),
-    "mecab_character": _mecab_vocab("character"),
+    "mecab_wordpiece": _bert_japanese_vocab("mecab", "wordpiece"),
+    "mecab_character": _bert_japanese_vocab("mecab", "character"),
+    "basic_character": _bert_japanese_vocab("basic", "character"),
     "albert_sentencepiece": _albert_sentencepiece,
     "fairseq_sentencepiece": _fairseq_sentencepiece,
     "sentencepiece": _sentencepiece,
@@ -336,6 +400,8 @@ def save_recipe(tokenizer: PreTrainedTokenizerBase, folder: str | Path) -> None:
     tokenizer.save_pretrained(str(folder))
     recipe = dict(tokenizer.jglue_recipe)
     recipe.pop("build_tiny_spm", None)
+    if getattr(tokenizer, "jglue_layout", None) is not None:  # the layout it used, wherever it was read from
+        recipe["layout"] = dict(tokenizer.jglue_layout)
     for key, source in getattr(tokenizer, "jglue_files", {}).items():
         name = Path(source).name
         if not Path(folder, name).is_file() or Path(folder, name).read_bytes() != Path(source).read_bytes():
@@ -361,6 +427,8 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
         for key, value in tokenizer.jglue_recipe.items()
         if key not in LOCATION_KEYS and key != "jumanpp_command"
     }
+    if getattr(tokenizer, "jglue_layout", None) is not None:  # as save_recipe writes it, so a saved copy hashes alike
+        behaviour["layout"] = dict(tokenizer.jglue_layout)
     digest.update(json.dumps(behaviour, sort_keys=True, default=str).encode())
     digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     digest.update(json.dumps(encode_pairs(tokenizer, [FINGERPRINT_PROBE], None, 512, False)["input_ids"]).encode())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import Unigram
 
 from jglue_bench.errors import UserError
@@ -52,11 +52,28 @@ def restore_normalization(tokenizer, proto) -> None:
         steps += [normalizers.Precompiled(spec.precompiled_charsmap), normalizers.NFC()]
     if spec.remove_extra_whitespaces:
         steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
+    if spec.add_dummy_prefix:
+        # SentencePiece adds its ▁ even before a leading space it kept (" 衣服" -> "▁▁衣服"); Metaspace's own
+        # prepend skips a text that already starts with one
+        steps.append(normalizers.Prepend(SPACE))
     backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
     backend.normalizer = normalizers.Sequence(steps)
+    backend.pre_tokenizer = _word_splitter(proto.trainer_spec)
     prepend = "always" if spec.add_dummy_prefix else "never"
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme=prepend, split=True)
     backend.decoder = decoders.Metaspace(replacement=SPACE, prepend_scheme=prepend, split=True)
+
+
+def _word_splitter(trainer_spec):
+    """Where SentencePiece starts a new word (a piece never crosses one): at each ▁; at the first ▁ of a run only,
+    where whitespace-only pieces are allowed ("▁▁衣服" is one word, which may become ▁▁ + 衣服); nowhere, where the
+    model was trained without splitting by whitespace (llm-jp's)."""
+    spaces = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="never", split=False)
+    if not trainer_spec.split_by_whitespace:
+        return spaces
+    if trainer_spec.allow_whitespace_only_pieces:
+        words = pre_tokenizers.Split(Regex(f"{SPACE}*[^{SPACE}]+|{SPACE}+"), behavior="isolated")
+        return pre_tokenizers.Sequence([spaces, words])
+    return pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="never", split=True)
 
 
 def load_family_class(tokenizer_class, model_file: Path, expected_name: str, cache_dir: Path, **kwargs):
@@ -84,30 +101,13 @@ def private_copy(model_file: Path, name: str, cache_dir: Path) -> Path:
     return folder
 
 
-def unigram_from_proto(proto, special_tokens: dict[str, str]) -> Tokenizer:
+def unigram_from_proto(proto) -> Tokenizer:
     """A Rust Unigram pipeline over a SentencePiece unigram model's pieces and scores, ids as SentencePiece's."""
     vocab = [(piece.piece, piece.score) for piece in proto.pieces]
     unk_id = next((i for i, piece in enumerate(proto.pieces) if piece.type == 2), 0)  # type 2: UNKNOWN
     backend = Tokenizer(Unigram(vocab, unk_id=unk_id, byte_fallback=bool(proto.trainer_spec.byte_fallback)))
-
     restore_normalization(backend, proto)
     return backend
-
-
-def add_cls_sep_template(backend: Tokenizer, cls_token: str, sep_token: str) -> None:
-    """[CLS] A [SEP] and [CLS] A [SEP] B [SEP], token types 0 then 1 (BERT's layout, which ModernBERT keeps)."""
-    ids = {token: backend.token_to_id(token) for token in (cls_token, sep_token)}
-    missing = [token for token, index in ids.items() if index is None]
-    if missing:
-        raise UserError(
-            f"the tokenizer's vocabulary has no {', '.join(missing)} (model.tokenizer.special_tokens "
-            f"names the special tokens; their pieces must be in the model's vocabulary)."
-        )
-    backend.post_processor = processors.TemplateProcessing(
-        single=f"{cls_token} $A {sep_token}",
-        pair=f"{cls_token} $A {sep_token} $B:1 {sep_token}:1",
-        special_tokens=[(token, index) for token, index in ids.items()],
-    )
 
 
 def compose_after_precompiled(backend: Tokenizer) -> None:

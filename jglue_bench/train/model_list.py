@@ -10,7 +10,36 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-MODEL_COLUMNS = ("name", "family", "recipe", "pre-segment", "parameters", "licence", "hub id / path", "published rows")
+MODEL_COLUMNS = (
+    "name",
+    "family",
+    "recipe",
+    "pre-segment",
+    "tokenizer proven",
+    "parameters",
+    "licence",
+    "hub id / path",
+    "published rows",
+)
+# How a config's tokenizer is proven (the "tokenizer proven" column):
+# - real files: tests/test_real_tokenizers.py runs the config's recipe over the model's own tokenizer files (these
+#   folders of $JGLUE_MODELS_DIR, copied from public repositories) against the reference the model declares;
+# - random files: tests/test_model_zoo.py and the recipe tests run the same recipe, with the same word splitter and
+#   settings, over random files in the family's hub layout (ids against SentencePiece or BertJapaneseTokenizer);
+# - none: nothing in the repository runs this recipe with these settings.
+REAL_FILE_PROOFS = {
+    "bandainamco_distilbert": "bandainamco-mirai-distilbert-base-japanese",
+    "tohoku_bert_base_v3": "tohoku-nlp-bert-base-japanese-v3",
+    "modernbert_ja_30m": "sbintuitions-modernbert-ja-tokenizer",
+    "modernbert_ja_70m": "sbintuitions-modernbert-ja-tokenizer",
+    "modernbert_ja_130m": "sbintuitions-modernbert-ja-tokenizer",
+    "modernbert_ja_310m": "sbintuitions-modernbert-ja-tokenizer",
+    "llm_jp_modernbert_base": "llm-jp-tokenizer-v3",
+    "ku_deberta_v2_large": "ku-nlp-deberta-v2-large-japanese",
+    "ku_deberta_v2_large_char_wwm": "ku-nlp-deberta-v2-large-japanese-char-wwm",
+}
+# The tokenizer settings that decide the ids (file names and where they come from do not)
+BEHAVIOUR_KEYS = ("recipe", "pre_segment", "mecab_dic", "do_lower_case", "keep_accents")
 
 
 def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
@@ -31,6 +60,7 @@ def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
                 "family": model.get("family"),
                 "recipe": tokenizer.get("recipe"),
                 "pre_segment": tokenizer.get("pre_segment"),
+                "tokenizer_proven": tokenizer_proof(path.stem, tokenizer),
                 **dict(zip(("parameters", "parameters_from"), local_parameters(model))),
                 "license": model.get("license"),
                 "pretrained": model.get("pretrained"),
@@ -39,6 +69,30 @@ def model_rows(config_folder: Path | None = None) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def tokenizer_proof(name: str, tokenizer: Mapping[str, Any]) -> str:
+    """real files, random files or none (see REAL_FILE_PROOFS)."""
+    if name in REAL_FILE_PROOFS:
+        return "real files"
+    return "random files" if _behaviour(tokenizer) in _randomly_tested_behaviours() else "none"
+
+
+def _randomly_tested_behaviours() -> list[dict[str, Any]]:
+    """The tokenizer settings of the configs the random families (and the tiny model, LINE-like and Laboro-like
+    test tokenizers of tests/conftest.py) are built for."""
+    import yaml
+
+    from jglue_bench.config import config_dir
+    from jglue_bench.train.random_families import FAMILIES
+
+    names = {config for config, _ in FAMILIES.values()} | {"tiny", "line_distilbert", "laboro_distilbert"}
+    folder = config_dir() / "model"
+    return [_behaviour(yaml.safe_load((folder / f"{n}.yaml").read_text(encoding="utf-8"))["tokenizer"]) for n in names]
+
+
+def _behaviour(tokenizer: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: tokenizer.get(key) for key in BEHAVIOUR_KEYS}
 
 
 def published_counts() -> Counter:
@@ -73,6 +127,7 @@ def _table_cells(row: Mapping[str, Any]) -> list[str]:
         row["family"] or "-",
         row["recipe"] or "-",
         row["pre_segment"] or "-",
+        row["tokenizer_proven"],
         format_parameters(row["parameters"]) + (" (shape)" if row["parameters_from"] == "shape" else ""),
         row["license"] or "-",
         str(row["pretrained"] or "- (random, built offline)"),
@@ -94,11 +149,13 @@ def models_markdown(rows: list[dict[str, Any]]) -> str:
     from jglue_bench.support.markdown import markdown_table
 
     table = markdown_table(
-        MODEL_COLUMNS, [_table_cells(row) for row in rows], right_aligned=[False] * 4 + [True] + [False] * 2 + [True]
+        MODEL_COLUMNS, [_table_cells(row) for row in rows], right_aligned=[False] * 5 + [True] + [False] * 2 + [True]
     )
     families = {row["family"] for row in rows}
     return (
         f"{table}\n\n{len(rows)} models in {len(families)} families. Parameters: the bare encoder, from "
         f"config.json in a local folder, or (shape) from the config's shape: block; - where neither is here. "
+        f"Tokenizer proven: on the model's real tokenizer files, on random files of its layout, or none (README, "
+        f"Models). "
         f"`jglue-bench train model=NAME`, `jglue-bench tokenize --model NAME[=FOLDER] TEXT`."
     )

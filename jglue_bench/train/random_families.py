@@ -180,12 +180,17 @@ def _luke_files(folder: Path) -> tuple[int, dict]:
 
 def _unigram_json(folder: Path) -> tuple[int, dict]:
     """ModernBERT-ja layout: tokenizer.json (a unigram model converted from SentencePiece by `tokenizers`
-    itself) beside tokenizer.model, and <cls>/<sep> special pieces."""
+    itself) beside tokenizer.model, <cls>/<sep> special pieces, and a tokenizer_config.json that declares, as the
+    real one does, LlamaTokenizer's <s> A </s>."""
     from jglue_bench.tokenization.sentencepiece_recipes import sentencepiece_proto
 
     data = _train_spm(unk_id=0, bos_id=1, eos_id=2, pad_id=3, user_defined_symbols=["<sep>", "<mask>", "<cls>"])
     _write(folder / "tokenizer.model", data)
     _write(folder / "tokenizer.json", stock_conversion(sentencepiece_proto(folder / "tokenizer.model")).to_str())
+    specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
+    specials.update(cls_token="<cls>", sep_token="<sep>", mask_token="<mask>")
+    declared = {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": True, **specials}
+    _write(folder / "tokenizer_config.json", json.dumps(declared, indent=2))
     return _spm_piece_count(data), {
         "pad_token_id": 3,
         "bos_token_id": 1,
