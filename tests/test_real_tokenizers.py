@@ -4,6 +4,7 @@ spread of the JGLUE and JCoLA texts and on hand-written hard cases, slow ones on
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import unicodedata
@@ -126,7 +127,16 @@ def sentencepiece_ids(folder: Path, filename: str):
     return lambda text: processor.encode(text)
 
 
-@pytest.mark.parametrize("name", ["modernbert_ja_30m", "modernbert_ja_70m", "modernbert_ja_130m", "modernbert_ja_310m"])
+@pytest.mark.parametrize(
+    "name",
+    # the four sizes share one tokenizer.model and one tokenizer config: the quick suite checks one of them
+    [
+        pytest.param("modernbert_ja_30m", marks=pytest.mark.slow),
+        pytest.param("modernbert_ja_70m", marks=pytest.mark.slow),
+        "modernbert_ja_130m",
+        pytest.param("modernbert_ja_310m", marks=pytest.mark.slow),
+    ],
+)
 def test_modernbert_ja_is_bos_sentencepiece_eos_as_its_files_declare(cache_dir, real_texts, name):
     folder = real_folder(name)
     pieces = sentencepiece_ids(folder, "tokenizer.model")
@@ -191,15 +201,17 @@ def test_llm_jp_v3_through_the_unigram_recipe_equals_sentencepiece(cache_dir, re
 # --- ku-nlp DeBERTa-v2-large: its tokenizer.json over Juman++-style words, the NFKC map kept ---
 
 
-def mecab_words(text: str) -> list[str]:
-    """Words as a stand-in for Juman++ (the recipe's input is words either way; Juman++ is not installed here)."""
+@functools.cache
+def wakati():
     import fugashi
     import unidic_lite
 
-    tagger = mecab_words.__dict__.setdefault(
-        "tagger", fugashi.GenericTagger(f"-r /dev/null -d {unidic_lite.DICDIR} -Owakati")
-    )
-    return tagger.parse(text).split()
+    return fugashi.GenericTagger(f"-r /dev/null -d {unidic_lite.DICDIR} -Owakati")
+
+
+def mecab_words(text: str) -> list[str]:
+    """Words as a stand-in for Juman++ (the recipe's input is words either way; Juman++ is not installed here)."""
+    return wakati().parse(text).split()
 
 
 def test_ku_deberta_v2_large_recipe_gives_its_tokenizer_json_ids(cache_dir, real_texts):
