@@ -21,7 +21,7 @@ from jglue_bench.report import render as report_render
 from jglue_bench.report import tables as report
 
 DEFAULT_RESULTS = Path("results/runs.jsonl")
-TABLES = ("runs", "paper", "robust", "published", "models", "efficiency")
+TABLES = ("runs", "paper", "robust", "published", "models", "efficiency", "significance")
 MAIN_TABLE = {"paper": "paper", "robust": "robust", "single": "runs", "all": "runs"}
 HELP = "tables of the run records: runs, the paper protocol's best cell, seed statistics, ours vs published"
 EPILOG = """examples: jglue-bench report
@@ -74,7 +74,8 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
         "--table",
         choices=(*TABLES, "all"),
         default=None,
-        help="which table (default: the --protocol's own, and `published` with --published; CSV holds one table)",
+        help="which table (default: the --protocol's own, and `published` with --published; all: every table "
+        "but significance; CSV holds one table)",
     )
     parser.add_argument(
         "--plot",
@@ -85,6 +86,19 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
         metavar="PATH.png",
         help="also draw ours (with seed error bars) beside the published numbers, per task, as a PNG; "
         "--format html embeds it in the page (a bare --plot: in the page only)",
+    )
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="add the main metric's 95%% interval to the runs, paper and robust tables: the percentile bootstrap "
+        "over each run's examples (its predictions file), the t-interval of a seed mean",
+    )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap and permutation resamples for --ci and --table significance (default 1000; seed 0)",
     )
     parser.add_argument(
         "--last",
@@ -114,7 +128,16 @@ def run_report(args: argparse.Namespace) -> None:
     names = chosen_tables(args.protocol, args.table, args.published is not None, args.format)
     wanted = args.published is not None or "published" in names
     references = load_references(args.published or []) if wanted else []
-    tables = build_tables(names, records, args.protocol, references)
+    if args.resamples < 10:
+        raise UserError(f"--resamples expects 10 or more resamples; found {args.resamples}.")
+    tables = build_tables(names, records, args.protocol, references, args.resamples)
+    if args.ci:
+        from jglue_bench.report.significance import with_intervals
+
+        tables = [
+            with_intervals(t, records, args.resamples, 0) if t.name in ("runs", "paper", "robust") else t
+            for t in tables
+        ]
     plot_png = None
     if args.plot is not None:  # first: a plot that cannot be drawn fails before any table is printed
         with report_html.plot_target(args.plot) as target:
@@ -140,7 +163,10 @@ def load_references(paths: Sequence[Path | None]) -> list[PublishedScore]:
 def chosen_tables(protocol: str, table: str | None, with_published: bool, output_format: str) -> list[str]:
     main = MAIN_TABLE[protocol]
     if table == "all":
-        names = [main] + [name for name in TABLES if name != main and (name != "published" or with_published)]
+        # significance only where asked: it reads every run's predictions and resamples them
+        names = [main] + [
+            name for name in TABLES if name not in (main, "significance") and (name != "published" or with_published)
+        ]
     elif table:
         names = [table]
     elif output_format == "csv" and with_published:
@@ -153,7 +179,11 @@ def chosen_tables(protocol: str, table: str | None, with_published: bool, output
 
 
 def build_tables(
-    names: Sequence[str], records: Sequence[dict[str, Any]], protocol: str, published: Sequence[PublishedScore]
+    names: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    protocol: str,
+    published: Sequence[PublishedScore],
+    resamples: int = 1000,
 ) -> list[report.Table]:
     builders = {
         "runs": lambda: report.runs_table(records),
@@ -162,8 +192,15 @@ def build_tables(
         "published": lambda: report_compare.published_table(report.scores_for(records, protocol), published),
         "models": lambda: report_compare.models_table(report.scores_for(records, protocol)),
         "efficiency": lambda: report_compare.efficiency_table(records),
+        "significance": lambda: significance_table(records, resamples),
     }
     return [builders[name]() for name in names]
+
+
+def significance_table(records: Sequence[dict[str, Any]], resamples: int) -> report.Table:
+    from jglue_bench.report.significance import significance_table as build  # numpy and scipy: only when asked
+
+    return build(records, resamples, 0)
 
 
 def read_run_records(path: str | Path) -> list[dict[str, Any]]:

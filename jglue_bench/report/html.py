@@ -382,7 +382,10 @@ def _section(table: Table) -> str:
     ]
     for row in table.rows:
         attributes = "".join(f' data-{key}="{escape(row[key])}"' for key in ("task", "model") if key in row)
-        cells = "".join(_cell(row, column, column in table.signed, model_attribute(column)) for column in table.columns)
+        cells = "".join(
+            _cell(row, column, column in table.signed, model_attribute(column), 4 if column in table.fine else 2)
+            for column in table.columns
+        )
         lines.append(f"<tr{attributes}>{cells}</tr>")
     lines += ["</tbody>", "</table>", "</div>"]
     lines += [f'<p class="note">{inline_code(note)}</p>' for note in table.notes]
@@ -400,11 +403,11 @@ def sort_value(value: Any) -> float | None:
     return float(value)
 
 
-def _cell(row: dict[str, Any], column: str, signed: bool, extra: str = "") -> str:
+def _cell(row: dict[str, Any], column: str, signed: bool, extra: str = "", digits: int = 2) -> str:
     if column not in row:  # a column this row lacks: blank, as in Markdown
         return f"<td{extra}></td>"
     value = row[column]
-    text = text_cell(value, 2, signed)
+    text = text_cell(value, digits, signed)
     number = sort_value(value)
     classes = []
     if number is not None or isinstance(value, (Spread, SeedValues, float, int)) and not isinstance(value, bool):

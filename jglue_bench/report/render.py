@@ -44,7 +44,12 @@ def render_markdown_table(table: Table) -> str:
     return render_table(
         table.columns,
         [
-            [text_cell(row[column], 2, column in table.signed) if column in row else "" for column in table.columns]
+            [
+                text_cell(row[column], 4 if column in table.fine else 2, column in table.signed)
+                if column in row
+                else ""
+                for column in table.columns
+            ]
             for row in table.rows
         ],
     )

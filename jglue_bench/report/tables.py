@@ -73,6 +73,7 @@ class Table:
     rows: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     signed: tuple[str, ...] = ()  # columns shown with a sign (deltas)
+    fine: tuple[str, ...] = ()  # columns shown with 4 decimals in Markdown and HTML (p-values)
     empty: str = "no records"
 
 

@@ -50,7 +50,7 @@ def prediction_rows(examples: Sequence[Example], predictions: Sequence[float], s
         {
             "id": example.id,
             "gold": example.label,
-            "prediction": round(prediction, 6),
+            "prediction": float(prediction),  # unrounded: intervals recomputed from this file match the record
             "error": round(prediction - example.label, 6),
         }
         for example, prediction in zip(examples, predictions)
