@@ -62,6 +62,8 @@ def _train_job(cfg) -> float | None:
             "job": hydra.job.num,
             "cell": {key.lstrip("+~"): value for key, value in sorted(cell.items()) if key not in excluded},
         }
+    if cfg.get("protocol") == "frozen_embedding":  # no training: the encoder's embeddings are scored as they are
+        from jglue_bench.train.frozen import score_frozen as train
     try:
         result = train(cfg, output_dir, sweep)
     except UserError as error:

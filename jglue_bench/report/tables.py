@@ -48,6 +48,10 @@ PROTOCOL_PRIORITY = ("paper", "robust", "single")
 # JGLUE's grid (fine-tuning/README.md): a paper protocol over exactly these cells, at one seed, is made the way the
 # JGLUE README's numbers were (published.PROTOCOLS "jglue_grid_fixed_seed").
 JGLUE_GRID = frozenset((lr, epochs) for lr in (2e-5, 3e-5, 5e-5) for epochs in (3.0, 4.0))
+# llm-jp-modernbert's grid (experiment=wide_grid): published.PROTOCOLS "wider_grid_max" when run whole at one seed
+WIDE_GRID = frozenset(
+    (lr, epochs) for lr in (5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 1e-4) for epochs in (1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
+)
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ class PaperChoice:
     unscored: int  # cells without a dev score for the main metric: not compared
     learning_rates: list[str]
     epochs: list[str]
-    label: str = "other_grid"  # published.PROTOCOLS: jglue_grid_fixed_seed or other_grid
+    label: str = "other_grid"  # published.PROTOCOLS: jglue_grid_fixed_seed, wider_grid_max or other_grid
 
 
 def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
@@ -207,14 +211,17 @@ def paper_choices(records: Iterable[dict[str, Any]]) -> list[PaperChoice]:
 
 
 def paper_label(hypers: Sequence[dict[str, Any]], seeds: set[str]) -> str:
-    """jglue_grid_fixed_seed when the cells compared are JGLUE's whole grid, each once, at one seed; else
-    other_grid (a best cell picked over more cells or over seeds is not the same experiment)."""
+    """jglue_grid_fixed_seed when the cells compared are JGLUE's whole grid, each once, at one seed;
+    wider_grid_max when they are llm-jp-modernbert's (experiment=wide_grid); else other_grid (a best cell picked
+    over other cells or over seeds is not the same experiment)."""
     cells = [
         (float_or_text(str(h.get("learning_rate")))[0], float_or_text(str(h.get("num_train_epochs")))[0])
         for h in hypers
     ]
-    same = len(cells) == len(JGLUE_GRID) and set(cells) == JGLUE_GRID and len(seeds) == 1
-    return "jglue_grid_fixed_seed" if same else "other_grid"
+    for grid, label in ((JGLUE_GRID, "jglue_grid_fixed_seed"), (WIDE_GRID, "wider_grid_max")):
+        if len(cells) == len(grid) and set(cells) == grid and len(seeds) == 1:
+            return label
+    return "other_grid"
 
 
 def float_or_text(text: str) -> tuple[float, str]:
@@ -243,13 +250,15 @@ def paper_table(records: Sequence[dict[str, Any]]) -> Table:
                     "seed": str(choice.chosen.get("seed")),
                     "cells": choice.cells,
                     "grid": f"lr {','.join(choice.learning_rates)} x epochs {','.join(choice.epochs)}",
+                    "label": choice.label,
                     "chosen on": f"{DEV_SPLIT} {main_metric_of(choice.chosen)}",
                     **{name: choice.scores[split][name] for name in metrics if name in choice.scores[split]},
                 }
             )
     notes = [
         "The reported number is the grid cell with the best main metric on the dev split (JGLUE's protocol); "
-        "`cells` counts the cells compared."
+        "`cells` counts the cells compared; `label` names the protocol as the published rows do "
+        "(jglue_grid_fixed_seed: JGLUE's grid at one seed; wider_grid_max: llm-jp-modernbert's 36 cells)."
     ]
     unscored = sum(choice.unscored for choice in choices)
     if unscored:
@@ -257,7 +266,7 @@ def paper_table(records: Sequence[dict[str, Any]]) -> Table:
     return Table(
         "paper",
         "Paper protocol: the best grid cell on dev",
-        ["task", "model", "data", "split", "lr", "epochs", "seed", "cells", "grid", "chosen on", *metrics],
+        ["task", "model", "data", "split", "lr", "epochs", "seed", "cells", "grid", "label", "chosen on", *metrics],
         rows,
         notes,
         empty="no records with protocol paper (with a dev score)",
