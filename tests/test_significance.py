@@ -177,3 +177,41 @@ def test_robust_seed_means_are_compared_by_welch_and_get_t_intervals():
     robust = with_intervals(tables.robust_table(records), records, 10, 0)
     half = 4.302652729749462 / math.sqrt(3)
     assert (robust.rows[0]["ci low"], robust.rows[0]["ci high"]) == pytest.approx((2 - half, 2 + half))
+
+
+# --- breakdowns ---
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_breakdown_confusion_sources_buckets_and_any_column(jglue_bench_cli, two_jsts_runs, tmp_path):
+    from collections import Counter
+
+    common = ["num_train_epochs=1", "save_model=false", "trainer.progress_bar=false", f"results.path={two_jsts_runs}"]
+    assert jglue_bench_cli("train", "task=jcola", "model=tiny", *common, f"output_dir={tmp_path / 'cola'}")[0] == 0
+    code, out, err = jglue_bench_cli(
+        "report", "--results", str(two_jsts_runs), "--table", "breakdown", "--format", "json"
+    )
+    assert code == 0, err
+    rows = json.loads(out)["tables"][0]["rows"]
+    # JCoLA: confusion counts as in the predictions file; out of domain, MCC per source paper
+    ood = read_jsonl(tmp_path / "cola" / "predictions-valid_out_of_domain.jsonl")
+    counts = Counter(f"{row['gold']} -> {row['prediction']}" for row in ood)
+    confusion = {r["group"]: r["n"] for r in rows if r["split"] == "valid_out_of_domain" and r["by"] == "confusion"}
+    assert confusion == dict(counts)
+    sources = [r for r in rows if r["by"] == "source"]
+    assert sources and {r["measure"] for r in sources} == {"mcc"} and sum(r["n"] for r in sources) == len(ood)
+    # JSTS: the mean absolute error per gold bucket, by hand from the file
+    jsts = read_jsonl(tmp_path / "a" / "predictions-valid.jsonl")
+    low = [abs(r["prediction"] - r["gold"]) for r in jsts if r["gold"] < 1]
+    [bucket] = [r for r in rows if r["model"] == "tiny" and r["group"] == "[0, 1)"]
+    assert (bucket["n"], bucket["value"]) == (len(low), pytest.approx(sum(low) / len(low), abs=1e-4))
+    # --by: the main metric per value of any column of the eval files that have it (JCoLA's diacritic mark)
+    code, out, _ = jglue_bench_cli(
+        "report", "--results", str(two_jsts_runs), "--table", "breakdown", "--by", "diacritic"
+    )
+    assert code == 0 and "| diacritic |" in out
+    code, _, err = jglue_bench_cli("report", "--results", str(two_jsts_runs), "--table", "breakdown", "--by", "nothing")
+    assert code == 2 and "no eval file of these runs has a column 'nothing'" in err

@@ -21,7 +21,8 @@ from jglue_bench.report import render as report_render
 from jglue_bench.report import tables as report
 
 DEFAULT_RESULTS = Path("results/runs.jsonl")
-TABLES = ("runs", "paper", "robust", "published", "models", "efficiency", "significance")
+TABLES = ("runs", "paper", "robust", "published", "models", "efficiency", "significance", "breakdown")
+PER_EXAMPLE_TABLES = ("significance", "breakdown")  # they read every run's predictions file: only where asked
 MAIN_TABLE = {"paper": "paper", "robust": "robust", "single": "runs", "all": "runs"}
 HELP = "tables of the run records: runs, the paper protocol's best cell, seed statistics, ours vs published"
 EPILOG = """examples: jglue-bench report
@@ -75,7 +76,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
         choices=(*TABLES, "all"),
         default=None,
         help="which table (default: the --protocol's own, and `published` with --published; all: every table "
-        "but significance; CSV holds one table)",
+        "but significance and breakdown, which read each run's predictions; CSV holds one table)",
     )
     parser.add_argument(
         "--plot",
@@ -92,6 +93,12 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="add the main metric's 95%% interval to the runs, paper and robust tables: the percentile bootstrap "
         "over each run's examples (its predictions file), the t-interval of a seed mean",
+    )
+    parser.add_argument(
+        "--by",
+        default=None,
+        metavar="COLUMN",
+        help="--table breakdown: the main metric per value of this column of each run's eval file",
     )
     parser.add_argument(
         "--resamples",
@@ -130,7 +137,9 @@ def run_report(args: argparse.Namespace) -> None:
     references = load_references(args.published or []) if wanted else []
     if args.resamples < 10:
         raise UserError(f"--resamples expects 10 or more resamples; found {args.resamples}.")
-    tables = build_tables(names, records, args.protocol, references, args.resamples)
+    if args.by is not None and names != ["breakdown"]:
+        raise UserError("--by groups the breakdown table: use it with --table breakdown.")
+    tables = build_tables(names, records, args.protocol, references, args.resamples, args.by)
     if args.ci:
         from jglue_bench.report.significance import with_intervals
 
@@ -163,9 +172,10 @@ def load_references(paths: Sequence[Path | None]) -> list[PublishedScore]:
 def chosen_tables(protocol: str, table: str | None, with_published: bool, output_format: str) -> list[str]:
     main = MAIN_TABLE[protocol]
     if table == "all":
-        # significance only where asked: it reads every run's predictions and resamples them
         names = [main] + [
-            name for name in TABLES if name not in (main, "significance") and (name != "published" or with_published)
+            name
+            for name in TABLES
+            if name != main and name not in PER_EXAMPLE_TABLES and (name != "published" or with_published)
         ]
     elif table:
         names = [table]
@@ -184,6 +194,7 @@ def build_tables(
     protocol: str,
     published: Sequence[PublishedScore],
     resamples: int = 1000,
+    by: str | None = None,
 ) -> list[report.Table]:
     builders = {
         "runs": lambda: report.runs_table(records),
@@ -193,6 +204,7 @@ def build_tables(
         "models": lambda: report_compare.models_table(report.scores_for(records, protocol)),
         "efficiency": lambda: report_compare.efficiency_table(records),
         "significance": lambda: significance_table(records, resamples),
+        "breakdown": lambda: breakdown_table(records, by),
     }
     return [builders[name]() for name in names]
 
@@ -201,6 +213,12 @@ def significance_table(records: Sequence[dict[str, Any]], resamples: int) -> rep
     from jglue_bench.report.significance import significance_table as build  # numpy and scipy: only when asked
 
     return build(records, resamples, 0)
+
+
+def breakdown_table(records: Sequence[dict[str, Any]], by: str | None) -> report.Table:
+    from jglue_bench.report.breakdown import breakdown_table as build  # the metrics: scikit-learn, when asked
+
+    return build(records, by)
 
 
 def read_run_records(path: str | Path) -> list[dict[str, Any]]:
