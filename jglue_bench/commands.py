@@ -97,6 +97,13 @@ def _train_job(cfg) -> float | None:
     return result.metrics[result.record["main_metric"]]  # the objective a Hydra sweeper optimizes
 
 
+def run_fewshot(hydra_args: Sequence[str]) -> None:
+    """`jglue-bench fewshot`: a preset, task and decoder model through lm-eval (jglue_bench/fewshot/)."""
+    from jglue_bench.fewshot.command import run
+
+    run(hydra_args)
+
+
 def run_evaluate(args) -> None:
     from jglue_bench.report.render import runs_markdown as markdown_table
     from jglue_bench.train.saved_runs import evaluate_saved_run

@@ -1,0 +1,102 @@
+"""Presets: published few-shot settings, each a YAML file in `configs/fewshot/presets/` whose tasks are lm-eval
+task configs (prompt text, shots, delimiters, choices, stop sequences, metrics) as the source wrote them, with
+the source cited. This module reads them and makes the lm-eval task config of one preset and task over our
+documents; lm-eval does the rest (rendering, few-shot sampling, requests, its metrics)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jglue_bench.errors import UserError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    prompt_version: str | None
+    source: str
+    fewshot_split: str  # our split name the shots come from (the source's training split)
+    fewshot_seed: int
+    tasks: Mapping[str, Mapping[str, Any]]
+    path: Path
+
+    def task_entry(self, task: str) -> Mapping[str, Any]:
+        if task not in self.tasks:
+            raise UserError(
+                f"preset {self.name!r} has no task {task!r}{did_you_mean(task, list(self.tasks))}; it has "
+                f"{', '.join(self.tasks)} ({self.path})."
+            )
+        return self.tasks[task]
+
+    def shots(self, task: str) -> int:
+        return int(self.task_entry(task)["config"].get("num_fewshot", 0))
+
+
+def preset_dir(config_root: Path) -> Path:
+    return config_root / "fewshot" / "presets"
+
+
+def preset_names(config_root: Path) -> list[str]:
+    return sorted(path.stem for path in preset_dir(config_root).glob("*.yaml"))
+
+
+def load_preset(name: str, config_root: Path) -> Preset:
+    path = preset_dir(config_root) / f"{name}.yaml"
+    if not path.is_file():
+        names = preset_names(config_root)
+        raise UserError(f"unknown preset {name!r}{did_you_mean(name, names)}; the presets are {', '.join(names)}.")
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    version = document.get("prompt_version")
+    return Preset(
+        name=document["name"],
+        prompt_version=None if version is None else str(version),
+        source=document["source"],
+        fewshot_split=document.get("fewshot_split", "train"),
+        fewshot_seed=int(document.get("fewshot_seed", 1234)),
+        tasks=document["tasks"],
+        path=path,
+    )
+
+
+def protocol_label(preset: Preset, shots: int) -> str:
+    """How records name the setting: `fewshot/<preset>[/<prompt version>]/<shots>shot`; report pairs published
+    rows by this label."""
+    parts = ["fewshot", preset.name, *([f"v{preset.prompt_version}"] if preset.prompt_version else []), f"{shots}shot"]
+    return "/".join(parts)
+
+
+def task_config(
+    preset: Preset, task: str, dataset: Callable[..., Any], eval_split: str, num_fewshot: int | None = None
+) -> dict[str, Any]:
+    """The lm-eval task config (a TaskConfig dict) of `task` under `preset`: the preset's own keys, the data from
+    `dataset` (a callable returning a DatasetDict with `eval_split` and the few-shot split), the eval split as
+    the one scored, and `num_fewshot` if given."""
+    entry = preset.task_entry(task)
+    config = copy.deepcopy(dict(entry["config"]))
+    for key, value in (entry.get("callables") or {}).items():
+        config[key] = _resolve_callable(value)
+    config.update(
+        task=f"jglue_{preset.name}_{task}",
+        custom_dataset=dataset,
+        dataset_path="json",  # unused with custom_dataset; lm-eval's TaskConfig wants a value
+        training_split=preset.fewshot_split,
+        fewshot_split=preset.fewshot_split,
+        validation_split=None,
+        test_split=eval_split,
+    )
+    if num_fewshot is not None:
+        config["num_fewshot"] = num_fewshot
+    return config
+
+
+def _resolve_callable(dotted: str):
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
