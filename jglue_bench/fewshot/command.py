@@ -45,15 +45,18 @@ def _job(cfg) -> float | None:
     from jglue_bench.fewshot.run import rendered_prompts, run_fewshot
 
     hydra = HydraConfig.get()
+    single = hydra.mode == RunMode.RUN and cfg.output_dir
+    output_dir = Path(cfg.output_dir if single else hydra.runtime.output_dir)
     try:
         if cfg.show_prompts:
             for shown in rendered_prompts(cfg, int(cfg.show_prompts)):
                 print(json.dumps(shown, ensure_ascii=False))
+            _remove_if_empty(output_dir)
             return None
-        single = hydra.mode == RunMode.RUN and cfg.output_dir
-        output_dir = Path(cfg.output_dir if single else hydra.runtime.output_dir)
         result = run_fewshot(cfg, output_dir)
     except UserError as error:
+        if not cfg.show_prompts:
+            _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
         print(f"jglue-bench: error: {error}", file=sys.stderr)
         if hydra.mode == RunMode.RUN:
             sys.exit(2)
@@ -66,3 +69,23 @@ def _job(cfg) -> float | None:
         print(f"chance level: {chance}")
         print(f"run folder: {result.output_dir}  (record.json, predictions-<split>.jsonl)")
     return record["metrics"].get(record["main_metric"])
+
+
+def _remove_if_empty(folder: Path) -> None:
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def compose_fewshot_config(overrides: Sequence[str] = ()):
+    """The composed few-shot config, as `jglue-bench fewshot` would compose it (for tests and code)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    from jglue_bench.config import explain_composition_error
+
+    register_resolvers()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(fewshot_config_dir()), job_name="fewshot"):
+            return compose(config_name="config", overrides=hydra_arguments(overrides))
+    except (MissingConfigException, OverrideParseException, ConfigCompositionException) as error:
+        raise UserError(explain_composition_error(error)) from None

@@ -81,12 +81,14 @@ def task_config(
     config = copy.deepcopy(dict(entry["config"]))
     for key, value in (entry.get("callables") or {}).items():
         config[key] = _resolve_callable(value)
+    # with no shots the few-shot split is never read (lm-eval still builds its sampler over some split)
+    fewshot_split = preset.fewshot_split if num_fewshot != 0 else eval_split
     config.update(
         task=f"jglue_{preset.name}_{task}",
         custom_dataset=dataset,
         dataset_path="json",  # unused with custom_dataset; lm-eval's TaskConfig wants a value
-        training_split=preset.fewshot_split,
-        fewshot_split=preset.fewshot_split,
+        training_split=fewshot_split,
+        fewshot_split=fewshot_split,
         validation_split=None,
         test_split=eval_split,
     )

@@ -59,9 +59,11 @@ class FewshotResult:
     skipped: bool = False
 
 
-def prepare(cfg: DictConfig) -> FewshotData:
+def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
     """The task, the preset and the documents of the few-shot split and the eval splits; every user mistake is
     one line before a model is loaded."""
+    if model_needed:
+        check_model(cfg.model)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     preset = load_preset(cfg.preset, config_dir())
     preset.task_entry(spec.name)
@@ -104,10 +106,10 @@ def lm_eval_config(data: FewshotData, eval_split: str) -> dict[str, Any]:
 
 def build_task(config: dict[str, Any], seed: int):
     """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it."""
-    from lm_eval.tasks import TaskManager, get_task_dict
+    from lm_eval.tasks import TaskManager
 
     _quiet_lm_eval()
-    task = next(iter(get_task_dict([config], TaskManager(include_defaults=False)).values()))
+    task = next(iter(TaskManager(include_defaults=False).load([config])["tasks"].values()))
     task.set_fewshot_seed(seed=seed)
     return task
 
@@ -115,7 +117,7 @@ def build_task(config: dict[str, Any], seed: int):
 def rendered_prompts(cfg: DictConfig, count: int) -> list[dict[str, Any]]:
     """The full prompts of the first `count` documents of the first eval split, exactly as an evaluation draws
     them (lm-eval renders documents in order from one seeded generator), with each one's target."""
-    data = prepare(cfg)
+    data = prepare(cfg, model_needed=False)
     split = data.eval_splits[0]
     task = build_task(lm_eval_config(data, split), data.preset.fewshot_seed)
     shown = []
@@ -131,10 +133,7 @@ def rendered_prompts(cfg: DictConfig, count: int) -> list[dict[str, Any]]:
     return shown
 
 
-def load_model(cfg: DictConfig):
-    """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
-    or vLLM (optional extra)."""
-    model_cfg = cfg.model
+def check_model(model_cfg: DictConfig) -> None:
     if model_cfg.get("kind") != "decoder":
         raise UserError(
             f"model {model_cfg.name!r} is not a decoder config (kind: decoder); few-shot runs take causal LMs: "
@@ -142,6 +141,12 @@ def load_model(cfg: DictConfig):
         )
     if not model_cfg.get("pretrained"):
         raise UserError(f"model {model_cfg.name!r} names no weights: add model.pretrained=FOLDER_OR_HUB_ID.")
+
+
+def load_model(cfg: DictConfig):
+    """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
+    or vLLM (optional extra)."""
+    model_cfg = cfg.model
     backend = cfg.backend
     if backend not in BACKENDS:
         raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
@@ -186,6 +191,7 @@ def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
         "model": model_identity(cfg.model),
         "dtype": cfg.model.get("dtype"),
         "limit": cfg.limit,
+        "max_gen_toks": cfg.max_gen_toks,
         "jglue_bench": jglue_bench.__version__,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -209,17 +215,22 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         return FewshotResult(done, Path(done.get("output_dir", ".")), skipped=True)
     lm = load_model(cfg)
     import lm_eval
+    from lm_eval.tasks import TaskManager
 
+    # without its own manager simple_evaluate indexes every task lm-eval ships (about ten seconds of YAML)
+    manager = TaskManager(include_defaults=False)
     per_split, rows_per_split, chance = {}, {}, {}
     for split in data.eval_splits:
         config = lm_eval_config(data, split)
         results = lm_eval.simple_evaluate(
             model=lm,
             tasks=[build_task(config, data.preset.fewshot_seed)],
+            task_manager=manager,
             limit=cfg.limit,
             log_samples=True,
             bootstrap_iters=0,
             fewshot_random_seed=data.preset.fewshot_seed,
+            gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
         )
         name = config["task"]
         output_type = config["output_type"]
@@ -293,7 +304,12 @@ def build_fewshot_record(
         "metrics_scale": "x100 (as in the published JGLUE tables)",
         "main_metric": _main_metric(per_split[first]),
         "seed": data.preset.fewshot_seed,
-        "hyperparameters": {"num_fewshot": data.shots, "limit": cfg.limit, "batch_size": cfg.batch_size},
+        "hyperparameters": {
+            "num_fewshot": data.shots,
+            "limit": cfg.limit,
+            "batch_size": cfg.batch_size,
+            "max_gen_toks": cfg.max_gen_toks,
+        },
         "protocol": label,
         "fewshot": {
             "preset": data.preset.name,
