@@ -25,6 +25,7 @@ class Preset:
     fewshot_seed: int
     tasks: Mapping[str, Mapping[str, Any]]
     path: Path
+    sampler: str = "default"  # default: lm-eval's; jp_stable: samplers.py (its scored documents shuffled first)
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -46,21 +47,36 @@ def preset_names(config_root: Path) -> list[str]:
     return sorted(path.stem for path in preset_dir(config_root).glob("*.yaml"))
 
 
-def load_preset(name: str, config_root: Path) -> Preset:
+def load_preset(name: str, config_root: Path, prompt_version: str | None = None) -> Preset:
+    """The preset `name`; one with several prompt versions takes `prompt_version` (null: its default)."""
     path = preset_dir(config_root) / f"{name}.yaml"
     if not path.is_file():
         names = preset_names(config_root)
         raise UserError(f"unknown preset {name!r}{did_you_mean(name, names)}; the presets are {', '.join(names)}.")
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    version = document.get("prompt_version")
+    versions = document.get("prompt_versions")
+    if versions is None:
+        if prompt_version is not None:
+            raise UserError(
+                f"preset {name!r} has one prompt; prompt_version={prompt_version} is for presets with several."
+            )
+        tasks, version = document["tasks"], None
+    else:
+        version = str(prompt_version if prompt_version is not None else document["default_prompt_version"])
+        if version not in versions:
+            raise UserError(
+                f"preset {name!r} has no prompt version {version!r}; it has {', '.join(versions)} ({path})."
+            )
+        tasks = versions[version]
     return Preset(
         name=document["name"],
-        prompt_version=None if version is None else str(version),
+        prompt_version=version,
         source=document["source"],
         fewshot_split=document.get("fewshot_split", "train"),
         fewshot_seed=int(document.get("fewshot_seed", 1234)),
-        tasks=document["tasks"],
+        tasks=tasks,
         path=path,
+        sampler=document.get("sampler", "default"),
     )
 
 
@@ -72,15 +88,18 @@ def protocol_label(preset: Preset, shots: int) -> str:
 
 
 def task_config(
-    preset: Preset, task: str, dataset: Callable[..., Any], eval_split: str, num_fewshot: int | None = None
+    preset: Preset,
+    task: str,
+    dataset: Callable[..., Any],
+    eval_split: str,
+    num_fewshot: int | None = None,
+    scored_documents: int = 0,
 ) -> dict[str, Any]:
     """The lm-eval task config (a TaskConfig dict) of `task` under `preset`: the preset's own keys, the data from
     `dataset` (a callable returning a DatasetDict with `eval_split` and the few-shot split), the eval split as
     the one scored, and `num_fewshot` if given."""
     entry = preset.task_entry(task)
     config = copy.deepcopy(dict(entry["config"]))
-    for key, value in (entry.get("callables") or {}).items():
-        config[key] = _resolve_callable(value)
     # with no shots the few-shot split is never read (lm-eval still builds its sampler over some split)
     fewshot_split = preset.fewshot_split if num_fewshot != 0 else eval_split
     config.update(
@@ -94,11 +113,17 @@ def task_config(
     )
     if num_fewshot is not None:
         config["num_fewshot"] = num_fewshot
+    if entry.get("fewshot_target") == "label_digits":
+        # the shots' answer is the gold index as digits while the scored continuations stay the choice texts (a
+        # template would not do: lm-eval reads a rendered "4" as an index into the choices)
+        config["fewshot_config"] = {**config.get("fewshot_config", {}), "doc_to_target": _label_digits}
+    if preset.sampler == "jp_stable":
+        from jglue_bench.fewshot.samplers import jp_stable_sampler
+
+        sampler = jp_stable_sampler(scored_documents, bool(entry.get("stratified")), preset.fewshot_seed)
+        config["fewshot_config"] = {**config.get("fewshot_config", {}), "sampler": sampler}
     return config
 
 
-def _resolve_callable(dotted: str):
-    import importlib
-
-    module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+def _label_digits(doc: Mapping[str, Any]) -> str:
+    return str(doc["label"])

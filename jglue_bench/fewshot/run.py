@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import time
 import uuid
 from collections.abc import Mapping
@@ -65,7 +66,7 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
     if model_needed:
         check_model(cfg.model)
     spec = resolve_labels(task_spec(cfg), cfg.data)
-    preset = load_preset(cfg.preset, config_dir())
+    preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
     preset.task_entry(spec.name)
     shots = preset.shots(spec.name) if cfg.num_fewshot is None else int(cfg.num_fewshot)
     eval_split = cfg.data.eval_split
@@ -94,13 +95,19 @@ def _as_list(value: Any) -> list[str]:
 
 
 def lm_eval_config(data: FewshotData, eval_split: str) -> dict[str, Any]:
-    documents = {
-        split: data.documents[split]
-        for split in dict.fromkeys([data.preset.fewshot_split, eval_split])
-        if split in data.documents
-    }
+    splits = dict.fromkeys([data.preset.fewshot_split, eval_split])
+    documents = {split: data.documents[split] for split in splits if split in data.documents}
+    if data.preset.sampler == "jp_stable":
+        # jp-stable scores its documents in the order one Random(42) shuffles them into (samplers.py)
+        documents[eval_split] = list(documents[eval_split])
+        random.Random(data.preset.fewshot_seed).shuffle(documents[eval_split])
     return task_config(
-        data.preset, data.spec.name, lambda **_: as_dataset_dict(documents), eval_split, num_fewshot=data.shots
+        data.preset,
+        data.spec.name,
+        lambda **_: as_dataset_dict(documents),
+        eval_split,
+        num_fewshot=data.shots,
+        scored_documents=len(documents[eval_split]),
     )
 
 
