@@ -60,6 +60,11 @@ def doc_to_text(version: str, task: str, doc: dict) -> str:
         return (
             f"### 指示:\n{instruction}\n\n### 入力:\n前提：{doc['sentence1']}\n仮説：{doc['sentence2']}\n\n### 応答:\n"
         )
+    if task == "jcola":
+        instruction = (
+            "与えられた文が文法的であるかを回答してください。\n\n出力は以下から選択してください：\nはい\nいいえ"
+        )
+        return f"### 指示:\n{instruction}\n\n### 入力:\n{doc['sentence']}\n\n### 応答:\n"
     if version == "0.2":
         return f"製品レビュー:{doc['sentence']}\nセンチメント:"
     instruction = "以下の製品レビューを、ポジティブまたはネガティブの感情クラスのいずれかに分類してください。"
@@ -69,6 +74,8 @@ def doc_to_text(version: str, task: str, doc: dict) -> str:
 def doc_to_target(version: str, task: str, doc: dict) -> str:
     if task == "jcommonsenseqa":
         return str(doc["label"]) if version == "0.2" else doc["choices"][doc["label"]]
+    if task == "jcola":
+        return " " + {1: "はい", 0: "いいえ"}[doc["label"]]
     return CHOICES[(version, task)][doc["label"]]
 
 
@@ -78,7 +85,7 @@ def jp_stable_contexts(version: str, task: str, train: list, valid: list, k: int
     rnd = random.Random()
     rnd.seed(42)
     rnd.shuffle(docs)
-    stratified = task in ("jnli", "marc_ja")
+    stratified = task in ("jnli", "marc_ja", "jcola")
     contexts = []
     for doc in docs[:limit]:
         if stratified:
@@ -100,8 +107,10 @@ def jp_stable_contexts(version: str, task: str, train: list, valid: list, k: int
     return contexts
 
 
-@pytest.mark.parametrize("version", ["0.2", "0.3"])
-@pytest.mark.parametrize("task", ["jcommonsenseqa", "jnli", "marc_ja"])
+@pytest.mark.parametrize(
+    ("version", "task"),
+    [(v, t) for v in ("0.2", "0.3") for t in ("jcommonsenseqa", "jnli", "marc_ja")] + [("0.3", "jcola")],
+)
 def test_stability_prompts_and_shots_equal_jp_stable(version, task):
     cfg = compose_fewshot_config(["preset=stability_ja", f"prompt_version={version}", f"task={task}", "data.dir=null"])
     data = prepare(cfg, model_needed=False)
