@@ -27,6 +27,7 @@ from jglue_bench.errors import UserError
 from jglue_bench.fewshot import scores
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
+from jglue_bench.fewshot.tokenizers import tokenizer_trap
 from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
 from jglue_bench.records.key import model_identity
 from jglue_bench.records.store import (
@@ -158,13 +159,16 @@ def load_model(cfg: DictConfig):
     if backend not in BACKENDS:
         raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
     device = _device(cfg.device)
+    local = Path(str(model_cfg.pretrained)).expanduser()
+    if local.is_dir() and (trap := tokenizer_trap(local)) is not None:
+        raise UserError(trap)
     arguments = {
-        "pretrained": str(Path(str(model_cfg.pretrained)).expanduser())
-        if Path(str(model_cfg.pretrained)).expanduser().is_dir()
-        else str(model_cfg.pretrained),
+        "pretrained": str(local) if local.is_dir() else str(model_cfg.pretrained),
         "revision": model_cfg.get("revision") or "main",
         "dtype": model_cfg.get("dtype") or "auto",
         "trust_remote_code": bool(model_cfg.get("trust_remote_code", False)),
+        # rinna's SentencePiece models were evaluated with their slow tokenizer (jp-stable's use_fast=False)
+        "use_fast_tokenizer": bool(model_cfg.get("use_fast_tokenizer", True)),
     }
     _quiet_lm_eval()
     if backend == "vllm":
@@ -172,7 +176,8 @@ def load_model(cfg: DictConfig):
             from lm_eval.models.vllm_causallms import VLLM
         except ImportError:
             raise UserError("backend=vllm needs the vllm package: pip install 'lm-eval[vllm]==0.4.13'.") from None
-        return VLLM(**arguments, batch_size=cfg.batch_size)
+        slow = not arguments.pop("use_fast_tokenizer")
+        return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
     from lm_eval.models.huggingface import HFLM
 
     return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
