@@ -132,7 +132,12 @@ def test_a_missing_fewshot_split_is_one_line_naming_the_file(jglue_bench_cli, tm
     )
     assert code == 2
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "train-v1.3.json does not exist" in lines[0] and "few-shot source split" in lines[0]
+    assert (
+        len(lines) == 1
+        and "train-v1.3.json does not exist" in lines[0]
+        and "few-shot source split" in lines[0]
+        and "num_fewshot=0" in lines[0]
+    )
     assert not out.exists()
 
 

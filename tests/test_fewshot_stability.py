@@ -80,7 +80,9 @@ def doc_to_target(version: str, task: str, doc: dict) -> str:
 
 
 def jp_stable_contexts(version: str, task: str, train: list, valid: list, k: int, limit: int) -> list[tuple]:
-    """jp-stable's evaluator loop, transcribed: shuffle with Random(42), keep `limit`, draw shots per document."""
+    """jp-stable's evaluator loop, transcribed: shuffle with Random(42), keep `limit`, draw shots per document.
+    Written out on purpose rather than calling samplers.py (`duplicates` pairs them): the test is the source's
+    algorithm, stratified by target text as jp-stable does, not ours by label."""
     docs = list(valid)
     rnd = random.Random()
     rnd.seed(42)

@@ -81,8 +81,11 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
             splits[split] = read_split(spec, cfg.data, split)
         except UserError as error:
             if split == preset.fewshot_split and split not in eval_splits:
+                # the first sentence names the file; the rest of the data layer's hint is about training
+                missing = str(error).split(" split).")[0] + " split)"
                 raise UserError(
-                    f"the few-shot source split of preset {preset.name!r} is missing: {error} (or num_fewshot=0)"
+                    f"preset {preset.name!r} draws its shots from a missing file (the few-shot source split): "
+                    f"{missing}; num_fewshot=0 runs zero-shot without it."
                 ) from None
             raise
     documents = {split: to_documents(spec, data.examples) for split, data in splits.items()}
