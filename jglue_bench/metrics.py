@@ -220,7 +220,6 @@ REGISTRY: dict[str, Metric] = {
         Metric("accuracy", accuracy, _CHOICE_KINDS, "fraction of exact label matches"),
         Metric("macro_f1", macro_f1, _CHOICE_KINDS, "unweighted mean of per-class F1"),
         Metric("mcc", mcc, _CHOICE_KINDS, "Matthews correlation coefficient"),
-        Metric("balanced_accuracy", balanced_accuracy, _CHOICE_KINDS, "mean per-class recall"),
         Metric("pearson", pearson, ("regression",), "Pearson correlation"),
         Metric("spearman", spearman, ("regression",), "Spearman rank correlation"),
         Metric("exact_match", mean_exact_match, ("extractive_qa",), "JSQuAD exact match (character level)"),
