@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands.run_models,
     )
     models.add_argument("--json", action="store_true", help="print one JSON object per model instead of a table")
+    models.add_argument(
+        "--decoders", action="store_true", help="list the decoder configs of `jglue-bench fewshot` instead"
+    )
     tokenize = _command(
         sub, "tokenize", "show a model's tokens, ids and character offsets for a text or a pair", commands.run_tokenize
     )

@@ -410,6 +410,12 @@ def _inputs(args) -> list[tuple[str, str | None]]:
 def run_models(args) -> None:
     from jglue_bench.train.model_list import model_rows, models_markdown
 
+    if args.decoders:
+        from jglue_bench.fewshot.models import decoder_rows, decoders_markdown
+
+        rows = decoder_rows(config_dir())
+        print("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) if args.json else decoders_markdown(rows))
+        return
     rows = model_rows()
     if args.json:
         for row in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,12 @@ def test_decoder_configs_are_complete(path):
     if config["published"]:
         rows = [row for row in load_published(packaged_dir()) if row.model == config["published"]]
         assert rows and all(row.hub_id == config["pretrained"] for row in rows)
+
+
+def test_models_lists_the_decoders_with_their_published_rows(jglue_bench_cli):
+    code, stdout, _ = jglue_bench_cli("models", "--decoders", "--json")
+    assert code == 0
+    rows = {row["name"]: row for row in map(json.loads, stdout.splitlines())}
+    assert set(rows) == {path.stem for path in DECODERS}
+    assert rows["open_calm_7b"]["published_rows"] == 3 and rows["causal_lm"]["pretrained"] is None
+    assert rows["rinna_japanese_gpt_neox_3_6b"]["use_fast_tokenizer"] is False
