@@ -174,3 +174,37 @@ def test_preset_metric_names_from_lm_eval_results():
 def test_an_unknown_preset_is_one_line(jglue_bench_cli):
     code, _, stderr = jglue_bench_cli("fewshot", "preset=ja_leaderbord", "show_prompts=1")
     assert code == 2 and "did you mean" in stderr and "ja_leaderboard" in stderr
+
+
+@pytest.mark.slow
+def test_the_real_jcommonsenseqa_dev_run_of_the_issue(jglue_bench_cli, tiny_decoder, real_data, tmp_path):
+    """The command of issue #21 on the real v1.3 files: 60 dev questions, 3 shots from train."""
+    out = tmp_path / "out"
+    code, _, stderr = jglue_bench_cli(
+        "fewshot",
+        "preset=ja_leaderboard",
+        "task=jcommonsenseqa",
+        "model=causal_lm",
+        f"model.pretrained={tiny_decoder}",
+        "model.dtype=float32",
+        "limit=60",
+        "data.version=1.3",
+        "data.eval_split=valid",
+        f"data.dir={real_data}",
+        f"output_dir={out}",
+        f"results.path={tmp_path / 'runs.jsonl'}",
+    )
+    assert code == 0, stderr
+    record = json.loads((out / "record.json").read_text(encoding="utf-8"))
+    assert all(file["matches_pin"] for file in record["task"]["files"])
+    assert [file["used"] for file in record["task"]["files"]] == [8939, 60]
+    assert len((out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()) == 60
+
+
+def test_shots_from_another_split_are_labelled_so(tiny_decoder):
+    cfg = compose_fewshot_config(["task=jnli", "data.dir=null", "fewshot_split=test"])
+    data = prepare(cfg, model_needed=False)
+    from jglue_bench.fewshot.presets import protocol_label
+
+    assert protocol_label(data.preset, data.shots) == "fewshot/ja_leaderboard/3shot/shots-from-test"
+    assert "test" in data.documents and "train" not in data.documents

@@ -38,10 +38,11 @@ def model(tiny_decoder):
     return ShortGenerationsHFLM(pretrained=str(tiny_decoder), dtype="float32", device="cpu", batch_size=8)
 
 
-def their_config(task: str, documents: dict[str, list[dict]]) -> dict:
-    """lm-eval's own task config, as its YAML file says, reading `documents` instead of the hub dataset."""
+def their_config(task: str, documents: dict[str, list[dict]], shots_from: str = "train") -> dict:
+    """lm-eval's own task config, as its YAML file says, reading `documents` instead of the hub dataset (its
+    train split: our `shots_from` split)."""
     config = load_yaml(LEADERBOARD / f"ja_leaderboard_{task}.yaml")
-    splits = {"train": documents["train"], "validation": documents["valid"]}
+    splits = {"train": documents[shots_from], "validation": documents["valid"]}
     return {**config, "custom_dataset": lambda **_: as_dataset_dict(splits)}
 
 
@@ -59,11 +60,11 @@ def samples_of(model, task_object_or_config, limit: int, seed: int = 1234) -> li
     return sorted(samples, key=lambda sample: sample["doc_id"])
 
 
-def both_sides(model, task: str, *overrides: str, limit: int = LIMIT):
+def both_sides(model, task: str, *overrides: str, limit: int = LIMIT, shots_from: str = "train"):
     cfg = compose_fewshot_config(["preset=ja_leaderboard", f"task={task}", "data.eval_split=valid", *overrides])
     data = prepare(cfg, model_needed=False)
     ours = samples_of(model, build_task(lm_eval_config(data, "valid"), data.preset.fewshot_seed), limit)
-    theirs = samples_of(model, their_config(task, data.documents), limit)
+    theirs = samples_of(model, their_config(task, data.documents, shots_from), limit)
     assert len(ours) == len(theirs) == limit
     return ours, theirs
 
@@ -114,4 +115,15 @@ def test_jcommonsenseqa_matches_lm_eval_on_the_real_files(model, real_data):
     if not (real_data / "jcommonsenseqa-v1.3" / "train-v1.3.json").is_file():
         pytest.skip(f"JCommonsenseQA v1.3 train not under {real_data}")
     ours, theirs = both_sides(model, "jcommonsenseqa", f"data.dir={real_data}", "data.version=1.3", limit=8)
+    assert_same_loglikelihoods(ours, theirs)
+
+
+@pytest.mark.slow
+def test_jnli_matches_lm_eval_on_the_real_files_with_shots_from_test(model, real_data):
+    """JNLI's train file is absent here: both sides draw the shots from the v1.3 test file and score dev."""
+    if not (real_data / "jnli-v1.3" / "test-v1.3.json").is_file():
+        pytest.skip(f"JNLI v1.3 test not under {real_data}")
+    ours, theirs = both_sides(
+        model, "jnli", f"data.dir={real_data}", "data.version=1.3", "fewshot_split=test", limit=8, shots_from="test"
+    )
     assert_same_loglikelihoods(ours, theirs)

@@ -26,6 +26,7 @@ class Preset:
     tasks: Mapping[str, Mapping[str, Any]]
     path: Path
     sampler: str = "default"  # default: lm-eval's; jp_stable: samplers.py (its scored documents shuffled first)
+    source_fewshot_split: str = "train"  # the split the source drew shots from (fewshot_split may be overridden)
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -77,13 +78,16 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
         tasks=tasks,
         path=path,
         sampler=document.get("sampler", "default"),
+        source_fewshot_split=document.get("fewshot_split", "train"),
     )
 
 
 def protocol_label(preset: Preset, shots: int) -> str:
-    """How records name the setting: `fewshot/<preset>[/<prompt version>]/<shots>shot`; report pairs published
-    rows by this label."""
+    """How records name the setting: `fewshot/<preset>[/v<prompt version>]/<shots>shot`, with `/shots-from-<split>`
+    when the shots come from another split than the source's; report pairs published rows by this label."""
     parts = ["fewshot", preset.name, *([f"v{preset.prompt_version}"] if preset.prompt_version else []), f"{shots}shot"]
+    if shots and preset.fewshot_split != preset.source_fewshot_split:
+        parts.append(f"shots-from-{preset.fewshot_split}")  # not the source's setting: never paired with its numbers
     return "/".join(parts)
 
 

@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,8 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
         check_model(cfg.model)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
+    if cfg.fewshot_split:  # e.g. JNLI without its train file: shots from test, dev scored (the label says so)
+        preset = replace(preset, fewshot_split=str(cfg.fewshot_split))
     preset.task_entry(spec.name)
     shots = preset.shots(spec.name) if cfg.num_fewshot is None else int(cfg.num_fewshot)
     eval_split = cfg.data.eval_split
@@ -85,7 +87,8 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
                 missing = str(error).split(" split).")[0] + " split)"
                 raise UserError(
                     f"preset {preset.name!r} draws its shots from a missing file (the few-shot source split): "
-                    f"{missing}; num_fewshot=0 runs zero-shot without it."
+                    f"{missing}; num_fewshot=0 runs zero-shot without it, fewshot_split=SPLIT draws the shots from "
+                    f"another split."
                 ) from None
             raise
     documents = {split: to_documents(spec, data.examples) for split, data in splits.items()}
@@ -202,7 +205,13 @@ def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
     parts = {
         "task": [data.spec.name, data.spec.version, [[s, d.file.sha256] for s, d in sorted(data.splits.items())]],
         "eval_splits": data.eval_splits,
-        "preset": [data.preset.name, data.preset.prompt_version, data.shots, data.preset.fewshot_seed],
+        "preset": [
+            data.preset.name,
+            data.preset.prompt_version,
+            data.shots,
+            data.preset.fewshot_seed,
+            data.preset.fewshot_split,
+        ],
         "model": model_identity(cfg.model),
         "dtype": cfg.model.get("dtype"),
         "limit": cfg.limit,
