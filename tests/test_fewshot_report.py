@@ -21,6 +21,7 @@ def record(model: str, protocol: str, accuracy: float, run_kind: str = "train", 
         "metrics": {"accuracy": accuracy},
         "main_metric": "accuracy",
         "protocol": protocol,
+        **({"chance": {"valid": {"accuracy": 33.3333}}} if run_kind == "fewshot" else {}),
     }
 
 
@@ -43,6 +44,9 @@ def test_runs_table_names_the_method_of_each_row():
         ("tiny", "fine-tune", "single"),
         ("llm", "few-shot", "fewshot/ja_leaderboard/3shot"),
         ("llm", "few-shot", "fewshot/ja_leaderboard/0shot"),
+    }
+    assert {row["model"]: row["chance"] for row in table.rows if row["method"] == "few-shot"} == {
+        "llm": "33.33 accuracy"
     }
     assert "method" not in tables.runs_table(RECORDS[:1]).columns  # a fine-tuning store keeps its layout
 

@@ -150,6 +150,7 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
                     "task": task["name"],
                     "model": record["model"]["name"],
                     "method": method_of(record),
+                    "chance": chance_text(record, split),
                     "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
                     "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
                     "lr": str(hyper.get("learning_rate", "-")),
@@ -163,6 +164,7 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
             )
     # the method column only where few-shot runs sit beside fine-tuned ones (a fine-tuning store keeps its layout)
     method = ["method"] if any(is_fewshot(record) for record in ordered) else []
+    chance = ["chance"] if method else []
     columns = [
         "task",
         "model",
@@ -174,6 +176,7 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
         "seed",
         "protocol",
         *metrics,
+        *chance,
         "wall s",
         "run",
     ]
@@ -183,6 +186,13 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
 def method_of(record: dict[str, Any]) -> str:
     """fine-tune (train, evaluate) or few-shot (an LLM prompted through lm-eval, `jglue-bench fewshot`)."""
     return "few-shot" if record.get("run_kind") == "fewshot" else "fine-tune"
+
+
+def chance_text(record: dict[str, Any], split: str) -> str:
+    """A few-shot record's chance level of its main metric on `split` ("20.00 accuracy"); "" for others."""
+    levels = (record.get("chance") or {}).get(split) or {}
+    main = main_metric_of(record)
+    return f"{levels[main]:.2f} {main}" if main in levels else ""
 
 
 def is_fewshot(record: dict[str, Any]) -> bool:
