@@ -177,7 +177,8 @@ def test_an_unknown_preset_is_one_line(jglue_bench_cli):
 
 
 @pytest.mark.slow
-def test_the_real_jcommonsenseqa_dev_run_of_the_issue(jglue_bench_cli, tiny_decoder, real_data, tmp_path):
+def test_the_real_jcommonsenseqa_dev_run_of_the_issue(real_data, tiny_decoder, jglue_bench_cli, tmp_path):
+    # real_data first: jglue_bench_cli unsets JGLUE_DATA_DIR (the bundled sample unless a test names its data)
     """The command of issue #21 on the real v1.3 files: 60 dev questions, 3 shots from train."""
     out = tmp_path / "out"
     code, _, stderr = jglue_bench_cli(
