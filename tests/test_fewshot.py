@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -67,21 +68,27 @@ def test_ja_leaderboard_shots_are_answered_examples_between_blank_lines():
     assert shown["prompt"].endswith(f"{document['question']}\n\n### 応答：")
 
 
-def test_fewshot_command_writes_the_record_and_predictions(jglue_bench_cli, tiny_decoder, tmp_path):
-    out, store = tmp_path / "out", tmp_path / "runs.jsonl"
-    arguments = [
+def issue_command(model: Path, out: Path, store: Path, limit: int, *extra: str) -> list[str]:
+    """The command issue #21 asks for (JCommonsenseQA v1.3 dev under ja_leaderboard, a local float32 model)."""
+    return [
         "fewshot",
         "preset=ja_leaderboard",
         "task=jcommonsenseqa",
         "model=causal_lm",
-        f"model.pretrained={tiny_decoder}",
+        f"model.pretrained={model}",
         "model.dtype=float32",
-        "limit=2",
+        f"limit={limit}",
         "data.version=1.3",
         "data.eval_split=valid",
         f"output_dir={out}",
         f"results.path={store}",
+        *extra,
     ]
+
+
+def test_fewshot_command_writes_the_record_and_predictions(jglue_bench_cli, tiny_decoder, tmp_path):
+    out, store = tmp_path / "out", tmp_path / "runs.jsonl"
+    arguments = issue_command(tiny_decoder, out, store, 2)
     code, stdout, stderr = jglue_bench_cli(*arguments)
     assert code == 0, stderr
     record = json.loads((out / "record.json").read_text(encoding="utf-8"))
@@ -178,23 +185,11 @@ def test_an_unknown_preset_is_one_line(jglue_bench_cli):
 
 @pytest.mark.slow
 def test_the_real_jcommonsenseqa_dev_run_of_the_issue(real_data, tiny_decoder, jglue_bench_cli, tmp_path):
-    # real_data first: jglue_bench_cli unsets JGLUE_DATA_DIR (the bundled sample unless a test names its data)
-    """The command of issue #21 on the real v1.3 files: 60 dev questions, 3 shots from train."""
+    """The command of issue #21 on the real v1.3 files: 60 dev questions, 3 shots from train. (real_data comes
+    first: jglue_bench_cli unsets JGLUE_DATA_DIR.)"""
     out = tmp_path / "out"
-    code, _, stderr = jglue_bench_cli(
-        "fewshot",
-        "preset=ja_leaderboard",
-        "task=jcommonsenseqa",
-        "model=causal_lm",
-        f"model.pretrained={tiny_decoder}",
-        "model.dtype=float32",
-        "limit=60",
-        "data.version=1.3",
-        "data.eval_split=valid",
-        f"data.dir={real_data}",
-        f"output_dir={out}",
-        f"results.path={tmp_path / 'runs.jsonl'}",
-    )
+    arguments = issue_command(tiny_decoder, out, tmp_path / "runs.jsonl", 60, f"data.dir={real_data}")
+    code, _, stderr = jglue_bench_cli(*arguments)
     assert code == 0, stderr
     record = json.loads((out / "record.json").read_text(encoding="utf-8"))
     assert all(file["matches_pin"] for file in record["task"]["files"])
