@@ -204,3 +204,12 @@ def test_shots_from_another_split_are_labelled_so(tiny_decoder):
 
     assert protocol_label(data.preset, data.shots) == "fewshot/ja_leaderboard/3shot/shots-from-test"
     assert "test" in data.documents and "train" not in data.documents
+
+
+def test_a_model_that_cannot_be_loaded_is_one_line(jglue_bench_cli, tmp_path):
+    out = tmp_path / "out"
+    code, _, stderr = jglue_bench_cli(
+        "fewshot", "model.pretrained=nobody/no-such-model", "limit=1", f"output_dir={out}"
+    )
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "cannot load model 'causal_lm' from nobody/no-such-model" in stderr and not out.exists()

@@ -186,7 +186,11 @@ def load_model(cfg: DictConfig):
         return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
     from lm_eval.models.huggingface import HFLM
 
-    return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
+    try:
+        return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
+    except OSError as error:  # not on the hub, not in the cache offline, or a folder without weights
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
 
 
 def _device(choice: str) -> str:
