@@ -44,6 +44,7 @@ Fine-tune and benchmark Japanese encoders on JGLUE.
 
 commands:
   train      fine-tune on a task and score it (Hydra overrides; -m for sweeps); `train --help` for the config
+  fewshot    few-shot evaluation of a decoder LLM through lm-eval under a published preset (Hydra overrides; -m)
   evaluate   score a saved fine-tuned model (a run folder) on a split
   predict    run a saved fine-tuned model on unlabelled rows (CSV, TSV, JSON Lines, JSON, Parquet)
   data       validate | stats | verify | download | build-marc-ja
@@ -69,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             from jglue_bench.commands import run_train
 
             run_train(argv[1:])
+            return
+        if argv[0] == "fewshot":
+            from jglue_bench.commands import run_fewshot
+
+            run_fewshot(argv[1:])
             return
         args = build_parser().parse_args(argv)
         args.handler(args)
@@ -190,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands.run_models,
     )
     models.add_argument("--json", action="store_true", help="print one JSON object per model instead of a table")
+    models.add_argument(
+        "--decoders", action="store_true", help="list the decoder configs of `jglue-bench fewshot` instead"
+    )
     tokenize = _command(
         sub, "tokenize", "show a model's tokens, ids and character offsets for a text or a pair", commands.run_tokenize
     )

@@ -99,6 +99,13 @@ def _train_job(cfg) -> float | None:
     return result.metrics[result.record["main_metric"]]  # the objective a Hydra sweeper optimizes
 
 
+def run_fewshot(hydra_args: Sequence[str]) -> None:
+    """`jglue-bench fewshot`: a preset, task and decoder model through lm-eval (jglue_bench/fewshot/)."""
+    from jglue_bench.fewshot.command import run
+
+    run(hydra_args)
+
+
 def run_evaluate(args) -> None:
     from jglue_bench.report.render import runs_markdown as markdown_table
     from jglue_bench.train.saved_runs import evaluate_saved_run
@@ -405,6 +412,12 @@ def _inputs(args) -> list[tuple[str, str | None]]:
 def run_models(args) -> None:
     from jglue_bench.train.model_list import model_rows, models_markdown
 
+    if args.decoders:
+        from jglue_bench.fewshot.models import decoder_rows, decoders_markdown
+
+        rows = decoder_rows(config_dir())
+        print("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) if args.json else decoders_markdown(rows))
+        return
     rows = model_rows()
     if args.json:
         for row in rows:

@@ -51,6 +51,30 @@ def macro_f1(golds: Sequence, predictions: Sequence) -> float:
     return float(f1_score(list(golds), list(predictions), average="macro", zero_division=0))
 
 
+def balanced_accuracy(golds: Sequence, predictions: Sequence) -> float:
+    """Mean of the per-class recall over the gold classes (scikit-learn's `balanced_accuracy_score`): what the
+    Stability AI harness reports for MARC-ja, and the fair score where one class dominates."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    _check_paired(golds, predictions)
+    with warnings.catch_warnings():  # a predicted class that is never gold only warns; its recall is not averaged
+        warnings.simplefilter("ignore")
+        return float(balanced_accuracy_score(list(golds), list(predictions)))
+
+
+def chance_macro_f1(golds: Sequence, num_classes: int) -> float:
+    """The expected macro-F1 of guessing each of `num_classes` classes uniformly at random, in the large-sample
+    limit: class c with gold share p has precision p and recall 1/k, so F1 = 2p(1/k) / (p + 1/k); averaged over
+    the classes that occur in the golds (a class never gold is, in the limit, still predicted, and scores 0)."""
+    counts = Counter(golds)
+    if not counts or num_classes < 1:
+        raise ValueError("chance_macro_f1 needs golds and at least one class.")
+    guess = 1.0 / num_classes
+    shares = [count / len(golds) for count in counts.values()]
+    per_class = [2 * share * guess / (share + guess) for share in shares]
+    return sum(per_class) / max(num_classes, len(counts))
+
+
 def mcc(golds: Sequence, predictions: Sequence) -> float:
     """Matthews correlation coefficient (scikit-learn; multi-class by Gorodkin's R_K). 0.0 when it is undefined
     (a constant prediction or a single gold class), as scikit-learn defines it."""

@@ -279,3 +279,14 @@ def tokenizer_factory(tmp_path_factory, cache_dir):
 @pytest.fixture(scope="session")
 def tokenizers(tmp_path_factory, cache_dir):
     return tokenizer_factory(tmp_path_factory, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory) -> Path:
+    """A random 2-layer Llama over the real llm-jp v3 SentencePiece model (ids as SentencePiece gives them)."""
+    model_file = shared_models_dir() / "llm-jp-tokenizer-v3" / "llm-jp-tokenizer-100k.ver3.0b1.model"
+    if not model_file.is_file():
+        pytest.skip(f"llm-jp v3 SentencePiece model not found at {model_file} (set JGLUE_MODELS_DIR)")
+    from jglue_bench.fewshot.tiny import build_tiny_decoder
+
+    return build_tiny_decoder(model_file, tmp_path_factory.mktemp("tiny-decoder"))

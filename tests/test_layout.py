@@ -23,6 +23,7 @@ LAYERS = {
     "records": 4,
     "config": 5,
     "train": 6,
+    "fewshot": 6,
     "report": 7,
     "experiments": 8,
     "bench": 8,

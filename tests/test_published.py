@@ -58,13 +58,15 @@ def test_committed_files_follow_the_schema(committed):
         "jglue_readme_v1.3.csv",
         "line_distilbert_card.csv",
         "llm_jp_modernbert_readme.csv",
+        "stability_jp_stable_harness.csv",
         "studio_ousia_luke_readme.csv",
     ]
     for path in PUBLISHED.glob("*.csv"):
         assert path.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
     for score in committed:
         assert score.task in TASKS and score.metric in METRIC_RANGES and score.split in SPLITS
-        assert score.source.startswith("https://") and score.protocol in PROTOCOLS
+        assert score.source.startswith("https://")
+        assert score.protocol in PROTOCOLS or score.protocol.startswith("fewshot/")
         assert score.std is None or score.std >= 0
     assert impossible_claims(committed) == []
     # 3 models x 7 numbers; JGLUE dev 10 models (XLM-R without JSQuAD) + test 9; JCoLA 11 rows x 4 columns;
@@ -80,6 +82,7 @@ def test_committed_files_follow_the_schema(committed):
         "cl_tohoku_bert_japanese_readme": 14,
         "studio_ousia_luke_readme": 10,
         "llm_jp_modernbert_readme": 3,
+        "stability_jp_stable_harness": 5 * 3,  # 5 models x JCommonsenseQA, JNLI, MARC-ja (few-shot)
     }
 
 
@@ -95,6 +98,7 @@ def test_every_source_states_its_protocol_with_one_label(committed):
         "cl_tohoku_bert_japanese_readme": {"jglue_grid_fixed_seed"},
         "studio_ousia_luke_readme": {"unstated"},
         "llm_jp_modernbert_readme": {"wider_grid_max"},
+        "stability_jp_stable_harness": {"fewshot/stability_ja/v0.2/3shot", "fewshot/stability_ja/v0.3/3shot"},
     }
     # the source's own words moved into notes when the column became a label
     [jglue] = [

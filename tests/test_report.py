@@ -185,7 +185,8 @@ def published_as_records(scores) -> list[dict]:
 
 
 def test_published_numbers_as_our_records_give_zero_deltas():
-    published = load_published(PUBLISHED)
+    # fine-tuning rows: a few-shot row pairs only with a few-shot record (tests/test_fewshot_report.py)
+    published = [row for row in load_published(PUBLISHED) if not row.protocol.startswith("fewshot/")]
     records = published_as_records(published)
     table = report_compare.published_table(report.scores_for(records, "single"), published)
     assert len(table.rows) == len(published)  # every published number found its own evaluation

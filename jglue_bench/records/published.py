@@ -26,6 +26,7 @@ TASKS = ("marc_ja", "jsts", "jnli", "jsquad", "jcommonsenseqa", "jcola")
 METRIC_RANGES = {
     "accuracy": (0.0, 100.0),
     "macro_f1": (0.0, 100.0),
+    "balanced_accuracy": (0.0, 100.0),
     "exact_match": (0.0, 100.0),
     "f1": (0.0, 100.0),
     "pearson": (-100.0, 100.0),
@@ -52,6 +53,9 @@ PROTOCOLS = {
     "unstated": "the source does not say how the model was fine-tuned",
     "human_annotators": "human scores, no model",
 }
+# A few-shot number is labelled with its setting as our records label it: fewshot/<preset>[/v<prompt version>]/<N>shot
+# (e.g. fewshot/stability_ja/v0.3/3shot); report pairs it only with ours of the same label.
+FEWSHOT_PROTOCOL = re.compile(r"fewshot/[a-z0-9_]+(/v[0-9.]+)?/[0-9]+shot")
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,11 @@ def parse_row(path: Path | str, line: int, cells: Sequence[str]) -> PublishedSco
     expect("std", row["std"] == "" or _is_number(row["std"]), "a finite number (x100) or nothing")
     expect("data_version", bool(VERSION.fullmatch(row["data_version"])), "a version such as 1.1 or 1.3")
     expect("split", row["split"] in SPLITS, f"one of {', '.join(SPLITS)}")
-    expect("protocol", row["protocol"] in PROTOCOLS, f"one of {', '.join(PROTOCOLS)} (the source's words go in notes)")
+    expect(
+        "protocol",
+        row["protocol"] in PROTOCOLS or bool(FEWSHOT_PROTOCOL.fullmatch(row["protocol"])),
+        f"one of {', '.join(PROTOCOLS)}, or fewshot/<preset>[/v<version>]/<N>shot (the source's words go in notes)",
+    )
     expect("source", "http" in row["source"], "the URL (and section) the number was copied from")
     return PublishedScore(
         **{**row, "value": float(row["value"]), "std": float(row["std"]) if row["std"] else None},

@@ -24,6 +24,11 @@ from jglue_bench.report.tables import (
 )
 
 
+def setting(protocol_label: str) -> str:
+    """Few-shot labels (`fewshot/...`) are their own setting; every fine-tuning label is one setting."""
+    return protocol_label if protocol_label.startswith("fewshot/") else "fine-tune"
+
+
 def domain(split: str) -> bool:
     return split.endswith("out_of_domain")
 
@@ -32,11 +37,13 @@ def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]
     """Each published number of a model we ran (paired through its config's `published:` id, else its name), beside
     our closest evaluation of the same model, task and metric (same split first, then the same domain, then the
     same data version), with the delta and what differs: data version, split, protocol."""
-    ours = {(s.model, s.task, s.data_version, s.split, s.metric): s for s in scores}
+    # a few-shot number pairs only with ours of the same setting (preset, prompt version, shots), and a fine-tuned
+    # one never with a few-shot one
+    ours = {(s.model, s.task, s.data_version, s.split, s.metric, setting(s.protocol_label)): s for s in scores}
     evaluations = defaultdict(set)
     ours_for = defaultdict(set)  # published id -> our model names
     for s in scores:
-        evaluations[(s.model, s.task)].add((s.data_version, s.split))
+        evaluations[(s.model, s.task, setting(s.protocol_label))].add((s.data_version, s.split))
         ours_for[s.published_id or s.model].add(s.model)
     rows, sources, labels, renamed = [], set(), set(), set()
     for row in sorted(
@@ -53,7 +60,7 @@ def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]
         for model in sorted(ours_for[row.model]):
             candidates = sorted(
                 (version, split)
-                for version, split in evaluations[(model, row.task)]
+                for version, split in evaluations[(model, row.task, setting(row.protocol))]
                 if _ours(ours, model, row, version, split) is not None
             )
             if not candidates:
@@ -143,8 +150,9 @@ def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]
 def _ours(ours: dict, model: str, row: PublishedScore, version: str, split: str) -> Score | None:
     """Our score of `model` for the published row. JSQuAD: the *_official metric (answers rebuilt from tokens, as
     JGLUE's numbers were made) when the record has it, else the plain one."""
-    official = ours.get((model, row.task, version, split, f"{row.metric}_official"))
-    return official or ours.get((model, row.task, version, split, row.metric))
+    kind = setting(row.protocol)
+    official = ours.get((model, row.task, version, split, f"{row.metric}_official", kind))
+    return official or ours.get((model, row.task, version, split, row.metric, kind))
 
 
 # ---- (e) model against model, (f) efficiency ---------------------------------------------------------------

@@ -154,6 +154,8 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
                 {
                     "task": task["name"],
                     "model": record["model"]["name"],
+                    "method": method_of(record),
+                    "chance": chance_text(record, split),
                     "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
                     "train -> eval": f"{task.get('train_split') or '-'} -> {split}",
                     "lr": str(hyper.get("learning_rate", "-")),
@@ -165,8 +167,41 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
                     "run": record.get("run_id", ""),
                 }
             )
-    columns = ["task", "model", "data", "train -> eval", "lr", "epochs", "seed", "protocol", *metrics, "wall s", "run"]
+    # the method column only where few-shot runs sit beside fine-tuned ones (a fine-tuning store keeps its layout)
+    method = ["method"] if any(is_fewshot(record) for record in ordered) else []
+    chance = ["chance"] if method else []
+    columns = [
+        "task",
+        "model",
+        *method,
+        "data",
+        "train -> eval",
+        "lr",
+        "epochs",
+        "seed",
+        "protocol",
+        *metrics,
+        *chance,
+        "wall s",
+        "run",
+    ]
     return Table("runs", f"Runs ({len(ordered)} records)", columns, rows)
+
+
+def method_of(record: dict[str, Any]) -> str:
+    """fine-tune (train, evaluate) or few-shot (an LLM prompted through lm-eval, `jglue-bench fewshot`)."""
+    return "few-shot" if record.get("run_kind") == "fewshot" else "fine-tune"
+
+
+def chance_text(record: dict[str, Any], split: str) -> str:
+    """A few-shot record's chance level of its main metric on `split` ("20.00 accuracy"); "" for others."""
+    levels = (record.get("chance") or {}).get(split) or {}
+    main = main_metric_of(record)
+    return f"{levels[main]:.2f} {main}" if main in levels else ""
+
+
+def is_fewshot(record: dict[str, Any]) -> bool:
+    return record.get("run_kind") == "fewshot"
 
 
 # ---- (b) paper protocol: the best grid cell on dev ---------------------------------------------------------
@@ -379,7 +414,7 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
             for score in scores_for(records, name):
                 if owner.setdefault((score.model, score.task, score.data_version), name) == name:
                     kept.append(score)
-        return sort_scores(kept)
+        return sort_scores([*kept, *fewshot_scores(records)])
     found: list[Score] = []
     if protocol == "paper":
         for choice in paper_choices(records):
@@ -433,6 +468,25 @@ def scores_for(records: Sequence[dict[str, Any]], protocol: str) -> list[Score]:
             ]
     ids = published_ids(records)
     return sort_scores(replace(score, published_id=ids[score.model]) for score in found)
+
+
+def fewshot_scores(records: Sequence[dict[str, Any]]) -> list[Score]:
+    """The latest few-shot record of each model, task, data version and setting (its protocol label names the
+    preset, prompt version and shots: `fewshot/ja_leaderboard/3shot`), every split and metric."""
+    groups = group_by(
+        (record for record in records if is_fewshot(record)),
+        lambda record: (*evaluation_key(record), record["protocol"]),
+    )
+    found = []
+    for (*key, label), group in groups.items():
+        latest = max(group, key=recency)
+        found += [
+            Score(*key, split, metric, finite(value), None, 1, "few-shot", main_metric_of(latest), label)
+            for split, scores in split_scores(latest).items()
+            for metric, value in scores.items()
+        ]
+    ids = published_ids(records)
+    return [replace(score, published_id=ids[score.model]) for score in found]
 
 
 def published_ids(records: Iterable[dict[str, Any]]) -> dict[str, str]:

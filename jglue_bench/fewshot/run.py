@@ -1,0 +1,373 @@
+"""`jglue-bench fewshot`: one preset, task and decoder model through lm-eval, scored, recorded.
+
+The data comes through jglue-bench's prepare stage (files found, sha256-checked against their pins, every
+record validated), is converted to the documents the original loaders gave, and handed to lm-eval as a
+`custom_dataset`; lm-eval renders the prompts, draws the shots, runs the model and applies the preset's
+metrics. The record says which files, which preset, prompt version and shots, which model, and what it scored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+import jglue_bench
+from jglue_bench.config import config_dir
+from jglue_bench.errors import UserError
+from jglue_bench.fewshot import scores
+from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
+from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
+from jglue_bench.fewshot.tokenizers import tokenizer_trap
+from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
+from jglue_bench.records.key import model_identity
+from jglue_bench.records.store import (
+    RECORD_SCHEMA_VERSION,
+    append_record,
+    git_state,
+    package_versions,
+    read_records,
+    write_json_atomic,
+    write_jsonl_atomic,
+)
+from jglue_bench.tasks import TaskSpec
+
+BACKENDS = ("hf", "vllm")
+
+
+@dataclass
+class FewshotData:
+    spec: TaskSpec
+    preset: Preset
+    shots: int
+    eval_splits: list[str]
+    splits: dict[str, SplitData]  # the few-shot source split (when shots > 0) and the eval splits
+    documents: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class FewshotResult:
+    record: dict[str, Any]
+    output_dir: Path
+    skipped: bool = False
+
+
+def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
+    """The task, the preset and the documents of the few-shot split and the eval splits; every user mistake is
+    one line before a model is loaded."""
+    if model_needed:
+        check_model(cfg.model)
+    spec = resolve_labels(task_spec(cfg), cfg.data)
+    preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
+    if cfg.fewshot_split:  # e.g. JNLI without its train file: shots from test, dev scored (the label says so)
+        preset = replace(preset, fewshot_split=str(cfg.fewshot_split))
+    preset.task_entry(spec.name)
+    shots = preset.shots(spec.name) if cfg.num_fewshot is None else int(cfg.num_fewshot)
+    eval_split = cfg.data.eval_split
+    eval_splits = list(spec.eval_splits) if eval_split is None else _as_list(eval_split)
+    needed = ([preset.fewshot_split] if shots > 0 else []) + [split for split in eval_splits]
+    splits = {}
+    for split in dict.fromkeys(needed):
+        if split not in spec.files:
+            raise UserError(f"task {spec.name!r} has no {split!r} split; its splits are {', '.join(spec.files)}.")
+        try:
+            splits[split] = read_split(spec, cfg.data, split)
+        except UserError as error:
+            if split == preset.fewshot_split and split not in eval_splits:
+                # the first sentence names the file; the rest of the data layer's hint is about training
+                missing = str(error).split(" split).")[0] + " split)"
+                raise UserError(
+                    f"preset {preset.name!r} draws its shots from a missing file (the few-shot source split): "
+                    f"{missing}; num_fewshot=0 runs zero-shot without it, fewshot_split=SPLIT draws the shots from "
+                    f"another split."
+                ) from None
+            raise
+    documents = {split: to_documents(spec, data.examples) for split, data in splits.items()}
+    return FewshotData(spec, preset, shots, eval_splits, splits, documents)
+
+
+def _as_list(value: Any) -> list[str]:
+    return (
+        [str(item) for item in value] if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [str(value)]
+    )
+
+
+def lm_eval_config(data: FewshotData, eval_split: str) -> dict[str, Any]:
+    splits = dict.fromkeys([data.preset.fewshot_split, eval_split])
+    documents = {split: data.documents[split] for split in splits if split in data.documents}
+    if data.preset.sampler == "jp_stable":
+        # jp-stable scores its documents in the order one Random(42) shuffles them into (samplers.py)
+        documents[eval_split] = list(documents[eval_split])
+        random.Random(data.preset.fewshot_seed).shuffle(documents[eval_split])
+    return task_config(
+        data.preset,
+        data.spec.name,
+        lambda **_: as_dataset_dict(documents),
+        eval_split,
+        num_fewshot=data.shots,
+        scored_documents=len(documents[eval_split]),
+    )
+
+
+def build_task(config: dict[str, Any], seed: int):
+    """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it."""
+    from lm_eval.tasks import TaskManager
+
+    _quiet_lm_eval()
+    task = next(iter(TaskManager(include_defaults=False).load([config])["tasks"].values()))
+    task.set_fewshot_seed(seed=seed)
+    return task
+
+
+def rendered_prompts(cfg: DictConfig, count: int) -> list[dict[str, Any]]:
+    """The full prompts of the first `count` documents of the first eval split, exactly as an evaluation draws
+    them (lm-eval renders documents in order from one seeded generator), with each one's target."""
+    data = prepare(cfg, model_needed=False)
+    split = data.eval_splits[0]
+    task = build_task(lm_eval_config(data, split), data.preset.fewshot_seed)
+    shown = []
+    for doc in list(task.eval_docs)[:count]:
+        shown.append(
+            {
+                "id": doc["id"],
+                "prompt": task.fewshot_context(doc, data.shots),
+                "target": task.doc_to_target(doc),
+                "choices": task.doc_to_choice(doc) if task.OUTPUT_TYPE == "multiple_choice" else None,
+            }
+        )
+    return shown
+
+
+def check_model(model_cfg: DictConfig) -> None:
+    if model_cfg.get("kind") != "decoder":
+        raise UserError(
+            f"model {model_cfg.name!r} is not a decoder config (kind: decoder); few-shot runs take causal LMs: "
+            f"model=causal_lm model.pretrained=FOLDER_OR_HUB_ID, or a config in configs/fewshot/model/."
+        )
+    if not model_cfg.get("pretrained"):
+        raise UserError(f"model {model_cfg.name!r} names no weights: add model.pretrained=FOLDER_OR_HUB_ID.")
+
+
+def load_model(cfg: DictConfig):
+    """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
+    or vLLM (optional extra)."""
+    model_cfg = cfg.model
+    backend = cfg.backend
+    if backend not in BACKENDS:
+        raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
+    device = _device(cfg.device)
+    local = Path(str(model_cfg.pretrained)).expanduser()
+    if local.is_dir() and (trap := tokenizer_trap(local)) is not None:
+        raise UserError(trap)
+    arguments = {
+        "pretrained": str(local) if local.is_dir() else str(model_cfg.pretrained),
+        "revision": model_cfg.get("revision") or "main",
+        "dtype": model_cfg.get("dtype") or "auto",
+        "trust_remote_code": bool(model_cfg.get("trust_remote_code", False)),
+        # rinna's SentencePiece models were evaluated with their slow tokenizer (jp-stable's use_fast=False)
+        "use_fast_tokenizer": bool(model_cfg.get("use_fast_tokenizer", True)),
+    }
+    _quiet_lm_eval()
+    if backend == "vllm":
+        try:
+            from lm_eval.models.vllm_causallms import VLLM
+        except ImportError:
+            raise UserError("backend=vllm needs the vllm package: pip install 'lm-eval[vllm]==0.4.13'.") from None
+        slow = not arguments.pop("use_fast_tokenizer")
+        return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
+    from lm_eval.models.huggingface import HFLM
+
+    try:
+        return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
+    except OSError as error:  # not on the hub, not in the cache offline, or a folder without weights
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
+
+
+def _device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _quiet_lm_eval() -> None:
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+
+
+def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
+    parts = {
+        "task": [data.spec.name, data.spec.version, [[s, d.file.sha256] for s, d in sorted(data.splits.items())]],
+        "eval_splits": data.eval_splits,
+        "preset": [
+            data.preset.name,
+            data.preset.prompt_version,
+            data.shots,
+            data.preset.fewshot_seed,
+            data.preset.fewshot_split,
+        ],
+        "model": model_identity(cfg.model),
+        "dtype": cfg.model.get("dtype"),
+        "limit": cfg.limit,
+        "max_gen_toks": cfg.max_gen_toks,
+        "jglue_bench": jglue_bench.__version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def find_fewshot_record(store: str | Path, key: str) -> dict[str, Any] | None:
+    found = None
+    if Path(store).is_file():
+        for record in read_records(store, skip_corrupt=True):
+            if record.get("run_kind") == "fewshot" and (record.get("experiment") or {}).get("key") == key:
+                found = record
+    return found
+
+
+def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
+    started = time.perf_counter()
+    data = prepare(cfg)
+    key = experiment_key(cfg, data)
+    if not cfg.rerun and (done := find_fewshot_record(cfg.results.path, key)) is not None:
+        print(f"jglue-bench: already in {cfg.results.path} (run {done['run_id']}); skipped (rerun=true runs it again).")
+        return FewshotResult(done, Path(done.get("output_dir", ".")), skipped=True)
+    lm = load_model(cfg)
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    # without its own manager simple_evaluate indexes every task lm-eval ships (about ten seconds of YAML)
+    manager = TaskManager(include_defaults=False)
+    per_split, rows_per_split, chance = {}, {}, {}
+    for split in data.eval_splits:
+        config = lm_eval_config(data, split)
+        results = lm_eval.simple_evaluate(
+            model=lm,
+            tasks=[build_task(config, data.preset.fewshot_seed)],
+            task_manager=manager,
+            limit=cfg.limit,
+            log_samples=True,
+            bootstrap_iters=0,
+            fewshot_random_seed=data.preset.fewshot_seed,
+            gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
+        )
+        name = config["task"]
+        output_type = config["output_type"]
+        rows = scores.prediction_rows(results["samples"][name], output_type)
+        num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else 0
+        found = {
+            **scores.preset_metrics(results["results"][name]),
+            **scores.extra_metrics(data.spec.kind, rows, num_choices),
+        }
+        per_split[split] = found
+        rows_per_split[split] = rows
+        chance[split] = scores.chance_levels(data.spec.kind, found, [row["gold"] for row in rows], num_choices)
+    record = build_fewshot_record(cfg, data, per_split, chance, key, lm, rows_per_split)
+    record["wall_time_s"] = round(time.perf_counter() - started, 2)
+    record["output_dir"] = str(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for split, rows in rows_per_split.items():
+        write_jsonl_atomic(output_dir / f"predictions-{split}.jsonl", rows)
+    write_json_atomic(output_dir / "record.json", record)
+    append_record(cfg.results.path, record)
+    return FewshotResult(record, output_dir)
+
+
+def build_fewshot_record(
+    cfg: DictConfig,
+    data: FewshotData,
+    per_split: Mapping[str, dict[str, float]],
+    chance: Mapping[str, dict[str, float]],
+    key: str,
+    lm,
+    rows_per_split: Mapping[str, list],
+) -> dict[str, Any]:
+    first = data.eval_splits[0]
+    label = protocol_label(data.preset, data.shots)
+    model = getattr(lm, "model", None)
+    return {
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "run_id": uuid.uuid4().hex[:12],
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_kind": "fewshot",
+        "task": {
+            "name": data.spec.name,
+            "kind": data.spec.kind,
+            "data_version": data.spec.version,
+            "data_source": "+".join(sorted({split.file.origin for split in data.splits.values()})),
+            "train_split": None,
+            "eval_splits": list(per_split),
+            "labels": list(data.spec.labels) if data.spec.labels else None,
+            "origin": data.spec.origin,
+            "files": [
+                {
+                    **split.file.as_record(),
+                    "examples": split.total,
+                    "used": len(rows_per_split.get(name, split.examples)),
+                }
+                for name, split in data.splits.items()
+            ],
+        },
+        "model": {
+            "name": cfg.model.name,
+            "pretrained": str(cfg.model.pretrained),
+            "revision": cfg.model.get("revision"),
+            "dtype": cfg.model.get("dtype"),
+            "published": cfg.model.get("published"),
+            "num_parameters": sum(p.numel() for p in model.parameters()) if model is not None else None,
+        },
+        "split": first,
+        "metrics": per_split[first],
+        "eval_metrics": dict(per_split),
+        "chance": dict(chance),
+        "metrics_scale": "x100 (as in the published JGLUE tables)",
+        "main_metric": _main_metric(per_split[first]),
+        "seed": data.preset.fewshot_seed,
+        "hyperparameters": {
+            "num_fewshot": data.shots,
+            "limit": cfg.limit,
+            "batch_size": cfg.batch_size,
+            "max_gen_toks": cfg.max_gen_toks,
+        },
+        "protocol": label,
+        "fewshot": {
+            "preset": data.preset.name,
+            "prompt_version": data.preset.prompt_version,
+            "shots": data.shots,
+            "fewshot_split": data.preset.fewshot_split if data.shots else None,
+            "fewshot_seed": data.preset.fewshot_seed,
+            "source": data.preset.source,
+            "backend": cfg.backend,
+            "limit": cfg.limit,
+        },
+        "experiment": {"key": key},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "git": git_state(),
+        "packages": {**package_versions(), "lm_eval": _version("lm_eval")},
+        "device": {"device": str(getattr(lm, "device", cfg.device))},
+    }
+
+
+def _main_metric(found: Mapping[str, float]) -> str:
+    for name in ("accuracy", "exact_match", "pearson", "mcc"):
+        if name in found:
+            return name
+    return next(iter(found))
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None

@@ -1,0 +1,52 @@
+"""A small random decoder over a real SentencePiece model, for offline runs and tests: a 2-layer Llama whose
+tokenizer gives SentencePiece's own ids.
+
+Why not `LlamaTokenizer(vocab_file=...)`: in transformers 5 it builds a BPE model from a unigram `.model` and
+splits こんにちは into pieces SentencePiece keeps whole; here the Rust Unigram model is built from the pieces
+and scores themselves, with the model's normalisation (`tokenization/sentencepiece_recipes.py`), and `<s>` put
+in front of every text as the llm-jp v3 tokenizer config asks (`add_bos_token: true`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jglue_bench.tokenization.sentencepiece_recipes import sentencepiece_proto, unigram_from_proto
+
+
+def sentencepiece_fast_tokenizer(model_file: Path, bos: str = "<s>", eos: str = "</s>", unk: str = "<unk>"):
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    proto = sentencepiece_proto(model_file)
+    backend = unigram_from_proto(proto, {})
+    bos_id = backend.token_to_id(bos)
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, bos_id)]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=bos, eos_token=eos, unk_token=unk, pad_token=eos)
+
+
+def build_tiny_decoder(model_file: Path, folder: Path, seed: int = 0, layers: int = 2, hidden: int = 64) -> Path:
+    """Save a random LlamaForCausalLM (vocabulary = the SentencePiece model's) and its tokenizer into `folder`."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = sentencepiece_fast_tokenizer(model_file)
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)
