@@ -130,7 +130,7 @@ def test_report_significance_and_ci_over_saved_runs(jglue_bench_cli, two_jsts_ru
     )
     records = [json.loads(line) for line in two_jsts_runs.read_text(encoding="utf-8").splitlines()]
     difference = records[0]["metrics"]["pearson"] - records[1]["metrics"]["pearson"]
-    assert row["A - B"] == pytest.approx(difference, abs=1e-4)  # JSON keeps 4 decimals
+    assert row["A - B"] == pytest.approx(difference, abs=2e-4)  # JSON and the records keep 4 decimals
     assert row["ci low"] <= row["A - B"] <= row["ci high"] and 0 < row["p"] <= 1
     code, page, _ = jglue_bench_cli(
         "report", "--results", str(two_jsts_runs), "--table", "significance", "--format", "html"

@@ -18,7 +18,7 @@ def sentencepiece_fast_tokenizer(model_file: Path, bos: str = "<s>", eos: str = 
     from transformers import PreTrainedTokenizerFast
 
     proto = sentencepiece_proto(model_file)
-    backend = unigram_from_proto(proto, {})
+    backend = unigram_from_proto(proto)
     bos_id = backend.token_to_id(bos)
     backend.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, bos_id)]
