@@ -135,7 +135,7 @@ def test_report_significance_and_ci_over_saved_runs(jglue_bench_cli, two_jsts_ru
     code, page, _ = jglue_bench_cli(
         "report", "--results", str(two_jsts_runs), "--table", "significance", "--format", "html"
     )
-    assert code == 0 and "Model against model" in page and f"{row['p']:.4f}" in page
+    assert code == 0 and "Significance: paired differences" in page and f"{row['p']:.4f}" in page
     # --ci: the bootstrap interval beside each run's main metric
     code, out, _ = jglue_bench_cli("report", "--results", str(two_jsts_runs), "--ci", "--format", "json")
     rows = json.loads(out)["tables"][0]["rows"]

@@ -156,7 +156,7 @@ def significance_table(records: Sequence[dict[str, Any]], resamples: int, seed: 
     ]
     return Table(
         "significance",
-        "Model against model: differences, intervals and p-values",
+        "Significance: paired differences, intervals and p-values",
         columns,
         rows,
         notes,
