@@ -81,7 +81,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def fail(error: UserError) -> None:
-    print(f"jglue-bench: error: {error}", file=sys.stderr)
+    from jglue_bench.support.processes import is_launch_main_process
+
+    # Under a distributed launch every process meets the same mistake; one of them says so.
+    if is_launch_main_process():
+        print(f"jglue-bench: error: {error}", file=sys.stderr)
     sys.exit(2)
 
 

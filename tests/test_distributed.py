@@ -1,0 +1,432 @@
+"""Several processes on the CPU (gloo): two processes train as one does, evaluation gathers every prediction once,
+a killed run resumes, only the main process writes; strategies and SLURM's environment as one-line settings.
+
+The multi-process runs start `python -m torch.distributed.run` (torchrun) in a subprocess, on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from safetensors.torch import load_file
+
+from jglue_bench.config import compose_config
+from jglue_bench.errors import UserError
+from jglue_bench.records.store import read_records
+from jglue_bench.train.batching import micro_steps
+from jglue_bench.train.distributed import (
+    batch_split,
+    fsdp_plugin,
+    launched_world_size,
+    strategy_plugins,
+    transformer_layer_classes,
+    use_slurm_environment,
+)
+from jglue_bench.train.loop import train
+
+# Dropout off (the classifier's too): two processes draw other masks than one, so only a deterministic model can
+# match to 1e-5. JNLI's sample: 40 training pairs, one batch of 32 and one of 8 an epoch; 19 dev pairs, an odd count.
+NO_DROPOUT = (
+    "model.architecture.dropout=0.0",
+    "model.architecture.attention_dropout=0.0",
+    "+model.architecture.seq_classif_dropout=0.0",
+)
+TINY_RUN = ("task=jnli", "num_train_epochs=2", "learning_rate=1e-3", "data.max_eval_samples=19", *NO_DROPOUT)
+
+
+RUN_FILES = ["config.yaml", "model", "predictions-valid.jsonl", "record.json"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def torchrun_command(*arguments: str, processes: int = 2) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc_per_node={processes}",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        "-m",
+        "jglue_bench.cli",
+        "train",
+        *arguments,
+    ]
+
+
+def launch_env(cache_dir: Path) -> dict[str, str]:
+    """The bundled sample (no data folder), the test cache, one thread per process (two share the cores)."""
+    env = {**os.environ, "JGLUE_BENCH_CACHE": str(cache_dir), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    env.pop("JGLUE_DATA_DIR", None)
+    return env
+
+
+def torchrun(*arguments: str, cwd: Path, cache_dir: Path, processes: int = 2) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        torchrun_command(*arguments, processes=processes),
+        cwd=cwd,
+        env=launch_env(cache_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def common(tmp_path: Path, cache_dir: Path, name: str) -> list[str]:
+    return [
+        f"output_dir={tmp_path / name}",
+        f"results.path={tmp_path / f'{name}.jsonl'}",
+        f"data.cache_dir={cache_dir}",
+        "data.dir=null",
+        "trainer.progress_bar=false",
+    ]
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prediction_rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+# --- how the batch divides ---
+
+
+def test_null_per_device_batch_divides_the_batch_among_the_processes():
+    assert batch_split(32, None, 1) == (32, 1)
+    assert batch_split(32, None, 2) == (16, 1)
+    assert batch_split(32, 8, 2) == (8, 2)  # 8 per device x 2 processes x 2 accumulation steps
+    assert batch_split(32, 4, 1) == (4, 8)
+
+
+@pytest.mark.parametrize(
+    "batch, per_device, processes, words",
+    [
+        (32, None, 3, "batch_size 32 does not divide among 3 processes; set batch_size=33"),
+        (32, 5, 2, "per_device_batch_size 5 x 2 processes; set trainer.per_device_batch_size=null (16 per process)"),
+    ],
+)
+def test_a_batch_that_does_not_divide_is_one_line_naming_the_fix(batch, per_device, processes, words):
+    with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")) as error:
+        batch_split(batch, per_device, processes)
+    assert "\n" not in str(error.value)
+
+
+def test_micro_steps_cut_each_global_batch_once_and_weigh_by_share():
+    """Batches of 7 and 1 over 2 processes x 2 accumulation steps: every example once, shares summing to 1 per
+    batch; a run left empty steps over a stand-in with weight 0, so every process steps as often."""
+    batches = [[10, 11, 12, 13, 14, 15, 16], [20]]
+    per_process = [micro_steps(batches, 1, 2, 2, rank) for rank in range(2)]
+    assert [len(steps) for steps in per_process] == [4, 4]
+    for number, batch in enumerate(batches, start=1):
+        steps = [step for steps in per_process for step in steps if step.batch_number == number]
+        real = sorted(i for step in steps if step.share for i in step.indices)
+        assert real == batch
+        assert sum(step.share for step in steps) == pytest.approx(1.0)
+        assert sum(step.update for step in steps) == 2  # one optimizer step per process per global batch
+    assert [step.indices for step in per_process[1] if step.batch_number == 2] == [[20], [20]]
+    assert [step.share for step in per_process[1] if step.batch_number == 2] == [0.0, 1.0]
+
+
+# --- evaluation gathers every prediction once, in order ---
+
+
+class FirstToken(torch.nn.Module):
+    def forward(self, input_ids, **_):
+        return SimpleNamespace(logits=input_ids[:, :1].float())
+
+
+def predict_in_process(rank: int, port: int, features: list[dict], results) -> None:
+    from jglue_bench.train.batching import Collator
+    from jglue_bench.train.evaluation import predict
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=2)
+    kind = SimpleNamespace(
+        forward=lambda model, inputs: model(**inputs),
+        batch_outputs=lambda outputs, inputs: outputs.logits[:, 0].tolist(),
+    )
+    outputs, _ = predict(
+        FirstToken(),
+        features,
+        kind,
+        Collator(("input_ids",), 0),
+        batch_size=3,
+        device=torch.device("cpu"),
+        autocast=nullcontext,
+        progress=False,
+        processes=(2, rank),
+    )
+    results[rank] = outputs
+    torch.distributed.destroy_process_group()
+
+
+def test_evaluation_under_two_processes_gathers_each_of_an_odd_number_of_predictions_once():
+    """7 features in batches of 3 make 3 batches; the second process's share is padded with a repeat of the
+    first batch. Each feature's output is its first token id, so the order is visible."""
+    features = [{"input_ids": [100 + i] + [1] * (i % 4)} for i in range(7)]
+    results = torch.multiprocessing.Manager().dict()
+    torch.multiprocessing.spawn(predict_in_process, args=(free_port(), features, results), nprocs=2)
+    expected = [float(100 + i) for i in range(7)]
+    assert results[0] == expected and results[1] == expected
+
+
+def test_a_run_under_two_processes_scores_all_19_dev_pairs_as_one_process_does(tmp_path, cache_dir):
+    """The gathered predictions of a whole run: 19 rows (an odd count), in the dev file's order, no id twice,
+    the record's accuracy counted from those rows, and the same rows as a one-process run's."""
+    one = train(compose_config([*common(tmp_path, cache_dir, "one"), *TINY_RUN]))
+    torchrun(*common(tmp_path, cache_dir, "two"), *TINY_RUN, cwd=tmp_path, cache_dir=cache_dir)
+    rows, reference = prediction_rows(tmp_path / "two"), prediction_rows(one.output_dir)
+    assert len(rows) == 19 and len({row["id"] for row in rows}) == 19
+    assert [row["id"] for row in rows] == [row["id"] for row in reference]
+    assert rows == reference
+    record = read_json(tmp_path / "two" / "record.json")
+    assert record["metrics"]["accuracy"] == pytest.approx(sum(row["correct"] for row in rows) / 19 * 100)
+
+
+# --- one process and two train alike; only the main process writes ---
+
+
+def test_two_processes_train_to_the_metrics_and_weights_of_one(tmp_path, cache_dir):
+    """Without dropout, the same global batches in the same order and gradients averaged as one batch: the
+    same losses, scores and weights (to 1e-5). The record says 2 processes, and only the main process wrote:
+    one record in the store, one predictions file, the model with its card, one TensorBoard event file."""
+    tracked = ("trainer.log_with=[tensorboard]", "trainer.log_every=1")
+    one = train(compose_config([*common(tmp_path, cache_dir, "one"), *TINY_RUN]))
+    torchrun(*common(tmp_path, cache_dir, "two"), *TINY_RUN, *tracked, cwd=tmp_path, cache_dir=cache_dir)
+    two = tmp_path / "two"
+    record = read_json(two / "record.json")
+    assert record["device"]["num_processes"] == 2 and record["device"]["strategy"] == "ddp"
+    assert record["device"]["per_device_batch_size"] == 16 and record["device"]["global_batch_size"] == 32
+    assert one.record["device"]["num_processes"] == 1 and one.record["device"]["global_batch_size"] == 32
+    assert len(record["history"]) == len(one.record["history"]) == 2
+    for mine, theirs in zip(record["history"], one.record["history"]):
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-5)
+        assert mine["metrics"] == theirs["metrics"]
+    weights, reference = (
+        load_file(two / "model" / "model.safetensors"),
+        load_file(one.output_dir / "model" / "model.safetensors"),
+    )
+    assert weights.keys() == reference.keys()
+    for name in reference:
+        torch.testing.assert_close(weights[name], reference[name], atol=1e-5, rtol=0)
+
+    assert read_records(tmp_path / "two.jsonl") == [record]
+    assert sorted(path.name for path in two.iterdir()) == sorted([*RUN_FILES, "trackers"])
+    assert "2 process(es), fp32, ddp, 16 per device" in (two / "model" / "README.md").read_text(encoding="utf-8")
+    # One writer (TensorBoard's hyperparameters go to a subfolder of their own), in one process.
+    [run] = (two / "trackers" / "tensorboard").glob("jnli/tiny/lr0.001/ep2/seed42/jglue-bench")
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1
+    assert len({path.name.split(".")[-2] for path in run.rglob("events.out.tfevents.*")}) == 1  # ...<pid>.<n>
+
+
+@pytest.mark.slow
+def test_a_sweep_under_torchrun_writes_each_cell_once(tmp_path, cache_dir):
+    sweep = tmp_path / "sweep"
+    result = torchrun(
+        "-m",
+        f"output_dir={sweep}",
+        f"results.path={tmp_path / 'runs.jsonl'}",
+        f"data.cache_dir={cache_dir}",
+        "data.dir=null",
+        "trainer.progress_bar=false",
+        "task=jsts",
+        "num_train_epochs=1",
+        "learning_rate=1e-3,5e-4",
+        cwd=tmp_path,
+        cache_dir=cache_dir,
+    )
+    records = read_records(tmp_path / "runs.jsonl")
+    assert sorted(record["hyperparameters"]["learning_rate"] for record in records) == [5e-4, 1e-3]
+    assert all(record["device"]["num_processes"] == 2 for record in records)
+    assert result.stdout.count(f"sweep {sweep}") == 1  # one summary, from the main process
+    jobs = sorted(path for path in sweep.iterdir() if path.is_dir())
+    assert [path.name.split(",")[0] for path in jobs] == ["0_learning_rate=0.001", "1_learning_rate=0.0005"]
+    assert all(sorted(path.name for path in job.iterdir()) == RUN_FILES for job in jobs)
+
+
+# --- a run killed after a checkpoint resumes under two processes ---
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_a_checkpoint_resumes_under_two_processes_to_the_uninterrupted_result(tmp_path, cache_dir):
+    from test_faults import outcome, settings, write_long_task
+
+    task = write_long_task(tmp_path / "task", rows=600)
+    whole = tmp_path / "whole"
+    torchrun(*settings(task, whole, tmp_path / "a.jsonl", cache_dir), cwd=tmp_path, cache_dir=cache_dir)
+
+    killed = tmp_path / "killed"
+    arguments = settings(task, killed, tmp_path / "b.jsonl", cache_dir)
+    # torchrun and its workers in a session of their own, so one signal kills them all, as a lost node would.
+    child = subprocess.Popen(
+        torchrun_command(*arguments),
+        cwd=tmp_path,
+        env=launch_env(cache_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list((killed / "checkpoints").glob("step-*")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert child.poll() is None, "the run ended before its first checkpoint could be interrupted"
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=60)
+    assert not (killed / "record.json").exists()
+    torchrun(*arguments, "resume=true", cwd=tmp_path, cache_dir=cache_dir)
+    assert outcome(killed) == outcome(whole)  # every epoch's loss and scores, and every prediction
+    assert not (killed / "checkpoints").exists()
+
+
+# --- strategies: what runs where, one line where it cannot ---
+
+
+def trainer(**settings):
+    return OmegaConf.merge(compose_config([]).trainer, settings)
+
+
+@pytest.mark.parametrize(
+    "settings, processes, cpu, words",
+    [
+        ({"distributed": "zero"}, 2, True, "trainer.distributed is 'zero'; expected one of ddp, fsdp, deepspeed"),
+        ({"distributed": "fsdp"}, 1, True, "trainer.distributed=fsdp shards a model over several processes"),
+        ({"distributed": "fsdp"}, 2, True, "trainer.distributed=fsdp needs GPUs"),
+        ({"distributed": "deepspeed"}, 2, True, "trainer.distributed=deepspeed needs GPUs"),
+        ({"distributed": "deepspeed", "zero_stage": 1}, 2, False, "trainer.zero_stage is 1; expected one of 2, 3"),
+    ],
+)
+def test_a_strategy_this_machine_cannot_run_is_one_line(settings, processes, cpu, words):
+    with pytest.raises(UserError, match=words) as error:
+        strategy_plugins(trainer(**settings), processes, cpu)
+    assert "\n" not in str(error.value)
+
+
+def test_deepspeed_missing_is_one_line_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
+    with pytest.raises(UserError, match=r"pip install 'jglue-bench\[deepspeed\]'"):
+        strategy_plugins(trainer(distributed="deepspeed"), 2, False)
+
+
+def test_ddp_and_one_process_need_no_plugin():
+    assert strategy_plugins(trainer(), 2, True) == {}
+    assert strategy_plugins(trainer(), 1, True) == {}
+
+
+def test_fsdp_shards_fully_with_the_models_transformer_layer_as_unit(make_config):
+    from jglue_bench.prepare.stage import task_spec
+    from jglue_bench.tasks import kind_module
+    from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.train.modeling import build_model
+
+    cfg = make_config("task=jsts")
+    spec = task_spec(cfg)
+    model = build_model(cfg.model, spec, kind_module(spec.kind), load_tokenizer(cfg.model, cfg.data.cache_dir), 0)
+    assert transformer_layer_classes(model) == ["TransformerBlock"]  # DistilBERT's _no_split_modules is empty
+    plugin = fsdp_plugin("bf16")
+    assert plugin.fsdp_version == 2 and plugin.reshard_after_forward is True
+    assert plugin.auto_wrap_policy is not None and plugin.state_dict_type.name == "FULL_STATE_DICT"
+    assert plugin.mixed_precision_policy.param_dtype == torch.bfloat16
+    assert fsdp_plugin("fp32").mixed_precision_policy is None
+
+
+def test_fsdp_on_two_cpu_processes_is_one_line(tmp_path, cache_dir):
+    result = subprocess.run(
+        torchrun_command(*common(tmp_path, cache_dir, "fsdp"), "task=jsts", "trainer.distributed=fsdp"),
+        cwd=tmp_path,
+        env=launch_env(cache_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.startswith("jglue-bench: error:")]
+    assert lines == [
+        "jglue-bench: error: trainer.distributed=fsdp needs GPUs (Accelerate shards models only "
+        "across accelerator devices); on the CPU use trainer.distributed=ddp."
+    ]
+    assert result.returncode != 0 and not (tmp_path / "fsdp").exists()
+
+
+# --- SLURM: the distributed environment from SLURM's variables ---
+
+SLURM_JOB = {
+    "SLURM_JOB_ID": "4242",
+    "SLURM_NTASKS": "8",
+    "SLURM_JOB_NUM_NODES": "2",
+    "SLURM_JOB_NODELIST": "gpu[07-08]",
+    "SLURM_NODEID": "1",
+    "SLURM_PROCID": "5",
+    "SLURM_LOCALID": "1",
+    "SUBMITIT_EXECUTOR": "slurm",
+}
+TORCH_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@pytest.fixture
+def slurm_task(monkeypatch):
+    """Task 5 of a job of 8 (2 nodes x 4), the second on node gpu08; no launcher variables yet."""
+    for name in (*TORCH_VARIABLES, "CUDA_VISIBLE_DEVICES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in SLURM_JOB.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_a_slurm_task_gets_its_rank_world_and_the_first_host_as_master(slurm_task):
+    assert use_slurm_environment()
+    assert {name: os.environ[name] for name in TORCH_VARIABLES[:5]} == {
+        "RANK": "5",
+        "WORLD_SIZE": "8",
+        "LOCAL_RANK": "1",
+        "LOCAL_WORLD_SIZE": "4",
+        "MASTER_ADDR": "gpu07",
+    }
+    assert 20000 <= int(os.environ["MASTER_PORT"]) <= 60000  # from the job id: the same in every task
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ  # Accelerate picks cuda:LOCAL_RANK among the node's GPUs
+    assert launched_world_size() == 8
+
+
+def test_a_given_master_port_is_kept_and_a_launcher_set_rank_wins(slurm_task):
+    slurm_task.setenv("MASTER_PORT", "29511")
+    assert use_slurm_environment() and os.environ["MASTER_PORT"] == "29511"
+    slurm_task.setenv("RANK", "0")
+    slurm_task.setenv("WORLD_SIZE", "4")
+    assert not use_slurm_environment() and os.environ["WORLD_SIZE"] == "4"  # torchrun inside the job owns them
+
+
+def test_a_one_task_slurm_job_is_one_process(slurm_task):
+    slurm_task.setenv("SLURM_NTASKS", "1")
+    assert not use_slurm_environment() and "RANK" not in os.environ and launched_world_size() == 1
+
+
+def test_the_multi_gpu_slurm_launcher_asks_for_a_task_per_gpu():
+    from hydra import compose, initialize_config_dir
+
+    from jglue_bench.config import CONFIG_NAME, config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir()), job_name="jglue-bench"):
+        cfg = compose(CONFIG_NAME, ["hydra/launcher=slurm_multi_gpu"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher.tasks_per_node == launcher.gpus_per_node == 4 and launcher.nodes == 1
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
