@@ -36,13 +36,21 @@ from jglue_bench.train.distributed import (
 from jglue_bench.train.loop import train
 
 # Dropout off (the classifier's too): two processes draw other masks than one, so only a deterministic model can
-# match to 1e-5. JNLI's sample: 40 training pairs, one batch of 32 and one of 8 an epoch; 19 dev pairs, an odd count.
+# match to 1e-5. 39 of JNLI's sample pairs: a batch of 32 and one of 7 an epoch, which two processes split 3 + 4 (so
+# each part must weigh as its share); 19 dev pairs, an odd count.
 NO_DROPOUT = (
     "model.architecture.dropout=0.0",
     "model.architecture.attention_dropout=0.0",
     "+model.architecture.seq_classif_dropout=0.0",
 )
-TINY_RUN = ("task=jnli", "num_train_epochs=2", "learning_rate=1e-3", "data.max_eval_samples=19", *NO_DROPOUT)
+TINY_RUN = (
+    "task=jnli",
+    "num_train_epochs=2",
+    "learning_rate=1e-3",
+    "data.max_train_samples=39",
+    "data.max_eval_samples=19",
+    *NO_DROPOUT,
+)
 
 
 RUN_FILES = ["config.yaml", "model", "predictions-valid.jsonl", "record.json"]
@@ -154,7 +162,7 @@ class FirstToken(torch.nn.Module):
         return SimpleNamespace(logits=input_ids[:, :1].float())
 
 
-def predict_in_process(rank: int, port: int, features: list[dict], results) -> None:
+def predict_in_process(rank: int, port: int, features: list[dict], results: Path) -> None:
     from jglue_bench.train.batching import Collator
     from jglue_bench.train.evaluation import predict
 
@@ -175,44 +183,45 @@ def predict_in_process(rank: int, port: int, features: list[dict], results) -> N
         progress=False,
         processes=(2, rank),
     )
-    results[rank] = outputs
+    (results / f"{rank}.json").write_text(json.dumps(outputs), encoding="utf-8")
     torch.distributed.destroy_process_group()
 
 
-def test_evaluation_under_two_processes_gathers_each_of_an_odd_number_of_predictions_once():
+def test_evaluation_under_two_processes_gathers_each_of_an_odd_number_of_predictions_once(tmp_path):
     """7 features in batches of 3 make 3 batches; the second process's share is padded with a repeat of the
     first batch. Each feature's output is its first token id, so the order is visible."""
     features = [{"input_ids": [100 + i] + [1] * (i % 4)} for i in range(7)]
-    results = torch.multiprocessing.Manager().dict()
-    torch.multiprocessing.spawn(predict_in_process, args=(free_port(), features, results), nprocs=2)
+    processes = torch.multiprocessing.spawn(
+        predict_in_process, args=(free_port(), features, tmp_path), nprocs=2, join=False
+    )
+    deadline = time.monotonic() + 120
+    while not processes.join(timeout=1):  # raises if a process failed
+        if time.monotonic() > deadline:
+            for process in processes.processes:
+                process.kill()
+            pytest.fail("the two processes did not finish within 120 s")
     expected = [float(100 + i) for i in range(7)]
-    assert results[0] == expected and results[1] == expected
-
-
-def test_a_run_under_two_processes_scores_all_19_dev_pairs_as_one_process_does(tmp_path, cache_dir):
-    """The gathered predictions of a whole run: 19 rows (an odd count), in the dev file's order, no id twice,
-    the record's accuracy counted from those rows, and the same rows as a one-process run's."""
-    one = train(compose_config([*common(tmp_path, cache_dir, "one"), *TINY_RUN]))
-    torchrun(*common(tmp_path, cache_dir, "two"), *TINY_RUN, cwd=tmp_path, cache_dir=cache_dir)
-    rows, reference = prediction_rows(tmp_path / "two"), prediction_rows(one.output_dir)
-    assert len(rows) == 19 and len({row["id"] for row in rows}) == 19
-    assert [row["id"] for row in rows] == [row["id"] for row in reference]
-    assert rows == reference
-    record = read_json(tmp_path / "two" / "record.json")
-    assert record["metrics"]["accuracy"] == pytest.approx(sum(row["correct"] for row in rows) / 19 * 100)
+    assert [read_json(tmp_path / f"{rank}.json") for rank in (0, 1)] == [expected, expected]
 
 
 # --- one process and two train alike; only the main process writes ---
 
 
-def test_two_processes_train_to_the_metrics_and_weights_of_one(tmp_path, cache_dir):
-    """Without dropout, the same global batches in the same order and gradients averaged as one batch: the
-    same losses, scores and weights (to 1e-5). The record says 2 processes, and only the main process wrote:
-    one record in the store, one predictions file, the model with its card, one TensorBoard event file."""
+@pytest.fixture(scope="module")
+def one_and_two(tmp_path_factory, cache_dir):
+    """The same tiny run in this process and under torchrun with two processes (TensorBoard on, a point per
+    step); the tests below read what each left."""
+    folder = tmp_path_factory.mktemp("one-and-two")
+    one = train(compose_config([*common(folder, cache_dir, "one"), *TINY_RUN]))
     tracked = ("trainer.log_with=[tensorboard]", "trainer.log_every=1")
-    one = train(compose_config([*common(tmp_path, cache_dir, "one"), *TINY_RUN]))
-    torchrun(*common(tmp_path, cache_dir, "two"), *TINY_RUN, *tracked, cwd=tmp_path, cache_dir=cache_dir)
-    two = tmp_path / "two"
+    torchrun(*common(folder, cache_dir, "two"), *TINY_RUN, *tracked, cwd=folder, cache_dir=cache_dir)
+    return one, folder / "two"
+
+
+def test_two_processes_train_to_the_metrics_and_weights_of_one(one_and_two):
+    """Without dropout, the same global batches in the same order and gradients averaged as one batch: the
+    same losses, scores and weights (to 1e-5); the record says how the batch was spread."""
+    one, two = one_and_two
     record = read_json(two / "record.json")
     assert record["device"]["num_processes"] == 2 and record["device"]["strategy"] == "ddp"
     assert record["device"]["per_device_batch_size"] == 16 and record["device"]["global_batch_size"] == 32
@@ -229,13 +238,29 @@ def test_two_processes_train_to_the_metrics_and_weights_of_one(tmp_path, cache_d
     for name in reference:
         torch.testing.assert_close(weights[name], reference[name], atol=1e-5, rtol=0)
 
-    assert read_records(tmp_path / "two.jsonl") == [record]
+
+def test_a_run_under_two_processes_scores_all_19_dev_pairs_once_in_order(one_and_two):
+    """The gathered predictions of a whole run: 19 rows (an odd count), in the dev file's order, no id twice,
+    the same rows as the one-process run's, and the record's accuracy is the one counted from them."""
+    one, two = one_and_two
+    rows, reference = prediction_rows(two), prediction_rows(one.output_dir)
+    assert len(rows) == 19 and len({row["id"] for row in rows}) == 19
+    assert rows == reference
+    correct = sum(row["correct"] for row in rows)
+    assert read_json(two / "record.json")["metrics"]["accuracy"] == pytest.approx(correct / 19 * 100)
+
+
+def test_only_the_main_process_writes(one_and_two):
+    """One record in the store, one run folder (record, config, predictions, the model and its card), one
+    TensorBoard writer, and every event file from one process."""
+    _, two = one_and_two
+    assert read_records(two.parent / "two.jsonl") == [read_json(two / "record.json")]
     assert sorted(path.name for path in two.iterdir()) == sorted([*RUN_FILES, "trackers"])
     assert "2 process(es), fp32, ddp, 16 per device" in (two / "model" / "README.md").read_text(encoding="utf-8")
-    # One writer (TensorBoard's hyperparameters go to a subfolder of their own), in one process.
+    # TensorBoard's hyperparameters go to a subfolder of their own; the file name ends in <pid>.<count>.
     [run] = (two / "trackers" / "tensorboard").glob("jnli/tiny/lr0.001/ep2/seed42/jglue-bench")
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
-    assert len({path.name.split(".")[-2] for path in run.rglob("events.out.tfevents.*")}) == 1  # ...<pid>.<n>
+    assert len({path.name.split(".")[-2] for path in run.rglob("events.out.tfevents.*")}) == 1
 
 
 @pytest.mark.slow
@@ -351,6 +376,7 @@ def test_fsdp_shards_fully_with_the_models_transformer_layer_as_unit(make_config
     assert fsdp_plugin("fp32").mixed_precision_policy is None
 
 
+@pytest.mark.slow
 def test_fsdp_on_two_cpu_processes_is_one_line(tmp_path, cache_dir):
     result = subprocess.run(
         torchrun_command(*common(tmp_path, cache_dir, "fsdp"), "task=jsts", "trainer.distributed=fsdp"),

@@ -61,7 +61,7 @@ def use_slurm_environment() -> bool:
     return True
 
 
-def strategy_plugins(trainer, num_processes: int, use_cpu: bool) -> dict[str, Any]:
+def strategy_plugins(trainer, num_processes: int, use_cpu: bool, per_device_batch_size: int = 1) -> dict[str, Any]:
     """The Accelerator's keyword arguments for trainer.distributed: none for ddp (Accelerate's default under
     several processes), FullyShardedDataParallelPlugin for fsdp, DeepSpeedPlugin for deepspeed. A strategy this
     machine cannot run is one line saying why."""
@@ -84,7 +84,7 @@ def strategy_plugins(trainer, num_processes: int, use_cpu: bool) -> dict[str, An
         )
     if strategy == "fsdp":
         return {"fsdp_plugin": fsdp_plugin(trainer.precision)}
-    return {"deepspeed_plugin": deepspeed_plugin(trainer)}
+    return {"deepspeed_plugin": deepspeed_plugin(trainer, per_device_batch_size)}
 
 
 def fsdp_plugin(precision: str):
@@ -102,8 +102,9 @@ def fsdp_plugin(precision: str):
     )
 
 
-def deepspeed_plugin(trainer):
-    """ZeRO stage trainer.zero_stage (2: optimizer states and gradients sharded; 3: parameters too)."""
+def deepspeed_plugin(trainer, per_device_batch_size: int):
+    """ZeRO stage trainer.zero_stage (2: optimizer states and gradients sharded; 3: parameters too). The loop
+    prepares no DataLoader, so the micro-batch size DeepSpeed's config wants is given here."""
     import importlib.util
 
     stage = trainer.get("zero_stage", 2)
@@ -115,9 +116,11 @@ def deepspeed_plugin(trainer):
         )
     from accelerate import DeepSpeedPlugin
 
-    return DeepSpeedPlugin(
+    plugin = DeepSpeedPlugin(
         zero_stage=stage, gradient_clipping=trainer.max_grad_norm or None, zero3_save_16bit_model=stage == 3
     )
+    plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = per_device_batch_size
+    return plugin
 
 
 def transformer_layer_classes(model: torch.nn.Module) -> list[str]:
@@ -137,6 +140,13 @@ def wrap_transformer_layers(accelerator, model: torch.nn.Module) -> None:
     plugin = getattr(accelerator.state, "fsdp_plugin", None)
     if plugin is not None:
         plugin.transformer_cls_names_to_wrap = transformer_layer_classes(model)
+
+
+def is_sharded(accelerator) -> bool:
+    """FSDP or DeepSpeed: no process holds the whole model (or its optimizer state) alone."""
+    from accelerate.utils import DistributedType
+
+    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
 
 def parallelism(trainer, accelerator, per_device_batch_size: int) -> dict[str, Any]:

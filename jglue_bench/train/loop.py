@@ -39,6 +39,7 @@ from jglue_bench.train import checkpoints
 from jglue_bench.train.batching import Collator, micro_steps, to_device, training_batches
 from jglue_bench.train.distributed import (
     batch_split,
+    is_sharded,
     launched_world_size,
     parallelism,
     strategy_plugins,
@@ -138,6 +139,12 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
             file=sys.stderr,
         )
     warn_about_precision(cfg.trainer, accelerator.device)
+    if accelerator.is_main_process and cfg.trainer.get("save_checkpoints", True) and is_sharded(accelerator):
+        print(
+            f"note: trainer.distributed={cfg.trainer.distributed} keeps no checkpoints (resume=true is for ddp and "
+            "one-process runs): a killed run starts over",
+            file=sys.stderr,
+        )
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)
     kind = kind_module(spec.kind)
@@ -175,6 +182,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         experiment=experiment,
         parallelism=parallelism(cfg.trainer, accelerator, per_device_batch),
     )
+    # Sharded weights are gathered by every process together; a DDP copy is whole (None: the model saves its own).
+    weights = accelerator.get_state_dict(loop.model) if cfg.save_model and is_sharded(accelerator) else None
     with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
         if accelerator.is_main_process:
             for prepared in eval_sets:
@@ -186,7 +195,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
                     predictions[prepared.split],
                 )
             if cfg.save_model:
-                accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
+                accelerator.unwrap_model(loop.model).save_pretrained(
+                    out / "model", state_dict=weights, safe_serialization=True
+                )
                 save_recipe(tokenizer, out / "model")
             save_run_config(cfg, spec, out / "config.yaml")
         finish_record(
@@ -309,6 +320,8 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
     cfg, accelerator, state = loop.cfg, loop.accelerator, loop.state
     batches = loop.plan[state["epoch"] - 1]
     accumulation, processes = accelerator.gradient_accumulation_steps, accelerator.num_processes
+    # ZeRO-2/3 and FSDP2 reduce gradients as they go; DeepSpeed refuses no_sync under gradient partitioning.
+    sharded = is_sharded(accelerator)
     steps = micro_steps(
         batches[state["batches_done"] :], state["batches_done"] + 1, processes, accumulation, accelerator.process_index
     )
@@ -327,7 +340,7 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
     # Accumulation is counted here rather than by accelerator.accumulate(): each global batch is one optimizer
     # step, whatever its size (an epoch's last one may be smaller).
     for step, batch in zip(steps, batch_stream(loop, features, [step.indices for step in steps])):
-        with nullcontext() if step.update else accelerator.no_sync(loop.model), accelerator.autocast():
+        with nullcontext() if step.update or sharded else accelerator.no_sync(loop.model), accelerator.autocast():
             loss = loop.forward(loop.model, batch).loss
             # A micro-batch's mean loss weighs as its share of the global batch: backward divides by the
             # accumulation steps and DDP averages over the processes, so the gradient is the global batch's
@@ -394,7 +407,7 @@ def optimizer_step(loop: Loop) -> None:
 
 
 def save_checkpoint(loop: Loop) -> None:
-    if loop.cfg.trainer.get("save_checkpoints", True) and loop.accelerator.is_main_process:
+    if checkpoints_kept(loop.cfg.trainer, loop.accelerator) and loop.accelerator.is_main_process:
         with explained_write_errors(f"a checkpoint into {loop.out / checkpoints.FOLDER}"):
             checkpoints.save_checkpoint(
                 loop.out,
@@ -406,6 +419,12 @@ def save_checkpoint(loop: Loop) -> None:
                 keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)),
             )
     loop.accelerator.wait_for_everyone()
+
+
+def checkpoints_kept(trainer: DictConfig, accelerator: Accelerator) -> bool:
+    """A checkpoint is one process's whole model and optimizer state: under FSDP or DeepSpeed no process has
+    them, so those runs keep none (they start over when killed)."""
+    return bool(trainer.get("save_checkpoints", True)) and not is_sharded(accelerator)
 
 
 def throughput(cfg: DictConfig, loop: Loop, train_set: PreparedSplit, eval_sets: list[PreparedSplit]) -> dict:
@@ -469,12 +488,14 @@ def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     use_slurm_environment()
     num_processes = launched_world_size()
     per_device, accumulation = batch_split(cfg.batch_size, cfg.trainer.per_device_batch_size, num_processes)
-    accelerator = accelerator_for(cfg.trainer, num_processes, **tracker_settings(cfg.trainer))
+    accelerator = accelerator_for(cfg.trainer, num_processes, per_device, **tracker_settings(cfg.trainer))
     accelerator.gradient_accumulation_steps = accumulation
     return accelerator, per_device
 
 
-def accelerator_for(trainer: DictConfig, num_processes: int = 1, **tracking) -> Accelerator:
+def accelerator_for(
+    trainer: DictConfig, num_processes: int = 1, per_device_batch_size: int = 1, **tracking
+) -> Accelerator:
     """An Accelerator for the trainer config's device, precision (fp32, bf16 autocast, fp16 autocast) and
     strategy (trainer.distributed, under several processes); `tracking`: its trackers (log_with, project_dir),
     none by default."""
@@ -486,7 +507,7 @@ def accelerator_for(trainer: DictConfig, num_processes: int = 1, **tracking) -> 
     use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    plugins = strategy_plugins(trainer, num_processes, use_cpu)
+    plugins = strategy_plugins(trainer, num_processes, use_cpu, per_device_batch_size)
     return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **plugins, **tracking)
 
 
