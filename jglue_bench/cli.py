@@ -81,11 +81,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def fail(error: UserError) -> None:
-    from jglue_bench.support.processes import is_launch_main_process
+    from jglue_bench.support.processes import error_line
 
-    # Under a distributed launch every process meets the same mistake; one of them says so.
-    if is_launch_main_process():
-        print(f"jglue-bench: error: {error}", file=sys.stderr)
+    print(error_line(error), file=sys.stderr)
     sys.exit(2)
 
 

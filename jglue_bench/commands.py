@@ -16,7 +16,7 @@ from jglue_bench.config import (
     register_resolvers,
 )
 from jglue_bench.errors import UserError
-from jglue_bench.support.processes import is_launch_main_process
+from jglue_bench.support.processes import error_line, is_launch_main_process
 
 
 def run_train(hydra_args: Sequence[str]) -> None:
@@ -67,16 +67,14 @@ def _train_job(cfg) -> float | None:
         result = train(cfg, output_dir, sweep)
     except UserError as error:
         _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
-        main = is_launch_main_process()  # every process of a distributed launch meets it; the main one says so
-        if main:
-            print(f"jglue-bench: error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         if sweep is None:
             sys.exit(2)
         # In a sweep the other cells go on; the summary names the failed ones and the command exits 2 at the end.
         from jglue_bench.experiments.sweep import FAILED_CELL_FILE
         from jglue_bench.records.store import write_json_atomic
 
-        if main:
+        if is_launch_main_process():
             write_json_atomic(output_dir / FAILED_CELL_FILE, {"cell": sweep["cell"], "error": str(error)})
         return None
     except KeyboardInterrupt:

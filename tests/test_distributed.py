@@ -62,7 +62,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def torchrun_command(*arguments: str, processes: int = 2) -> list[str]:
+def torchrun_command(*arguments: str, processes: int = 2, command: str = "train") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -72,7 +72,7 @@ def torchrun_command(*arguments: str, processes: int = 2) -> list[str]:
         f"--master_port={free_port()}",
         "-m",
         "jglue_bench.cli",
-        "train",
+        command,
         *arguments,
     ]
 
@@ -84,9 +84,11 @@ def launch_env(cache_dir: Path) -> dict[str, str]:
     return env
 
 
-def torchrun(*arguments: str, cwd: Path, cache_dir: Path, processes: int = 2) -> subprocess.CompletedProcess:
+def torchrun(
+    *arguments: str, cwd: Path, cache_dir: Path, processes: int = 2, command: str = "train"
+) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        torchrun_command(*arguments, processes=processes),
+        torchrun_command(*arguments, processes=processes, command=command),
         cwd=cwd,
         env=launch_env(cache_dir),
         capture_output=True,
@@ -261,6 +263,20 @@ def test_only_the_main_process_writes(one_and_two):
     [run] = (two / "trackers" / "tensorboard").glob("jnli/tiny/lr0.001/ep2/seed42/jglue-bench")
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
     assert len({path.name.split(".")[-2] for path in run.rglob("events.out.tfevents.*")}) == 1
+
+
+@pytest.mark.slow
+def test_evaluate_under_two_processes_scores_the_saved_model_as_its_last_epoch(one_and_two, cache_dir):
+    """`evaluate` shares the dev pairs among the processes too: the same 19 predictions and scores as the run's
+    last epoch, written once."""
+    _, two = one_and_two
+    store = two.parent / "evaluated.jsonl"
+    torchrun(str(two), f"results.path={store}", command="evaluate", cwd=two.parent, cache_dir=cache_dir)
+    [record] = read_records(store)
+    assert record["run_kind"] == "evaluate" and record["device"]["num_processes"] == 2
+    assert record["metrics"] == read_json(two / "record.json")["metrics"]
+    [folder] = two.glob("eval-*")
+    assert prediction_rows(folder) == prediction_rows(two)
 
 
 @pytest.mark.slow

@@ -131,6 +131,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     # A sweep's job folder is its cell's; when the store has no record of the cell, the folder is an interrupted
     # try (or rerun=true asked for it again), so it may be replaced.
     check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
+    accelerator.wait_for_everyone()  # every process checks the folder before the main one writes into it
     tracking = start_tracking(accelerator, cfg, experiment, out, sweep)
 
     if accelerator.is_main_process and any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
@@ -488,27 +489,30 @@ def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
     use_slurm_environment()
     num_processes = launched_world_size()
     per_device, accumulation = batch_split(cfg.batch_size, cfg.trainer.per_device_batch_size, num_processes)
-    accelerator = accelerator_for(cfg.trainer, num_processes, per_device, **tracker_settings(cfg.trainer))
+    # Training only: a saved run's `evaluate` reads the whole model in each process, whatever trained it.
+    plugins = strategy_plugins(cfg.trainer, num_processes, runs_on_cpu(cfg.trainer), per_device)
+    accelerator = accelerator_for(cfg.trainer, **plugins, **tracker_settings(cfg.trainer))
     accelerator.gradient_accumulation_steps = accumulation
     return accelerator, per_device
 
 
-def accelerator_for(
-    trainer: DictConfig, num_processes: int = 1, per_device_batch_size: int = 1, **tracking
-) -> Accelerator:
-    """An Accelerator for the trainer config's device, precision (fp32, bf16 autocast, fp16 autocast) and
-    strategy (trainer.distributed, under several processes); `tracking`: its trackers (log_with, project_dir),
-    none by default."""
+def accelerator_for(trainer: DictConfig, **settings) -> Accelerator:
+    """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast);
+    `settings`: more of the Accelerator's own (trackers: log_with, project_dir; a strategy's plugin), none by
+    default."""
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
     if precision is None:
         raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
     if trainer.device == "cuda" and not torch.cuda.is_available():
         raise UserError("trainer.device=cuda but no GPU is visible to torch; use trainer.device=auto or cpu.")
-    use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
+    use_cpu = runs_on_cpu(trainer)
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    plugins = strategy_plugins(trainer, num_processes, use_cpu, per_device_batch_size)
-    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **plugins, **tracking)
+    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **settings)
+
+
+def runs_on_cpu(trainer: DictConfig) -> bool:
+    return trainer.device == "cpu" or not torch.cuda.is_available()
 
 
 def fresh_accelerator(**settings) -> Accelerator:
