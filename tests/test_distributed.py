@@ -227,7 +227,8 @@ def test_two_processes_train_to_the_metrics_and_weights_of_one(one_and_two):
     record = read_json(two / "record.json")
     assert record["device"]["num_processes"] == 2 and record["device"]["strategy"] == "ddp"
     assert record["device"]["per_device_batch_size"] == 16 and record["device"]["global_batch_size"] == 32
-    assert one.record["device"]["num_processes"] == 1 and one.record["device"]["global_batch_size"] == 32
+    assert one.record["device"]["num_processes"] == 1 and one.record["device"]["strategy"] == "single"
+    assert one.record["device"]["global_batch_size"] == 32
     assert len(record["history"]) == len(one.record["history"]) == 2
     for mine, theirs in zip(record["history"], one.record["history"]):
         assert mine["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-5)
@@ -302,6 +303,14 @@ def test_a_sweep_under_torchrun_writes_each_cell_once(tmp_path, cache_dir):
     jobs = sorted(path for path in sweep.iterdir() if path.is_dir())
     assert [path.name.split(",")[0] for path in jobs] == ["0_learning_rate=0.001", "1_learning_rate=0.0005"]
     assert all(sorted(path.name for path in job.iterdir()) == RUN_FILES for job in jobs)
+
+
+def test_a_record_from_before_the_spread_was_kept_still_makes_a_card_line():
+    from jglue_bench.records.model_card import spread
+
+    assert spread({"type": "cpu", "num_processes": 1, "precision": "fp32"}) == ""
+    device = {"strategy": "ddp", "per_device_batch_size": 8, "gradient_accumulation_steps": 2, "global_batch_size": 32}
+    assert spread(device) == ", ddp, 8 per device x 2 accumulation step(s) = global batch 32"
 
 
 # --- a run killed after a checkpoint resumes under two processes ---
