@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -434,41 +434,59 @@ SLURM_JOB = {
 TORCH_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
-@pytest.fixture
-def slurm_task(monkeypatch):
-    """Task 5 of a job of 8 (2 nodes x 4), the second on node gpu08; no launcher variables yet."""
+@contextmanager
+def faked_slurm_job():
+    """Task 5 of a job of 8 (2 nodes x 4), the second on node gpu08; no launcher variables yet. The environment
+    is restored whole afterwards: the export sets variables (RANK, MASTER_ADDR, ...) that would otherwise send a
+    later run in this process looking for a process group on gpu07 (monkeypatch restores only what it set)."""
+    saved = dict(os.environ)
     for name in (*TORCH_VARIABLES, "CUDA_VISIBLE_DEVICES"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in SLURM_JOB.items():
-        monkeypatch.setenv(name, value)
-    return monkeypatch
+        os.environ.pop(name, None)
+    os.environ.update(SLURM_JOB)
+    try:
+        yield os.environ
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def slurm_task():
+    with faked_slurm_job() as environ:
+        yield environ
 
 
 def test_a_slurm_task_gets_its_rank_world_and_the_first_host_as_master(slurm_task):
     assert use_slurm_environment()
-    assert {name: os.environ[name] for name in TORCH_VARIABLES[:5]} == {
+    assert {name: slurm_task[name] for name in TORCH_VARIABLES[:5]} == {
         "RANK": "5",
         "WORLD_SIZE": "8",
         "LOCAL_RANK": "1",
         "LOCAL_WORLD_SIZE": "4",
         "MASTER_ADDR": "gpu07",
     }
-    assert 20000 <= int(os.environ["MASTER_PORT"]) <= 60000  # from the job id: the same in every task
-    assert "CUDA_VISIBLE_DEVICES" not in os.environ  # Accelerate picks cuda:LOCAL_RANK among the node's GPUs
+    assert 20000 <= int(slurm_task["MASTER_PORT"]) <= 60000  # from the job id: the same in every task
+    assert "CUDA_VISIBLE_DEVICES" not in slurm_task  # Accelerate picks cuda:LOCAL_RANK among the node's GPUs
     assert launched_world_size() == 8
 
 
 def test_a_given_master_port_is_kept_and_a_launcher_set_rank_wins(slurm_task):
-    slurm_task.setenv("MASTER_PORT", "29511")
-    assert use_slurm_environment() and os.environ["MASTER_PORT"] == "29511"
-    slurm_task.setenv("RANK", "0")
-    slurm_task.setenv("WORLD_SIZE", "4")
-    assert not use_slurm_environment() and os.environ["WORLD_SIZE"] == "4"  # torchrun inside the job owns them
+    slurm_task["MASTER_PORT"] = "29511"
+    assert use_slurm_environment() and slurm_task["MASTER_PORT"] == "29511"
+    slurm_task.update(RANK="0", WORLD_SIZE="4")
+    assert not use_slurm_environment() and slurm_task["WORLD_SIZE"] == "4"  # torchrun inside the job owns them
 
 
 def test_a_one_task_slurm_job_is_one_process(slurm_task):
-    slurm_task.setenv("SLURM_NTASKS", "1")
-    assert not use_slurm_environment() and "RANK" not in os.environ and launched_world_size() == 1
+    slurm_task["SLURM_NTASKS"] = "1"
+    assert not use_slurm_environment() and "RANK" not in slurm_task and launched_world_size() == 1
+
+
+def test_a_faked_slurm_job_leaves_the_environment_as_it_was():
+    before = dict(os.environ)
+    with faked_slurm_job():
+        assert use_slurm_environment() and os.environ["RANK"] == "5"
+    assert dict(os.environ) == before
 
 
 def test_the_multi_gpu_slurm_launcher_asks_for_a_task_per_gpu():
