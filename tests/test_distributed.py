@@ -424,6 +424,7 @@ def test_fsdp_on_two_cpu_processes_is_one_line(tmp_path, cache_dir):
 SLURM_JOB = {
     "SLURM_JOB_ID": "4242",
     "SLURM_NTASKS": "8",
+    "SLURM_STEP_NUM_TASKS": "8",  # srun's: the tasks of this step
     "SLURM_JOB_NUM_NODES": "2",
     "SLURM_JOB_NODELIST": "gpu[07-08]",
     "SLURM_NODEID": "1",
@@ -478,7 +479,12 @@ def test_a_given_master_port_is_kept_and_a_launcher_set_rank_wins(slurm_task):
 
 
 def test_a_one_task_slurm_job_is_one_process(slurm_task):
-    slurm_task["SLURM_NTASKS"] = "1"
+    slurm_task.update(SLURM_NTASKS="1", SLURM_STEP_NUM_TASKS="1")
+    assert not use_slurm_environment() and "RANK" not in slurm_task and launched_world_size() == 1
+
+
+def test_a_command_in_an_allocation_of_eight_tasks_but_no_srun_step_is_one_process(slurm_task):
+    del slurm_task["SLURM_STEP_NUM_TASKS"]  # `salloc -n 8`, then jglue-bench typed in its shell
     assert not use_slurm_environment() and "RANK" not in slurm_task and launched_world_size() == 1
 
 

@@ -48,10 +48,12 @@ def launched_world_size() -> int:
 
 
 def use_slurm_environment() -> bool:
-    """Inside a SLURM job of several tasks (hydra/launcher=submitit_slurm with tasks_per_node or nodes > 1),
-    export RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from SLURM's own variables, through
-    submitit, so that Accelerate starts one process group over the job's tasks. Returns whether it did."""
-    if int(os.environ.get("SLURM_NTASKS", "1")) <= 1 or "RANK" in os.environ:
+    """Inside an `srun` step of several tasks (hydra/launcher=submitit_slurm with tasks_per_node or nodes > 1
+    runs each job's tasks so), export RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from SLURM's
+    own variables, through submitit, so that Accelerate starts one process group over the tasks. Returns
+    whether it did. The step's task count decides: a command typed in an `salloc -n 8` shell is one process,
+    and must not wait for seven others."""
+    if int(os.environ.get("SLURM_STEP_NUM_TASKS", "1")) <= 1 or "RANK" in os.environ:
         return False
     os.environ.setdefault("SUBMITIT_EXECUTOR", "slurm")  # a plain `srun` job: submitit reads SLURM all the same
     from submitit.helpers import TorchDistributedEnvironment
