@@ -33,7 +33,6 @@ from jglue_bench.train.distributed import (
     transformer_layer_classes,
     use_slurm_environment,
 )
-from jglue_bench.train.loop import train
 
 # Dropout off (the classifier's too): two processes draw other masks than one, so only a deterministic model can
 # match to 1e-5. 39 of JNLI's sample pairs: a batch of 32 and one of 7 an epoch, which two processes split 3 + 4 (so
@@ -213,6 +212,8 @@ def test_evaluation_under_two_processes_gathers_each_of_an_odd_number_of_predict
 def one_and_two(tmp_path_factory, cache_dir):
     """The same tiny run in this process and under torchrun with two processes (TensorBoard on, a point per
     step); the tests below read what each left."""
+    from jglue_bench.train.loop import train  # here: the gather test's spawned processes import this module
+
     folder = tmp_path_factory.mktemp("one-and-two")
     one = train(compose_config([*common(folder, cache_dir, "one"), *TINY_RUN]))
     tracked = ("trainer.log_with=[tensorboard]", "trainer.log_every=1")
