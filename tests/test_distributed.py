@@ -188,6 +188,7 @@ def predict_in_process(rank: int, port: int, features: list[dict], results: Path
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow  # two spawned interpreters; the quick suite gathers through a whole run (one_and_two below)
 def test_evaluation_under_two_processes_gathers_each_of_an_odd_number_of_predictions_once(tmp_path):
     """7 features in batches of 3 make 3 batches; the second process's share is padded with a repeat of the
     first batch. Each feature's output is its first token id, so the order is visible."""
@@ -245,7 +246,8 @@ def test_two_processes_train_to_the_metrics_and_weights_of_one(one_and_two):
 
 def test_a_run_under_two_processes_scores_all_19_dev_pairs_once_in_order(one_and_two):
     """The gathered predictions of a whole run: 19 rows (an odd count), in the dev file's order, no id twice,
-    the same rows as the one-process run's, and the record's accuracy is the one counted from them."""
+    the same rows as the one-process run's, and the record's accuracy is the one counted from them. The 19 pairs
+    are one evaluation batch, so the second process's share is a repeat of it: every row comes back twice."""
     one, two = one_and_two
     rows, reference = prediction_rows(two), prediction_rows(one.output_dir)
     assert len(rows) == 19 and len({row["id"] for row in rows}) == 19
