@@ -112,6 +112,19 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def assert_trained_alike(run: Path, reference: Path) -> None:
+    """Every epoch's loss (to 1e-5) and scores, and every weight (to 1e-5), of two run folders."""
+    history, expected = read_json(run / "record.json")["history"], read_json(reference / "record.json")["history"]
+    assert len(history) == len(expected) == 2
+    for mine, theirs in zip(history, expected):
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-5)
+        assert mine["metrics"] == theirs["metrics"]
+    weights, reference_weights = (load_file(folder / "model" / "model.safetensors") for folder in (run, reference))
+    assert weights.keys() == reference_weights.keys()
+    for name, tensor in reference_weights.items():
+        torch.testing.assert_close(weights[name], tensor, atol=1e-5, rtol=0)
+
+
 def prediction_rows(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
 
@@ -231,17 +244,20 @@ def test_two_processes_train_to_the_metrics_and_weights_of_one(one_and_two):
     assert record["device"]["per_device_batch_size"] == 16 and record["device"]["global_batch_size"] == 32
     assert one.record["device"]["num_processes"] == 1 and one.record["device"]["strategy"] == "single"
     assert one.record["device"]["global_batch_size"] == 32
-    assert len(record["history"]) == len(one.record["history"]) == 2
-    for mine, theirs in zip(record["history"], one.record["history"]):
-        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-5)
-        assert mine["metrics"] == theirs["metrics"]
-    weights, reference = (
-        load_file(two / "model" / "model.safetensors"),
-        load_file(one.output_dir / "model" / "model.safetensors"),
-    )
-    assert weights.keys() == reference.keys()
-    for name in reference:
-        torch.testing.assert_close(weights[name], reference[name], atol=1e-5, rtol=0)
+    assert_trained_alike(two, one.output_dir)
+
+
+@pytest.mark.slow
+def test_two_processes_accumulating_gradients_train_as_one(one_and_two, cache_dir):
+    """8 per device x 2 processes x 2 accumulation steps (the first step without DDP's synchronisation) make the
+    same batch of 32 as one process: the same losses, scores and weights (to 1e-5)."""
+    one, two = one_and_two
+    folder = two.parent
+    accumulated = ("trainer.per_device_batch_size=8",)
+    torchrun(*common(folder, cache_dir, "accumulated"), *TINY_RUN, *accumulated, cwd=folder, cache_dir=cache_dir)
+    record = read_json(folder / "accumulated" / "record.json")
+    assert record["device"]["gradient_accumulation_steps"] == 2 and record["device"]["global_batch_size"] == 32
+    assert_trained_alike(folder / "accumulated", one.output_dir)
 
 
 def test_a_run_under_two_processes_scores_all_19_dev_pairs_once_in_order(one_and_two):
