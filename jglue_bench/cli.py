@@ -87,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def fail(error: UserError) -> None:
-    print(f"jglue-bench: error: {error}", file=sys.stderr)
+    from jglue_bench.support.processes import error_line
+
+    print(error_line(error), file=sys.stderr)
     sys.exit(2)
 
 

@@ -16,6 +16,7 @@ from jglue_bench.config import (
     register_resolvers,
 )
 from jglue_bench.errors import UserError
+from jglue_bench.support.processes import error_line, is_launch_main_process
 
 
 def run_train(hydra_args: Sequence[str]) -> None:
@@ -68,14 +69,15 @@ def _train_job(cfg) -> float | None:
         result = train(cfg, output_dir, sweep)
     except UserError as error:
         _remove_if_empty(output_dir)  # Hydra made the run folder before the data was read
-        print(f"jglue-bench: error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         if sweep is None:
             sys.exit(2)
         # In a sweep the other cells go on; the summary names the failed ones and the command exits 2 at the end.
         from jglue_bench.experiments.sweep import FAILED_CELL_FILE
         from jglue_bench.records.store import write_json_atomic
 
-        write_json_atomic(output_dir / FAILED_CELL_FILE, {"cell": sweep["cell"], "error": str(error)})
+        if is_launch_main_process():
+            write_json_atomic(output_dir / FAILED_CELL_FILE, {"cell": sweep["cell"], "error": str(error)})
         return None
     except KeyboardInterrupt:
         _remove_if_empty(output_dir)
@@ -91,7 +93,7 @@ def _train_job(cfg) -> float | None:
             file=sys.stderr,
         )
         sys.exit(130)
-    if result.skipped:
+    if result.skipped or not result.main_process:  # only the main process writes: the others' folder stays empty
         _remove_if_empty(output_dir)
     elif result.main_process:
         print("\n" + markdown_table([result.record]))

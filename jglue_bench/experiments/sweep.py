@@ -19,6 +19,10 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from jglue_bench.records.store import read_records
         from jglue_bench.report.render import runs_markdown as markdown_table
+        from jglue_bench.support.processes import is_launch_main_process
+
+        if not is_launch_main_process():  # under torchrun every process ran the sweep; the main one sums it up
+            return
 
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         records = [

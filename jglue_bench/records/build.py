@@ -36,11 +36,13 @@ def build_record(
     num_processes: int,
     model_facts: dict[str, Any],
     experiment: dict[str, Any] | None = None,
+    parallelism: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`splits`: the train split first (for a training run), then the eval splits; `metrics`: scores per eval
     split. The first eval split's scores are the record's headline `metrics`. `model_facts`: plain values the
     loop measured (`num_parameters`, and `first_token_last_layer`: whether that speed-up ran), so records know
-    nothing of the model code. `experiment`: its key, and the sweep and grid cell the run belongs to."""
+    nothing of the model code. `experiment`: its key, and the sweep and grid cell the run belongs to. `parallelism`: how a training run
+    was spread (strategy, per-device and global batch), kept in the record's `device` beside num_processes."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     eval_splits = list(metrics)
     origins = sorted({data.file.origin for data in splits})
@@ -91,7 +93,7 @@ def build_record(
         "config": resolved,
         "git": git_state(),
         "packages": package_versions(),
-        "device": device_info(device, cfg.trainer.precision, num_processes),
+        "device": {**device_info(device, cfg.trainer.precision, num_processes), **(parallelism or {})},
     }
 
 

@@ -318,11 +318,21 @@ def software_section(record: Mapping[str, Any]) -> str:
         f"- tokenizer: recipe `{record['model']['tokenizer_recipe'].get('recipe')}`, fingerprint "
         f"`{record['model'].get('tokenizer_fingerprint')}` (its files and recipe are saved in this folder)",
         f"- device: {device.get('type')} ({device.get('name')}), {device.get('num_processes')} process(es), "
-        f"{device.get('precision')}",
+        f"{device.get('precision')}" + spread(device),
     ]
     if record.get("wall_time_s") is not None:
         lines.append(f"- wall time: {record['wall_time_s']} s")
     return "\n".join(lines)
+
+
+def spread(device: Mapping[str, Any]) -> str:
+    """How a training run was spread over its processes; records before it was kept say nothing."""
+    if device.get("strategy") is None:
+        return ""
+    return (
+        f", {device['strategy']}, {device['per_device_batch_size']} per device x "
+        f"{device['gradient_accumulation_steps']} accumulation step(s) = global batch {device['global_batch_size']}"
+    )
 
 
 def reproduce_section(record: Mapping[str, Any]) -> str:

@@ -56,6 +56,39 @@ def shard_batches(batches: list[list[int]], num_processes: int, process_index: i
     return padded[process_index::num_processes]
 
 
+def micro_batches(batch: list[int], num_processes: int, accumulation: int, process_index: int) -> list[list[int]]:
+    """This process's micro-batches of one global batch, one per accumulation step. The batch is cut into
+    accumulation x processes runs of (nearly) one size; step a of process p takes run a x processes + p. An
+    epoch's last batch may be too small to give every run an example: such a run is empty, and the process
+    still steps (its gradient synchronisations must match the others'), with a loss weight of 0."""
+    pieces = num_processes * accumulation
+    bounds = [len(batch) * k // pieces for k in range(pieces + 1)]
+    runs = [batch[start:end] for start, end in zip(bounds, bounds[1:])]
+    return [runs[step * num_processes + process_index] for step in range(accumulation)]
+
+
+@dataclass(frozen=True)
+class MicroStep:
+    """One forward and backward of a process: its part of global batch `batch_number` (1-based in the epoch)."""
+
+    batch_number: int
+    indices: list[int]
+    share: float  # its examples' part of the global batch's (0: an empty run, stepped over a stand-in example)
+    update: bool  # the batch's last accumulation step: the optimizer steps after it
+
+
+def micro_steps(
+    batches: list[list[int]], first_number: int, num_processes: int, accumulation: int, process_index: int
+) -> list[MicroStep]:
+    """This process's micro-steps over `batches` (global batches, the first one numbered `first_number`)."""
+    steps = []
+    for number, batch in enumerate(batches, start=first_number):
+        runs = micro_batches(batch, num_processes, accumulation, process_index)
+        for step, run in enumerate(runs):
+            steps.append(MicroStep(number, run or batch[:1], len(run) / len(batch), step == accumulation - 1))
+    return steps
+
+
 def evaluation_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Batches sorted by length (prediction order does not matter: outputs are put back by index)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)

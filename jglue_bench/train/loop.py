@@ -36,7 +36,16 @@ from jglue_bench.tokenization import load_tokenizer, tokenizer_fingerprint
 from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
 from jglue_bench.train import checkpoints
-from jglue_bench.train.batching import Collator, shard_batches, to_device, training_batches
+from jglue_bench.train.batching import Collator, micro_steps, to_device, training_batches
+from jglue_bench.train.distributed import (
+    batch_split,
+    is_sharded,
+    launched_world_size,
+    parallelism,
+    strategy_plugins,
+    use_slurm_environment,
+    wrap_transformer_layers,
+)
 from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.modeling import (
@@ -79,7 +88,7 @@ class Loop:
     collator: Collator
     forward: Any  # the task kind's forward(model, batch)
     tokenizer: Any
-    plan: list[list[list[int]]]  # per epoch, this process's batches of feature indices
+    plan: list[list[list[int]]]  # per epoch, the global batches of feature indices (the same in every process)
     out: Path
     state: dict[str, Any] = field(
         default_factory=lambda: {
@@ -122,14 +131,21 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     # A sweep's job folder is its cell's; when the store has no record of the cell, the folder is an interrupted
     # try (or rerun=true asked for it again), so it may be replaced.
     check_output_dir(out, resuming=resume_dir is not None, overwrite=bool(cfg.get("overwrite")) or sweep is not None)
+    accelerator.wait_for_everyone()  # every process checks the folder before the main one writes into it
     tracking = start_tracking(accelerator, cfg, experiment, out, sweep)
 
-    if any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
+    if accelerator.is_main_process and any(data.file.origin == "bundled-sample" for data in [train_data, *eval_data]):
         print(
             f"note: {spec.name} reads the bundled sample (no data folder is set): a smoke run, its scores mean nothing",
             file=sys.stderr,
         )
     warn_about_precision(cfg.trainer, accelerator.device)
+    if accelerator.is_main_process and cfg.trainer.get("save_checkpoints", True) and is_sharded(accelerator):
+        print(
+            f"note: trainer.distributed={cfg.trainer.distributed} keeps no checkpoints (resume=true is for ddp and "
+            "one-process runs): a killed run starts over",
+            file=sys.stderr,
+        )
     library_progress_bars(cfg.trainer.progress_bar and accelerator.is_local_main_process)
     set_seed(cfg.seed)
     kind = kind_module(spec.kind)
@@ -141,7 +157,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     max_length = max_input_length(model, cfg.max_seq_length)
     train_set = featurize_split(train_data, spec, tokenizer, max_length, with_token_types, cfg.data)
     eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data) for data in eval_data]
-    loop = make_loop(cfg, accelerator, model, train_set, per_device_batch, kind, input_names, tokenizer, out)
+    loop = make_loop(cfg, accelerator, model, train_set, kind, input_names, tokenizer, out)
     loop.tracking = tracking
     if resume_dir is not None:
         loop.state = checkpoints.load_checkpoint(
@@ -165,7 +181,10 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         num_processes=accelerator.num_processes,
         model_facts=model_facts(model),
         experiment=experiment,
+        parallelism=parallelism(cfg.trainer, accelerator, per_device_batch),
     )
+    # Sharded weights are gathered by every process together; a DDP copy is whole (None: the model saves its own).
+    weights = accelerator.get_state_dict(loop.model) if cfg.save_model and is_sharded(accelerator) else None
     with explained_write_errors(f"the run's outputs into {out} and {cfg.results.path}"):
         if accelerator.is_main_process:
             for prepared in eval_sets:
@@ -177,7 +196,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
                     predictions[prepared.split],
                 )
             if cfg.save_model:
-                accelerator.unwrap_model(loop.model).save_pretrained(out / "model", safe_serialization=True)
+                accelerator.unwrap_model(loop.model).save_pretrained(
+                    out / "model", state_dict=weights, safe_serialization=True
+                )
                 save_recipe(tokenizer, out / "model")
             save_run_config(cfg, spec, out / "config.yaml")
         finish_record(
@@ -202,7 +223,6 @@ def make_loop(
     accelerator: Accelerator,
     model,
     train_set: PreparedSplit,
-    per_device_batch: int,
     kind,
     input_names: tuple[str, ...],
     tokenizer,
@@ -210,17 +230,13 @@ def make_loop(
 ) -> Loop:
     """Plan every epoch's batches, then the optimizer and a schedule over exactly that many optimizer steps."""
     lengths = train_set.features.lengths()
+    # The global batches, planned from the seed alone: one process or several, the same batches in the same
+    # order; each process takes its part of each (micro_steps).
     plan = [
-        shard_batches(
-            training_batches(
-                lengths, per_device_batch, seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length
-            ),
-            accelerator.num_processes,
-            accelerator.process_index,
-        )
+        training_batches(lengths, cfg.batch_size, seed=cfg.seed + epoch, group_by_length=cfg.trainer.group_by_length)
         for epoch in range(1, cfg.num_train_epochs + 1)
     ]
-    total_steps = sum(math.ceil(len(batches) / accelerator.gradient_accumulation_steps) for batches in plan)
+    total_steps = sum(len(batches) for batches in plan)  # one optimizer step per global batch
     fused = accelerator.device.type in ("cuda", "cpu")  # one kernel for the whole update (as HF Trainer's default)
     optimizer = torch.optim.AdamW(
         model.parameters(),
@@ -230,6 +246,7 @@ def make_loop(
         weight_decay=cfg.trainer.weight_decay,
         fused=fused,
     )
+    wrap_transformer_layers(accelerator, model)
     if needs_unused_parameters(model) and accelerator.ddp_handler is None:
         accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -276,6 +293,7 @@ def run_epochs(
                 accelerator.autocast,
                 show,
                 desc=f"eval {prepared.split} epoch {epoch}",
+                processes=(accelerator.num_processes, accelerator.process_index),
             )
             state["eval_seconds"] += seconds
             predictions[prepared.split], scores[prepared.split] = score_outputs(
@@ -297,11 +315,17 @@ def run_epochs(
 
 
 def train_one_epoch(loop: Loop, features, show: bool) -> float:
-    """The current epoch's planned batches, from the first one not yet done; returns the epoch's mean loss.
-    The loss is summed on the device and read only at logging points and the epoch's end."""
+    """The current epoch's planned batches, from the first one not yet done; returns the epoch's mean loss (the
+    mean over its global batches of each one's mean loss). The loss is summed on the device and read only at
+    logging points, checkpoints and the epoch's end."""
     cfg, accelerator, state = loop.cfg, loop.accelerator, loop.state
     batches = loop.plan[state["epoch"] - 1]
-    accumulation = accelerator.gradient_accumulation_steps
+    accumulation, processes = accelerator.gradient_accumulation_steps, accelerator.num_processes
+    # ZeRO-2/3 and FSDP2 reduce gradients as they go; DeepSpeed refuses no_sync under gradient partitioning.
+    sharded = is_sharded(accelerator)
+    steps = micro_steps(
+        batches[state["batches_done"] :], state["batches_done"] + 1, processes, accumulation, accelerator.process_index
+    )
     checkpoint_steps = cfg.trainer.get("checkpoint_steps")
     loop.model.train()
     loss_sum = torch.zeros((), device=accelerator.device)
@@ -314,33 +338,38 @@ def train_one_epoch(loop: Loop, features, show: bool) -> float:
         leave=False,
         disable=None if show else True,
     )
-    for step, batch in enumerate(
-        batch_stream(loop, features, batches[state["batches_done"] :]), start=state["batches_done"] + 1
-    ):
-        # Accumulation is counted here rather than by accelerator.accumulate(): the batches are planned per
-        # epoch by our own sampler, and the last partial group of an epoch must still update the weights.
-        update = step % accumulation == 0 or step == len(batches)
-        group_size = min(accumulation, len(batches) - (step - 1) // accumulation * accumulation)
-        with nullcontext() if update else accelerator.no_sync(loop.model), accelerator.autocast():
+    # Accumulation is counted here rather than by accelerator.accumulate(): each global batch is one optimizer
+    # step, whatever its size (an epoch's last one may be smaller).
+    for step, batch in zip(steps, batch_stream(loop, features, [step.indices for step in steps])):
+        with nullcontext() if step.update or sharded else accelerator.no_sync(loop.model), accelerator.autocast():
             loss = loop.forward(loop.model, batch).loss
-            # backward divides by gradient_accumulation_steps; an epoch's last group may be shorter, and its
-            # gradient must still be the mean over the micro-batches it has.
-            accelerator.backward(loss * (accumulation / group_size))
-        loss_sum += loss.detach()
+            # A micro-batch's mean loss weighs as its share of the global batch: backward divides by the
+            # accumulation steps and DDP averages over the processes, so the gradient is the global batch's
+            # mean loss's, as one process taking the whole batch at once computes it.
+            accelerator.backward(loss * (step.share * processes * accumulation))
+        loss_sum += loss.detach() * step.share
         loop.tracking.add_loss(loss)
+        if not step.update:
+            continue
         progress.update()
-        if update:
-            optimizer_step(loop)
-            state["optimizer_steps"] += 1
-            loop.tracking.optimizer_step(state["optimizer_steps"], loop.scheduler)
-            if state["optimizer_steps"] % LOG_EVERY == 0:
-                progress.set_postfix(loss=f"{loss.item():.4f}")
-            if checkpoint_steps and state["optimizer_steps"] % checkpoint_steps == 0 and step < len(batches):
-                state.update(batches_done=step, loss_sum=state["loss_sum"] + loss_sum.item())
-                loss_sum.zero_()
-                save_checkpoint(loop)
+        optimizer_step(loop)
+        state["optimizer_steps"] += 1
+        loop.tracking.optimizer_step(state["optimizer_steps"], loop.scheduler)
+        if state["optimizer_steps"] % LOG_EVERY == 0:
+            progress.set_postfix(loss=f"{loss.item():.4f}")
+        if checkpoint_steps and state["optimizer_steps"] % checkpoint_steps == 0 and step.batch_number < len(batches):
+            state.update(
+                batches_done=step.batch_number, loss_sum=state["loss_sum"] + summed_over_processes(loop, loss_sum)
+            )
+            loss_sum.zero_()
+            save_checkpoint(loop)
     progress.close()
-    return (state["loss_sum"] + loss_sum.item()) / max(len(batches), 1)
+    return (state["loss_sum"] + summed_over_processes(loop, loss_sum)) / max(len(batches), 1)
+
+
+def summed_over_processes(loop: Loop, value: torch.Tensor) -> float:
+    """Each process holds its micro-batches' part of the loss; the checkpoint and the epoch's mean hold all."""
+    return loop.accelerator.reduce(value, reduction="sum").item()
 
 
 def batch_stream(loop: Loop, features, batches: list[list[int]]):
@@ -379,7 +408,7 @@ def optimizer_step(loop: Loop) -> None:
 
 
 def save_checkpoint(loop: Loop) -> None:
-    if loop.cfg.trainer.get("save_checkpoints", True) and loop.accelerator.is_main_process:
+    if checkpoints_kept(loop.cfg.trainer, loop.accelerator) and loop.accelerator.is_main_process:
         with explained_write_errors(f"a checkpoint into {loop.out / checkpoints.FOLDER}"):
             checkpoints.save_checkpoint(
                 loop.out,
@@ -391,6 +420,12 @@ def save_checkpoint(loop: Loop) -> None:
                 keep=int(loop.cfg.trainer.get("keep_checkpoints", 2)),
             )
     loop.accelerator.wait_for_everyone()
+
+
+def checkpoints_kept(trainer: DictConfig, accelerator: Accelerator) -> bool:
+    """A checkpoint is one process's whole model and optimizer state: under FSDP or DeepSpeed no process has
+    them, so those runs keep none (they start over when killed)."""
+    return bool(trainer.get("save_checkpoints", True)) and not is_sharded(accelerator)
 
 
 def throughput(cfg: DictConfig, loop: Loop, train_set: PreparedSplit, eval_sets: list[PreparedSplit]) -> dict:
@@ -449,31 +484,35 @@ def save_run_config(cfg: DictConfig, spec: TaskSpec, path: Path) -> None:
 
 
 def make_accelerator(cfg: DictConfig) -> tuple[Accelerator, int]:
-    """The accelerator, and the per-device batch size; accumulation makes up the rest of `batch_size`."""
-    accelerator = accelerator_for(cfg.trainer, **tracker_settings(cfg.trainer))
-    per_device = int(cfg.trainer.per_device_batch_size or cfg.batch_size)
-    per_step = per_device * accelerator.num_processes
-    if cfg.batch_size % per_step:
-        raise UserError(
-            f"batch_size {cfg.batch_size} is not a multiple of per_device_batch_size {per_device} x "
-            f"{accelerator.num_processes} processes; gradient accumulation needs a whole number."
-        )
-    accelerator.gradient_accumulation_steps = cfg.batch_size // per_step
+    """The accelerator, and the per-device batch size; processes and accumulation make up the rest of
+    `batch_size`, the global batch."""
+    use_slurm_environment()
+    num_processes = launched_world_size()
+    per_device, accumulation = batch_split(cfg.batch_size, cfg.trainer.per_device_batch_size, num_processes)
+    # Training only: a saved run's `evaluate` reads the whole model in each process, whatever trained it.
+    plugins = strategy_plugins(cfg.trainer, num_processes, runs_on_cpu(cfg.trainer), per_device)
+    accelerator = accelerator_for(cfg.trainer, **plugins, **tracker_settings(cfg.trainer))
+    accelerator.gradient_accumulation_steps = accumulation
     return accelerator, per_device
 
 
-def accelerator_for(trainer: DictConfig, **tracking) -> Accelerator:
+def accelerator_for(trainer: DictConfig, **settings) -> Accelerator:
     """An Accelerator for the trainer config's device and precision (fp32, bf16 autocast, fp16 autocast);
-    `tracking`: its trackers (log_with, project_dir), none by default."""
+    `settings`: more of the Accelerator's own (trackers: log_with, project_dir; a strategy's plugin), none by
+    default."""
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}.get(trainer.precision)
     if precision is None:
         raise UserError(f"trainer.precision is {trainer.precision!r}; expected fp32, bf16 or fp16.")
     if trainer.device == "cuda" and not torch.cuda.is_available():
         raise UserError("trainer.device=cuda but no GPU is visible to torch; use trainer.device=auto or cpu.")
-    use_cpu = trainer.device == "cpu" or not torch.cuda.is_available()
+    use_cpu = runs_on_cpu(trainer)
     if precision == "fp16" and use_cpu:
         raise UserError("trainer.precision=fp16 needs a GPU; use fp32 or bf16 on the CPU.")
-    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **tracking)
+    return fresh_accelerator(cpu=use_cpu, mixed_precision=precision, **settings)
+
+
+def runs_on_cpu(trainer: DictConfig) -> bool:
+    return trainer.device == "cpu" or not torch.cuda.is_available()
 
 
 def fresh_accelerator(**settings) -> Accelerator:

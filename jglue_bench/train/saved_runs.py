@@ -85,6 +85,7 @@ def predict_split(saved: SavedRun, model, tokenizer, accelerator, data, data_cfg
         accelerator.autocast,
         trainer.progress_bar,
         desc=desc,
+        processes=(accelerator.num_processes, accelerator.process_index),
     )
     return prepared, outputs, seconds
 
@@ -99,7 +100,7 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in splits]
     accelerator = accelerator_for(cfg.trainer)
     tokenizer = load_tokenizer(cfg.model)
-    # Inference needs no DDP wrapper (whose forward hides the input names); every process predicts it all.
+    # Inference needs no DDP wrapper (whose forward hides the input names); each process predicts its share.
     model = saved_model(saved, kind, accelerator.device)
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
