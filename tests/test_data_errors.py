@@ -53,6 +53,7 @@ def write_jnli(root: Path, broken_line: str, split: str = "test") -> Path:
 
 # One case in a real child process (exit code, no traceback on stderr); tests/test_malformed.py runs the corpus of
 # every other kind of mistake through the same CLI in-process.
+@pytest.mark.slow  # a child process that imports torch: seconds; test_malformed runs the same case in-process
 @pytest.mark.parametrize("case", ["bad_json"])
 def test_cli_reports_file_line_and_field_without_traceback_and_writes_nothing(tmp_path, case):
     line, field, expected = BROKEN_LINES[case]

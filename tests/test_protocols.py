@@ -131,7 +131,7 @@ def test_paper_then_robust_on_real_files_resume_and_report(real_data, tmp_path, 
         f"results.path={store}",
         f"output_dir={tmp_path / 'sweeps'}",
         *SMALL,
-        "data.max_eval_samples=300",
+        "data.max_eval_samples=100",
     ]
     paper = ["train", "-m", "experiment=paper", "task=jsts,jcommonsenseqa", "learning_rate=1e-3,5e-4", *common]
     code, out, err = jglue_bench_cli(*paper)
