@@ -13,6 +13,7 @@ from transformers import AutoConfig, PreTrainedModel
 
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
+from jglue_bench.train.decoders import decoder_head
 
 
 def build_model(
@@ -38,6 +39,7 @@ def build_model(
         bool(model_cfg.get("trust_remote_code", False)),
         bool(model_cfg.get("allow_pickle", False)),
         **head,
+        **decoder_head(model_cfg, tokenizer),
     )
 
 
@@ -92,6 +94,8 @@ def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
     """The inputs this model's forward uses: DistilBERT and ModernBERT take no token_type_ids; BERT and ELECTRA
     use two types; RoBERTa, XLM-R and LUKE (one type) and DeBERTa-v3 (none) get none, so they see the zeros
     they were pre-trained with (a 1 would index past RoBERTa's single type row)."""
+    if hasattr(model, "get_base_model"):  # a PeftModel's forward names fewer inputs than the model it wraps
+        model = model.get_base_model()
     accepted = inspect.signature(model.forward).parameters
     token_types = int(getattr(model.config, "type_vocab_size", 0) or 0) >= 2
     return tuple(
@@ -144,12 +148,18 @@ def meta_parameters(config, auto_class=None) -> int:
     return count_parameters(model)
 
 
-def model_facts(model: torch.nn.Module) -> dict[str, Any]:
-    """What a record says of the model that ran, as plain values: its parameter count, and whether the last
-    layer ran for [CLS] only."""
+def model_facts(model: torch.nn.Module, peft: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a record says of the model that ran, as plain values: its parameter count (with adapters), how many
+    of them trained, the adapters' settings (`peft`, None without), and whether the last layer ran for [CLS]
+    only."""
     from jglue_bench.train.first_token import runs_first_token_only
 
-    return {"num_parameters": count_parameters(model), "first_token_last_layer": runs_first_token_only(model)}
+    return {
+        "num_parameters": count_parameters(model),
+        "trainable_parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
+        "peft": dict(peft) if peft else None,
+        "first_token_last_layer": runs_first_token_only(model),
+    }
 
 
 def count_parameters(model: torch.nn.Module) -> int:
