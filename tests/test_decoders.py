@@ -80,7 +80,7 @@ def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, 
     task, metric = KINDS[kind]
     merge = ["model.merge_adapter=true"] if method else []
     result = train(
-        make_config(*decoder_overrides(decoder_folders(family), task, method), "num_train_epochs=20", *merge)
+        make_config(*decoder_overrides(decoder_folders(family), task, method), "num_train_epochs=60", *merge)
     )
     assert result.metrics[metric] >= 85.0, (family, kind, method, result.record["history"][-2:])
     facts = result.record["model"]
