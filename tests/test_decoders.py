@@ -1,6 +1,6 @@
 """Decoder LLMs fine-tuned with a head (issue #22, first slice): small random Llama, Qwen2 and Gemma models over the
-real llm-jp v3 and sarashina SentencePiece models (jglue_bench.fewshot.tiny) memorise 8 examples of classification
-and regression, fully or with LoRA; LoRA changes the adapters and the head only; the head reads the last real
+real llm-jp v3 and sarashina SentencePiece models (jglue_bench.fewshot.tiny) memorise 8 examples of classification,
+regression and multiple choice, fully or with LoRA; LoRA changes the adapters and the head only; the head reads the last real
 token whatever the padding; a saved adapter scores again as it did, and folded into the base weights gives the
 same predictions."""
 
@@ -14,7 +14,7 @@ from conftest import MEMORISE_EIGHT, shared_models_dir
 
 from jglue_bench.tasks import kind_module
 from jglue_bench.train import loop as train_loop
-from jglue_bench.train.decoders import decoder_head, ready_tokenizer
+from jglue_bench.train.decoders import decoder_auto_class, decoder_head, ready_tokenizer
 from jglue_bench.train.loop import train
 from jglue_bench.train.modeling import load_pretrained
 from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, saved_model
@@ -28,7 +28,11 @@ FAMILIES = {
     "qwen2": ("qwen2", SARASHINA, None),
     "gemma": ("gemma", SARASHINA, "<pad>"),
 }
-KINDS = {"classification": ("jnli", "accuracy"), "regression": ("jsts", "pearson")}
+KINDS = {
+    "classification": ("jnli", "accuracy"),
+    "regression": ("jsts", "pearson"),
+    "multiple_choice": ("jcommonsenseqa", "accuracy"),
+}
 QUICK = {("llama", "classification", "lora")}
 CASES = [
     pytest.param(
@@ -95,17 +99,36 @@ def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, 
     assert again.metrics[metric] == pytest.approx(result.metrics[metric], abs=1e-6)
     if method:
         assert_merged_predicts_as_unmerged(result.output_dir)
+    if kind == "classification":
+        assert_predict_gives_the_runs_predictions(result.output_dir, task)
+
+
+def assert_predict_gives_the_runs_predictions(run_dir: Path, task: str) -> None:
+    """`predict` (base weights + the saved adapter, or the saved model) labels the training rows as the run did."""
+    import json
+
+    import jglue_bench
+    from jglue_bench.train.saved_runs import predict_file
+
+    sample = Path(jglue_bench.__file__).parent / "sample_data" / f"{task}-v1.3" / "train-v1.3.json"
+    predicted = {row["id"]: row["prediction"] for row in predict_file(run_dir, sample)}
+    lines = (run_dir / "predictions-train.jsonl").read_text(encoding="utf-8").splitlines()
+    during_training = {row["id"]: row["prediction"] for row in map(json.loads, lines)}
+    assert len(during_training) == 8
+    assert {key: predicted[key] for key in during_training} == during_training
 
 
 def assert_merged_predicts_as_unmerged(run_dir: Path) -> None:
     """merged/ (the adapter folded into the base weights, a plain transformers model) gives the adapter's logits."""
     saved = load_saved_run(run_dir)
-    kind = kind_module(saved.spec.kind)
+    kind_name = saved.spec.kind
+    kind = kind_module(kind_name)
     from jglue_bench.tokenization import load_tokenizer
 
     tokenizer = ready_tokenizer(saved.cfg.model, load_tokenizer(saved.cfg.model))
     unmerged = saved_model(saved, kind, torch.device("cpu"), tokenizer).eval()
-    merged = load_pretrained(kind, run_dir / "merged").eval()
+    merged = load_pretrained(kind, run_dir / "merged", auto_class=decoder_auto_class(saved.cfg.model, kind_name)).eval()
+    unmerged = getattr(unmerged, "scorer", unmerged)  # multiple choice: the sequence scorer inside ChoiceScores
     batch = tokenizer(["犬が公園で遊んでいる。", "今日は晴れです", "東京タワーは港区にある電波塔です。"], padding=True)
     inputs = {name: torch.tensor(batch[name]) for name in ("input_ids", "attention_mask")}
     with torch.no_grad():
@@ -125,7 +148,7 @@ def test_the_head_reads_the_last_real_token_whatever_the_padding(decoder_folders
     assert tokenizer.pad_token == (FAMILIES[family][2] or tokenizer.eos_token)
     kind = kind_module("classification")
     torch.manual_seed(0)
-    model = load_pretrained(kind, folder, num_labels=3, **decoder_head(model_cfg, tokenizer)).eval()
+    model = load_pretrained(kind, folder, num_labels=3, **decoder_head(model_cfg, tokenizer, "classification")).eval()
     texts = [
         "犬が公園で遊んでいる。",
         "今日は晴れです",
@@ -176,7 +199,6 @@ def test_lora_trains_the_adapters_and_the_head_only(make_config, decoder_folders
     "overrides, message",
     [
         (["task=jsquad"], "task 'jsquad' (extractive qa) is not supported yet for decoder models"),
-        (["task=jcommonsenseqa"], "task 'jcommonsenseqa' (multiple choice) is not supported yet for decoder models"),
         (["task=jnli", "model.peft.method=qlora"], "model.peft.method=qlora needs CUDA and bitsandbytes"),
         (["task=jnli", "model.peft.method=dora"], "model.peft.method is 'dora'; expected null, lora or qlora."),
         (["task=jnli", "model.peft.method=lora", "model.peft.r=0"], "model.peft.r is 0; expected a positive"),

@@ -13,7 +13,7 @@ from transformers import AutoConfig, PreTrainedModel
 
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
-from jglue_bench.train.decoders import decoder_head
+from jglue_bench.train.decoders import decoder_auto_class, decoder_head, for_kind
 
 
 def build_model(
@@ -32,14 +32,21 @@ def build_model(
         )
         torch.manual_seed(seed)  # the random initialisation is part of the run, so the seed fixes it
         return kind.AUTO_MODEL.from_config(config)
+    return for_kind(load_base(model_cfg, spec, kind, tokenizer), model_cfg, spec.kind)
+
+
+def load_base(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer) -> PreTrainedModel:
+    """The pretrained weights `model_cfg` names, with a fresh head for the task (a decoder's scores its last real
+    token); a LoRA adapter goes on these."""
     return load_pretrained(
         kind,
         model_cfg["pretrained"],
         model_cfg.get("revision"),
         bool(model_cfg.get("trust_remote_code", False)),
         bool(model_cfg.get("allow_pickle", False)),
-        **head,
-        **decoder_head(model_cfg, tokenizer),
+        auto_class=decoder_auto_class(model_cfg, spec.kind),
+        **kind.head_config(spec),
+        **decoder_head(model_cfg, tokenizer, spec.kind),
     )
 
 
@@ -49,13 +56,14 @@ def load_pretrained(
     revision: str | None = None,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    auto_class=None,
     **head: Any,
 ) -> PreTrainedModel:
     """Weights from a local folder or the hub: safetensors only, unless model.allow_pickle=true admits pickled
     .bin weights (which can run code when loaded); no remote code unless model.trust_remote_code=true."""
     try:
         # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
-        return kind.AUTO_MODEL.from_pretrained(
+        return (auto_class or kind.AUTO_MODEL).from_pretrained(
             str(source),
             revision=revision,
             trust_remote_code=trust_remote_code,

@@ -59,6 +59,9 @@ def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn
     base one) and its head trained in full."""
     from peft import LoraConfig, TaskType, get_peft_model
 
+    if hasattr(model, "scorer"):  # a decoder's multiple choice (decoders.ChoiceScores): its scorer gets the adapter
+        model.scorer = add_adapter(model.scorer, settings)
+        return model
     model_type = getattr(model.config, "model_type", "")
     targets = settings["target_modules"] or DEFAULT_TARGETS.get(model_type)
     config = LoraConfig(
@@ -89,7 +92,3 @@ def merged_model(model: torch.nn.Module) -> torch.nn.Module:
     """The adapters folded into the base weights: a plain transformers model, as fast as the base one. Works
     in place: the PeftModel is spent afterwards."""
     return model.merge_and_unload()
-
-
-def trainable_parameters(model: torch.nn.Module) -> int:
-    return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)

@@ -23,13 +23,14 @@ from jglue_bench.records.build import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
-from jglue_bench.train.decoders import decoder_head, ready_tokenizer
+from jglue_bench.train.decoders import decoder_auto_class, for_kind, ready_tokenizer
 from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.loop import RunResult, accelerator_for, collator_for, eval_split_names
 from jglue_bench.train.modeling import (
     forward_input_names,
     library_progress_bars,
+    load_base,
     load_pretrained,
     max_input_length,
     model_facts,
@@ -65,20 +66,12 @@ def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
 def saved_model(saved: SavedRun, kind, device, tokenizer):
     """The fine-tuned model, on the device, with the trainer's first-token last layer when it asks for one. A
     LoRA run's folder holds the adapter and head only: they go on the base weights the run started from."""
+    model_cfg, kind_name = saved.cfg.model, saved.spec.kind
     if has_adapter(saved.model_dir):
-        base = saved.base
-        head = {**kind.head_config(saved.spec), **decoder_head(base, tokenizer)}
-        weights = load_pretrained(
-            kind,
-            base.pretrained,
-            base.get("revision"),
-            bool(base.get("trust_remote_code")),
-            bool(base.get("allow_pickle")),
-            **head,
-        )
-        model = load_adapter(weights, saved.model_dir).to(device)
+        weights = load_adapter(load_base(saved.base, saved.spec, kind, tokenizer), saved.model_dir)
     else:
-        model = load_pretrained(kind, saved.model_dir).to(device)
+        weights = load_pretrained(kind, saved.model_dir, auto_class=decoder_auto_class(model_cfg, kind_name))
+    model = for_kind(weights, model_cfg, kind_name).to(device)
     if saved.cfg.trainer.get("first_token_last_layer"):
         first_token_last_layer(model)
     return model
