@@ -212,6 +212,12 @@ def test_unsupported_decoder_settings_are_one_line(jglue_bench_cli, decoder_fold
     assert message in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_lora_needs_pretrained_weights(jglue_bench_cli):
+    code, out, err = jglue_bench_cli("train", "model=tiny", "+model.peft.method=lora")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "model.peft.method=lora needs pretrained base weights (model.pretrained); model 'tiny' is built" in err
+
+
 def test_lora_settings_are_part_of_the_experiment(make_config, decoder_folders):
     """A LoRA run and a full fine-tune of the same base are different experiments (neither skips the other); a
     run without model.peft keeps the key it had before the setting existed."""

@@ -35,6 +35,11 @@ def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
         raise UserError("model.peft.method=qlora needs CUDA and bitsandbytes (4-bit base weights); use lora here.")
     if method not in METHODS:
         raise UserError(f"model.peft.method is {method!r}; expected null, lora or qlora.")
+    if model_cfg.get("pretrained") is None:  # a saved adapter is put back on the base weights: random ones are gone
+        raise UserError(
+            f"model.peft.method={method} needs pretrained base weights (model.pretrained); model "
+            f"'{model_cfg.get('name')}' is built at random."
+        )
     rank, alpha, dropout = settings.get("r", 8), settings.get("alpha", 16), settings.get("dropout", 0.0)
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise UserError(f"model.peft.r is {rank!r}; expected a positive whole number (the adapters' rank).")
