@@ -26,27 +26,49 @@ def sentencepiece_fast_tokenizer(model_file: Path, bos: str = "<s>", eos: str = 
     return PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=bos, eos_token=eos, unk_token=unk, pad_token=eos)
 
 
-def build_tiny_decoder(model_file: Path, folder: Path, seed: int = 0, layers: int = 2, hidden: int = 64) -> Path:
-    """Save a random LlamaForCausalLM (vocabulary = the SentencePiece model's) and its tokenizer into `folder`."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+# The decoder families a tiny model can be built in (tests/test_decoders.py trains each): their config classes and
+# the causal LM class saved, so a folder looks like the hub's (config.json's architectures, model_type).
+ARCHITECTURES = {
+    "llama": ("LlamaConfig", "LlamaForCausalLM"),
+    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
+    "gemma": ("GemmaConfig", "GemmaForCausalLM"),
+}
 
+
+def build_tiny_decoder(
+    model_file: Path,
+    folder: Path,
+    seed: int = 0,
+    layers: int = 2,
+    hidden: int = 64,
+    architecture: str = "llama",
+    pad_token: str | None = "</s>",
+) -> Path:
+    """Save a random causal LM of `architecture` (vocabulary = the SentencePiece model's) and its tokenizer into
+    `folder`; `pad_token=None` saves a tokenizer without one, as many decoders ship."""
+    import torch
+    import transformers
+
+    config_class, model_class = (getattr(transformers, name) for name in ARCHITECTURES[architecture])
     tokenizer = sentencepiece_fast_tokenizer(model_file)
+    if pad_token != tokenizer.pad_token:
+        tokenizer.pad_token = pad_token
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    config = config_class(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         intermediate_size=2 * hidden,
         num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=4,
+        head_dim=hidden // 4,
         max_position_embeddings=4096,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
     )
-    model = LlamaForCausalLM(config)
+    model = model_class(config)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)

@@ -68,6 +68,8 @@ def build_record(
             "pretrained": cfg.model.pretrained,
             "revision": cfg.model.revision,
             "num_parameters": model_facts["num_parameters"],
+            "trainable_parameters": model_facts.get("trainable_parameters"),
+            "peft": model_facts.get("peft"),  # LoRA's settings (model.peft); None: every weight fine-tuned
             "first_token_last_layer": model_facts["first_token_last_layer"],
             "tokenizer_recipe": dict(tokenizer.jglue_recipe),
             "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer),

@@ -62,6 +62,12 @@ def experiment_parts(
             "files": [[data.split, data.file.sha256, (data.file.extra or {}).get("carve")] for data in splits],
         },
         "model": model_identity(cfg.model),
+        # only when set, so a full fine-tune keeps the key it had before model.peft existed
+        **(
+            {"peft": OmegaConf.to_container(cfg.model.peft, resolve=True)}
+            if OmegaConf.select(cfg, "model.peft.method") is not None
+            else {}
+        ),
         "tokenizer": tokenizer_fingerprint,
         "hyperparameters": {
             "learning_rate": cfg.learning_rate,

@@ -37,6 +37,7 @@ from jglue_bench.tokenization.presegment import jumanpp_command
 from jglue_bench.tokenization.recipes import save_recipe
 from jglue_bench.train import checkpoints
 from jglue_bench.train.batching import Collator, micro_steps, to_device, training_batches
+from jglue_bench.train.decoders import check_decoder_task, ready_tokenizer
 from jglue_bench.train.distributed import (
     batch_split,
     is_sharded,
@@ -56,6 +57,7 @@ from jglue_bench.train.modeling import (
     model_facts,
     needs_unused_parameters,
 )
+from jglue_bench.train.peft_adapters import add_adapter, merged_model, peft_settings
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
@@ -114,12 +116,14 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     jumanpp_command(cfg.model.tokenizer, cfg.model.name)  # a missing Juman++ binary: one line, before any work
     accelerator, per_device_batch = make_accelerator(cfg)
     spec = resolve_labels(task_spec(cfg), cfg.data)
+    check_decoder_task(cfg.model, spec)
+    adapter = peft_settings(cfg.model)  # model.peft checked before any work
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
     eval_data = [
         read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in eval_split_names(cfg.data, spec)
     ]
-    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    tokenizer = ready_tokenizer(cfg.model, load_tokenizer(cfg.model, cfg.data.cache_dir))
     experiment = {
         "key": experiment_key(cfg, spec, [train_data, *eval_data], tokenizer_fingerprint(tokenizer)),
         **(sweep or {}),
@@ -157,6 +161,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     max_length = max_input_length(model, cfg.max_seq_length)
     train_set = featurize_split(train_data, spec, tokenizer, max_length, with_token_types, cfg.data)
     eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data) for data in eval_data]
+    if adapter is not None:
+        model = add_adapter(model, adapter)
     loop = make_loop(cfg, accelerator, model, train_set, kind, input_names, tokenizer, out)
     loop.tracking = tracking
     if resume_dir is not None:
@@ -179,7 +185,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         history=history,
         device=accelerator.device,
         num_processes=accelerator.num_processes,
-        model_facts=model_facts(model),
+        model_facts=model_facts(model, adapter),
         experiment=experiment,
         parallelism=parallelism(cfg.trainer, accelerator, per_device_batch),
     )
@@ -196,10 +202,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
                     predictions[prepared.split],
                 )
             if cfg.save_model:
-                accelerator.unwrap_model(loop.model).save_pretrained(
-                    out / "model", state_dict=weights, safe_serialization=True
-                )
-                save_recipe(tokenizer, out / "model")
+                save_model(accelerator.unwrap_model(loop.model), out, weights, tokenizer, adapter, cfg.model)
             save_run_config(cfg, spec, out / "config.yaml")
         finish_record(
             record,
@@ -216,6 +219,19 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         checkpoints.remove_all(out)
     loop.tracking.finish(record)
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
+
+
+def save_model(model, out: Path, weights, tokenizer, adapter, model_cfg: DictConfig) -> None:
+    """The fine-tuned model and its tokenizer into out/model; with LoRA, the adapter and the head only (PEFT's
+    format), and with model.merge_adapter=true also the base weights with the adapter folded in, out/merged."""
+    if adapter is None:
+        model.save_pretrained(out / "model", state_dict=weights, safe_serialization=True)
+    else:
+        model.save_pretrained(out / "model", safe_serialization=True)
+    save_recipe(tokenizer, out / "model")
+    if adapter is not None and model_cfg.get("merge_adapter"):
+        merged_model(model).save_pretrained(out / "merged", safe_serialization=True)
+        save_recipe(tokenizer, out / "merged")
 
 
 def make_loop(

@@ -130,7 +130,9 @@ def _table_cells(row: Mapping[str, Any]) -> list[str]:
         row["tokenizer_proven"],
         format_parameters(row["parameters"]) + (" (shape)" if row["parameters_from"] == "shape" else ""),
         row["license"] or "-",
-        str(row["pretrained"] or "- (random, built offline)"),
+        str(
+            row["pretrained"] or ("- (random, built offline)" if row["family"] != "decoder" else "model.pretrained=...")
+        ),
         str(row["published_rows"]),
     ]
 

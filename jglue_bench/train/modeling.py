@@ -13,6 +13,7 @@ from transformers import AutoConfig, PreTrainedModel
 
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
+from jglue_bench.train.decoders import decoder_auto_class, decoder_head, for_kind
 
 
 def build_model(
@@ -31,13 +32,21 @@ def build_model(
         )
         torch.manual_seed(seed)  # the random initialisation is part of the run, so the seed fixes it
         return kind.AUTO_MODEL.from_config(config)
+    return for_kind(load_base(model_cfg, spec, kind, tokenizer), model_cfg, spec.kind)
+
+
+def load_base(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer) -> PreTrainedModel:
+    """The pretrained weights `model_cfg` names, with a fresh head for the task (a decoder's scores its last real
+    token); a LoRA adapter goes on these."""
     return load_pretrained(
         kind,
         model_cfg["pretrained"],
         model_cfg.get("revision"),
         bool(model_cfg.get("trust_remote_code", False)),
         bool(model_cfg.get("allow_pickle", False)),
-        **head,
+        auto_class=decoder_auto_class(model_cfg, spec.kind),
+        **kind.head_config(spec),
+        **decoder_head(model_cfg, tokenizer, spec.kind),
     )
 
 
@@ -47,13 +56,14 @@ def load_pretrained(
     revision: str | None = None,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    auto_class=None,
     **head: Any,
 ) -> PreTrainedModel:
     """Weights from a local folder or the hub: safetensors only, unless model.allow_pickle=true admits pickled
     .bin weights (which can run code when loaded); no remote code unless model.trust_remote_code=true."""
     try:
         # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
-        return kind.AUTO_MODEL.from_pretrained(
+        return (auto_class or kind.AUTO_MODEL).from_pretrained(
             str(source),
             revision=revision,
             trust_remote_code=trust_remote_code,
@@ -92,6 +102,8 @@ def forward_input_names(model: PreTrainedModel) -> tuple[str, ...]:
     """The inputs this model's forward uses: DistilBERT and ModernBERT take no token_type_ids; BERT and ELECTRA
     use two types; RoBERTa, XLM-R and LUKE (one type) and DeBERTa-v3 (none) get none, so they see the zeros
     they were pre-trained with (a 1 would index past RoBERTa's single type row)."""
+    if hasattr(model, "get_base_model"):  # a PeftModel's forward names fewer inputs than the model it wraps
+        model = model.get_base_model()
     accepted = inspect.signature(model.forward).parameters
     token_types = int(getattr(model.config, "type_vocab_size", 0) or 0) >= 2
     return tuple(
@@ -144,12 +156,18 @@ def meta_parameters(config, auto_class=None) -> int:
     return count_parameters(model)
 
 
-def model_facts(model: torch.nn.Module) -> dict[str, Any]:
-    """What a record says of the model that ran, as plain values: its parameter count, and whether the last
-    layer ran for [CLS] only."""
+def model_facts(model: torch.nn.Module, peft: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a record says of the model that ran, as plain values: its parameter count (with adapters), how many
+    of them trained, the adapters' settings (`peft`, None without), and whether the last layer ran for [CLS]
+    only."""
     from jglue_bench.train.first_token import runs_first_token_only
 
-    return {"num_parameters": count_parameters(model), "first_token_last_layer": runs_first_token_only(model)}
+    return {
+        "num_parameters": count_parameters(model),
+        "trainable_parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
+        "peft": dict(peft) if peft else None,
+        "first_token_last_layer": runs_first_token_only(model),
+    }
 
 
 def count_parameters(model: torch.nn.Module) -> int:

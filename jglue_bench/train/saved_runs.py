@@ -23,16 +23,19 @@ from jglue_bench.records.build import build_record, finish_record
 from jglue_bench.tasks import TaskSpec, kind_module
 from jglue_bench.tokenization import load_tokenizer
 from jglue_bench.tokenization.recipes import RECIPE_FILE
+from jglue_bench.train.decoders import decoder_auto_class, for_kind, ready_tokenizer
 from jglue_bench.train.evaluation import predict, score_outputs, write_predictions
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.loop import RunResult, accelerator_for, collator_for, eval_split_names
 from jglue_bench.train.modeling import (
     forward_input_names,
     library_progress_bars,
+    load_base,
     load_pretrained,
     max_input_length,
     model_facts,
 )
+from jglue_bench.train.peft_adapters import has_adapter, load_adapter
 
 
 @dataclass
@@ -40,6 +43,7 @@ class SavedRun:
     cfg: DictConfig
     spec: TaskSpec
     model_dir: Path
+    base: DictConfig | None = None  # the model config the run started from: a LoRA adapter goes on its weights
 
 
 def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
@@ -51,16 +55,23 @@ def load_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> SavedRun:
             f"model/{RECIPE_FILE} are expected; was the run made with save_model=false?)."
         )
     cfg = apply_overrides(OmegaConf.load(run_dir / "config.yaml"), overrides)
+    base = cfg.model.copy()
     cfg.model.pretrained, cfg.model.revision = str(model_dir), None
     cfg.model.tokenizer = json.loads((model_dir / RECIPE_FILE).read_text(encoding="utf-8"))
     check_run_config(cfg)
     library_progress_bars(bool(cfg.trainer.progress_bar))
-    return SavedRun(cfg, task_spec(cfg), model_dir)
+    return SavedRun(cfg, task_spec(cfg), model_dir, base)
 
 
-def saved_model(saved: SavedRun, kind, device):
-    """The fine-tuned model, on the device, with the trainer's first-token last layer when it asks for one."""
-    model = load_pretrained(kind, saved.model_dir).to(device)
+def saved_model(saved: SavedRun, kind, device, tokenizer):
+    """The fine-tuned model, on the device, with the trainer's first-token last layer when it asks for one. A
+    LoRA run's folder holds the adapter and head only: they go on the base weights the run started from."""
+    model_cfg, kind_name = saved.cfg.model, saved.spec.kind
+    if has_adapter(saved.model_dir):
+        weights = load_adapter(load_base(saved.base, saved.spec, kind, tokenizer), saved.model_dir)
+    else:
+        weights = load_pretrained(kind, saved.model_dir, auto_class=decoder_auto_class(model_cfg, kind_name))
+    model = for_kind(weights, model_cfg, kind_name).to(device)
     if saved.cfg.trainer.get("first_token_last_layer"):
         first_token_last_layer(model)
     return model
@@ -99,9 +110,9 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
     splits = eval_split_names(cfg.data, spec)
     eval_data = [read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in splits]
     accelerator = accelerator_for(cfg.trainer)
-    tokenizer = load_tokenizer(cfg.model)
+    tokenizer = ready_tokenizer(cfg.model, load_tokenizer(cfg.model))
     # Inference needs no DDP wrapper (whose forward hides the input names); each process predicts its share.
-    model = saved_model(saved, kind, accelerator.device)
+    model = saved_model(saved, kind, accelerator.device, tokenizer)
     scores, prepared_sets, seconds_total = {}, [], 0.0
     out = Path(run_dir) / ("eval-" + "+".join(splits) + (f"-v{spec.version}" if spec.version else ""))
     for data in eval_data:
@@ -153,8 +164,8 @@ def predict_file(
     if note:
         print(note, file=sys.stderr)
     accelerator = accelerator_for(cfg.trainer)
-    tokenizer = load_tokenizer(cfg.model)
-    model = saved_model(saved, kind, accelerator.device)
+    tokenizer = ready_tokenizer(cfg.model, load_tokenizer(cfg.model))
+    model = saved_model(saved, kind, accelerator.device, tokenizer)
     data = SplitData("input", examples, split_file, len(examples))
     prepared, outputs, _ = predict_split(saved, model, tokenizer, accelerator, data, None, desc="predict")
     return kind.output_rows(examples, outputs, prepared.features, spec)

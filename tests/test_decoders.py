@@ -1,0 +1,235 @@
+"""Decoder LLMs fine-tuned with a head (issue #22, first slice): small random Llama, Qwen2 and Gemma models over the
+real llm-jp v3 and sarashina SentencePiece models (jglue_bench.fewshot.tiny) memorise 8 examples of classification,
+regression and multiple choice, fully or with LoRA; LoRA changes the adapters and the head only; the head reads the last real
+token whatever the padding; a saved adapter scores again as it did, and folded into the base weights gives the
+same predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import MEMORISE_EIGHT, shared_models_dir
+
+from jglue_bench.tasks import kind_module
+from jglue_bench.train import loop as train_loop
+from jglue_bench.train.decoders import decoder_auto_class, decoder_head, ready_tokenizer
+from jglue_bench.train.loop import train
+from jglue_bench.train.modeling import load_pretrained
+from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, saved_model
+
+LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
+SARASHINA = ("sbintuitions-modernbert-ja-tokenizer", "tokenizer.model")
+# family: (architecture, SentencePiece model, pad token): eos pads Llama's; Qwen2's tokenizer ships none (the
+# framework makes eos pad); Gemma's has a pad token of its own
+FAMILIES = {
+    "llama": ("llama", LLM_JP, "</s>"),
+    "qwen2": ("qwen2", SARASHINA, None),
+    "gemma": ("gemma", SARASHINA, "<pad>"),
+}
+KINDS = {
+    "classification": ("jnli", "accuracy"),
+    "regression": ("jsts", "pearson"),
+    "multiple_choice": ("jcommonsenseqa", "accuracy"),
+}
+QUICK = {("llama", "classification", "lora")}
+CASES = [
+    pytest.param(
+        family,
+        kind,
+        method,
+        marks=() if (family, kind, method) in QUICK else pytest.mark.slow,
+        id=f"{family}-{kind}-{method or 'full'}",
+    )
+    for family in FAMILIES
+    for kind in KINDS
+    for method in ("lora", None)
+]
+
+
+@pytest.fixture(scope="session")
+def decoder_folders(tmp_path_factory):
+    """family -> a folder with a random 2-layer causal LM (hidden 32) and its tokenizer, built once per session."""
+    from jglue_bench.fewshot.tiny import build_tiny_decoder
+
+    built: dict[str, Path] = {}
+
+    def folder(family: str) -> Path:
+        if family not in built:
+            architecture, (subfolder, name), pad = FAMILIES[family]
+            model_file = shared_models_dir() / subfolder / name
+            if not model_file.is_file():
+                pytest.skip(f"SentencePiece model not found at {model_file} (set JGLUE_MODELS_DIR)")
+            target = tmp_path_factory.mktemp(f"decoder-{family}")
+            built[family] = build_tiny_decoder(model_file, target, hidden=32, architecture=architecture, pad_token=pad)
+        return built[family]
+
+    return folder
+
+
+def decoder_overrides(folder: Path, task: str, method: str | None) -> list[str]:
+    return [
+        "model=causal_lm",
+        f"model.pretrained={folder}",
+        f"task={task}",
+        *MEMORISE_EIGHT,
+        "save_model=true",
+        *(["model.peft.method=lora", "model.peft.r=4", "learning_rate=1e-2"] if method else []),
+    ]
+
+
+@pytest.mark.parametrize("family, kind, method", CASES)
+def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, family, kind, method):
+    task, metric = KINDS[kind]
+    merge = ["model.merge_adapter=true"] if method else []
+    result = train(
+        make_config(*decoder_overrides(decoder_folders(family), task, method), "num_train_epochs=60", *merge)
+    )
+    assert result.metrics[metric] >= 85.0, (family, kind, method, result.record["history"][-2:])
+    facts = result.record["model"]
+    if method:
+        assert facts["peft"] == {"method": "lora", "r": 4, "alpha": 16, "dropout": 0.0, "target_modules": None}
+        assert 0 < facts["trainable_parameters"] < facts["num_parameters"] / 10
+        assert (result.output_dir / "model" / "adapter_config.json").is_file()
+        assert not (result.output_dir / "model" / "model.safetensors").exists()  # the adapter only, not a copy
+    else:
+        assert facts["peft"] is None and facts["trainable_parameters"] == facts["num_parameters"]
+    again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
+    assert again.metrics[metric] == pytest.approx(result.metrics[metric], abs=1e-6)
+    if method:
+        assert_merged_predicts_as_unmerged(result.output_dir)
+    if kind == "classification":
+        assert_predict_gives_the_runs_predictions(result.output_dir, task)
+
+
+def assert_predict_gives_the_runs_predictions(run_dir: Path, task: str) -> None:
+    """`predict` (base weights + the saved adapter, or the saved model) labels the training rows as the run did."""
+    import json
+
+    import jglue_bench
+    from jglue_bench.train.saved_runs import predict_file
+
+    sample = Path(jglue_bench.__file__).parent / "sample_data" / f"{task}-v1.3" / "train-v1.3.json"
+    predicted = {row["id"]: row["prediction"] for row in predict_file(run_dir, sample)}
+    lines = (run_dir / "predictions-train.jsonl").read_text(encoding="utf-8").splitlines()
+    during_training = {row["id"]: row["prediction"] for row in map(json.loads, lines)}
+    assert len(during_training) == 8
+    assert {key: predicted[key] for key in during_training} == during_training
+
+
+def assert_merged_predicts_as_unmerged(run_dir: Path) -> None:
+    """merged/ (the adapter folded into the base weights, a plain transformers model) gives the adapter's logits."""
+    saved = load_saved_run(run_dir)
+    kind_name = saved.spec.kind
+    kind = kind_module(kind_name)
+    from jglue_bench.tokenization import load_tokenizer
+
+    tokenizer = ready_tokenizer(saved.cfg.model, load_tokenizer(saved.cfg.model))
+    unmerged = saved_model(saved, kind, torch.device("cpu"), tokenizer).eval()
+    merged = load_pretrained(kind, run_dir / "merged", auto_class=decoder_auto_class(saved.cfg.model, kind_name)).eval()
+    unmerged = getattr(unmerged, "scorer", unmerged)  # multiple choice: the sequence scorer inside ChoiceScores
+    batch = tokenizer(["犬が公園で遊んでいる。", "今日は晴れです", "東京タワーは港区にある電波塔です。"], padding=True)
+    inputs = {name: torch.tensor(batch[name]) for name in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        expected, found = unmerged(**inputs).logits, merged(**inputs).logits
+    torch.testing.assert_close(found, expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_head_reads_the_last_real_token_whatever_the_padding(decoder_folders, family):
+    """Right padding, left padding and each text alone (no padding at all) give the same logits: the head reads
+    the last real token, with eos as the pad token (Llama, Qwen2) or a pad token of its own (Gemma)."""
+    from jglue_bench.tokenization import load_tokenizer
+
+    folder = decoder_folders(family)
+    model_cfg = {"name": "causal_lm", "family": "decoder", "pretrained": str(folder), "tokenizer": {"recipe": "auto"}}
+    tokenizer = ready_tokenizer(model_cfg, load_tokenizer(model_cfg))
+    assert tokenizer.pad_token == (FAMILIES[family][2] or tokenizer.eos_token)
+    kind = kind_module("classification")
+    torch.manual_seed(0)
+    model = load_pretrained(kind, folder, num_labels=3, **decoder_head(model_cfg, tokenizer, "classification")).eval()
+    texts = [
+        "犬が公園で遊んでいる。",
+        "今日は晴れです",
+        "東京タワーは港区にある電波塔で、高さは三百三十三メートルです。",
+    ]
+    logits = {}
+    for side in ("right", "left"):
+        tokenizer.padding_side = side
+        batch = tokenizer(texts, padding=True, return_tensors="pt")
+        assert (batch["attention_mask"] == 0).any()  # the texts differ in length: some are padded
+        with torch.no_grad():
+            logits[side] = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    with torch.no_grad():
+        alone = torch.cat([model(**tokenizer([text], return_tensors="pt")).logits for text in texts])
+    torch.testing.assert_close(logits["left"], logits["right"], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(logits["right"], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_lora_trains_the_adapters_and_the_head_only(make_config, decoder_folders, monkeypatch):
+    """Every tensor of the base model is bit-for-bit what it was before training; every adapter matrix B (zeros
+    at the start) and the head's trained copy changed."""
+    snapshots = {}
+    real_add_adapter = train_loop.add_adapter
+
+    def spy(model, settings):
+        wrapped = real_add_adapter(model, settings)
+        snapshots["model"] = wrapped
+        snapshots["before"] = {name: tensor.detach().clone() for name, tensor in wrapped.state_dict().items()}
+        return wrapped
+
+    monkeypatch.setattr(train_loop, "add_adapter", spy)
+    overrides = decoder_overrides(decoder_folders("llama"), "jnli", "lora")
+    train(make_config(*overrides, "num_train_epochs=2", "save_model=false"))
+    after = snapshots["model"].state_dict()
+    before = snapshots["before"]
+    assert set(after) == set(before)
+    trained = [name for name in after if "lora_" in name or ".modules_to_save." in name]
+    frozen = [name for name in after if name not in trained]
+    assert any("lora_B" in name for name in trained) and any("modules_to_save" in name for name in trained)
+    assert len(frozen) > 10
+    for name in frozen:
+        assert torch.equal(after[name], before[name]), f"{name} changed: LoRA must leave the base weights as they are"
+    for name in (name for name in trained if "lora_B" in name or ".modules_to_save." in name):
+        assert not torch.equal(after[name], before[name]), f"{name} did not train"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task=jsquad"], "task 'jsquad' (extractive qa) is not supported yet for decoder models"),
+        (["task=jnli", "model.peft.method=qlora"], "model.peft.method=qlora needs CUDA and bitsandbytes"),
+        (["task=jnli", "model.peft.method=dora"], "model.peft.method is 'dora'; expected null, lora or qlora."),
+        (["task=jnli", "model.peft.method=lora", "model.peft.r=0"], "model.peft.r is 0; expected a positive"),
+    ],
+)
+def test_unsupported_decoder_settings_are_one_line(jglue_bench_cli, decoder_folders, overrides, message):
+    code, out, err = jglue_bench_cli(
+        "train", "model=causal_lm", f"model.pretrained={decoder_folders('llama')}", *overrides
+    )
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_lora_needs_pretrained_weights(jglue_bench_cli):
+    code, out, err = jglue_bench_cli("train", "model=tiny", "+model.peft.method=lora")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "model.peft.method=lora needs pretrained base weights (model.pretrained); model 'tiny' is built" in err
+
+
+def test_lora_settings_are_part_of_the_experiment(make_config, decoder_folders):
+    """A LoRA run and a full fine-tune of the same base are different experiments (neither skips the other); a
+    run without model.peft keeps the key it had before the setting existed."""
+    from jglue_bench.config import resolved_config
+    from jglue_bench.prepare.stage import read_split, task_spec
+    from jglue_bench.records.key import experiment_parts
+
+    folder = decoder_folders("llama")
+    parts = {}
+    for method in ("lora", None):
+        cfg = resolved_config(make_config(*decoder_overrides(folder, "jnli", method)))
+        spec = task_spec(cfg)
+        parts[method] = experiment_parts(cfg, spec, [read_split(spec, cfg.data, "train", 8)], "same tokenizer")
+    assert parts["lora"]["peft"]["method"] == "lora" and parts["lora"]["peft"]["r"] == 4
+    assert "peft" not in parts[None]
