@@ -68,6 +68,12 @@ def experiment_parts(
             if OmegaConf.select(cfg, "model.peft.method") is not None
             else {}
         ),
+        # experiment=frozen_embedding's pooling decides its result; other runs have no such block and keep their key
+        **(
+            {"frozen_embedding": OmegaConf.to_container(cfg.frozen_embedding, resolve=True)}
+            if OmegaConf.select(cfg, "frozen_embedding") is not None
+            else {}
+        ),
         "tokenizer": tokenizer_fingerprint,
         "hyperparameters": {
             "learning_rate": cfg.learning_rate,

@@ -25,7 +25,6 @@ from jglue_bench.report.tables import SPLIT_ORDER, Table, data_label, evaluation
 
 COLUMNS = ["task", "model", "data", "split", "by", "group", "n", "measure", "value"]
 ANSWER_LENGTHS = ((1, 2), (3, 5), (6, 10), (11, 20), (21, None))  # characters of the first gold answer
-MIN_GROUP = 1
 
 
 def breakdown_table(records: Sequence[dict[str, Any]], by: str | None = None) -> Table:
@@ -55,20 +54,22 @@ def groups_of(record: dict[str, Any], split: str, predictions: list[dict], by: s
     kind = record["task"].get("kind")
     if by is not None:
         values = column_values(record, split, by)
-        if values is None:
-            return []
-        return scored_groups(record, predictions, by, lambda row: values.get(str(row["id"]), "(missing)"))
+        return [] if values is None else scored_groups(record, predictions, by, value_of(values))
     if kind in ("classification", "multiple_choice"):
         rows = confusion(predictions)
         if record["task"]["name"] == "jcola" and "out_of_domain" in split:
-            values = column_values(record, split, "source") or {}
-            rows += scored_groups(record, predictions, "source", lambda row: values.get(str(row["id"]), "(missing)"))
+            rows += scored_groups(record, predictions, "source", value_of(column_values(record, split, "source") or {}))
         return rows
     if kind == "regression":
         return error_by_bucket(predictions)
     if kind == "extractive_qa":
         return scored_groups(record, predictions, "answer length", answer_length_group, ("exact_match", "f1"))
     return []
+
+
+def value_of(values: dict[str, str]):
+    """A row's group: its example's value in the eval file's column."""
+    return lambda row: values.get(str(row["id"]), "(missing)")
 
 
 def confusion(predictions: list[dict]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ groups are compared by Welch's test of their means.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,6 +100,7 @@ def significance_table(records: Sequence[dict[str, Any]], resamples: int, seed: 
     bootstrap interval and permutation p-value (McNemar too for accuracy); then robust seed means by Welch."""
     rows, refused = [], []
     standing = standing_records(records)
+    read = functools.cache(lambda path, metric: confidence.columns(confidence.read_predictions(path), metric))
     by_task = group_by(standing.items(), lambda item: (item[0][1], item[0][2]))
     for (task, version), items in sorted(by_task.items(), key=lambda kv: evaluation_order(("", *kv[0]))):
         for (key_a, first), (key_b, second) in itertools.combinations(sorted(items), 2):
@@ -113,7 +115,7 @@ def significance_table(records: Sequence[dict[str, Any]], resamples: int, seed: 
                         f"{label}: no predictions file ({', '.join(str(p) for p in paths if not p.is_file())})."
                     )
                     continue
-                data = [confidence.columns(confidence.read_predictions(path), metric) for path in paths]
+                data = [read(path, metric) for path in paths]
                 try:
                     result = confidence.paired_comparison(*data, metric, resamples, seed)
                 except ValueError as error:

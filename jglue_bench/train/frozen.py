@@ -9,7 +9,6 @@ The record says so: protocol `frozen_embedding`, run kind `frozen_embedding`, ma
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -56,10 +55,7 @@ def score_frozen(cfg: DictConfig, output_dir: str | Path | None = None, sweep: d
         read_split(spec, cfg.data, split, cfg.data.max_eval_samples) for split in eval_split_names(cfg.data, spec)
     ]
     tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
-    # the pooling decides the result too: it joins the key (which knows the task, data, model and protocol)
-    key = experiment_key(cfg, spec, eval_data, tokenizer_fingerprint(tokenizer))
-    key = hashlib.sha256(f"{key} pooling={pooling}".encode()).hexdigest()[:16]
-    experiment = {"key": key, **(sweep or {})}
+    experiment = {"key": experiment_key(cfg, spec, eval_data, tokenizer_fingerprint(tokenizer)), **(sweep or {})}
     if not cfg.get("rerun", False) and (done := find_record(cfg.results.path, experiment["key"])) is not None:
         return skipped_run(done, cfg)
     out = Path(output_dir or cfg.output_dir or default_output_dir(cfg))

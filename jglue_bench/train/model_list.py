@@ -5,6 +5,7 @@ a local config.json, else from the config's `shape:` block (no memory, no weight
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,7 +79,8 @@ def tokenizer_proof(name: str, tokenizer: Mapping[str, Any]) -> str:
     return "random files" if _behaviour(tokenizer) in _randomly_tested_behaviours() else "none"
 
 
-def _randomly_tested_behaviours() -> list[dict[str, Any]]:
+@functools.cache  # read once: tokenizer_proof asks for every model row
+def _randomly_tested_behaviours() -> tuple[dict[str, Any], ...]:
     """The tokenizer settings of the configs the random families (and the tiny model, LINE-like and Laboro-like
     test tokenizers of tests/conftest.py) are built for."""
     import yaml
@@ -88,7 +90,9 @@ def _randomly_tested_behaviours() -> list[dict[str, Any]]:
 
     names = {config for config, _ in FAMILIES.values()} | {"tiny", "line_distilbert", "laboro_distilbert"}
     folder = config_dir() / "model"
-    return [_behaviour(yaml.safe_load((folder / f"{n}.yaml").read_text(encoding="utf-8"))["tokenizer"]) for n in names]
+    return tuple(
+        _behaviour(yaml.safe_load((folder / f"{n}.yaml").read_text(encoding="utf-8"))["tokenizer"]) for n in names
+    )
 
 
 def _behaviour(tokenizer: Mapping[str, Any]) -> dict[str, Any]:
