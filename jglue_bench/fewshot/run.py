@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
     one line before a model is loaded."""
     if model_needed:
         check_model(cfg.model)
+        check_backend(cfg.backend)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
     if cfg.fewshot_split:  # e.g. JNLI without its train file: shots from test, dev scored (the label says so)
@@ -157,13 +159,34 @@ def check_model(model_cfg: DictConfig) -> None:
         raise UserError(f"model {model_cfg.name!r} names no weights: add model.pretrained=FOLDER_OR_HUB_ID.")
 
 
+def check_backend(backend: str) -> None:
+    """The backend's one-line refusal before any data or weights are read: an unknown name, or vLLM without its
+    package or without a GPU (vLLM runs on CUDA only)."""
+    if backend not in BACKENDS:
+        raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
+    if backend != "vllm":
+        return
+    if find_spec("vllm") is None:
+        raise UserError(
+            "backend=vllm needs the vllm package, which is not installed: pip install 'jglue-bench[vllm]' "
+            "(lm-eval[vllm]==0.4.13; best in its own environment, as vLLM brings its own CUDA build of torch), "
+            "or run backend=hf."
+        )
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(
+            "backend=vllm needs a CUDA GPU and torch sees none (torch.cuda.is_available() is False); "
+            "run backend=hf on this machine."
+        )
+
+
 def load_model(cfg: DictConfig):
     """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
     or vLLM (optional extra)."""
     model_cfg = cfg.model
     backend = cfg.backend
-    if backend not in BACKENDS:
-        raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
+    check_backend(backend)
     device = _device(cfg.device)
     local = Path(str(model_cfg.pretrained)).expanduser()
     if local.is_dir() and (trap := tokenizer_trap(local)) is not None:
@@ -178,10 +201,8 @@ def load_model(cfg: DictConfig):
     }
     _quiet_lm_eval()
     if backend == "vllm":
-        try:
-            from lm_eval.models.vllm_causallms import VLLM
-        except ImportError:
-            raise UserError("backend=vllm needs the vllm package: pip install 'lm-eval[vllm]==0.4.13'.") from None
+        from lm_eval.models.vllm_causallms import VLLM
+
         slow = not arguments.pop("use_fast_tokenizer")
         return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
     from lm_eval.models.huggingface import HFLM
@@ -248,8 +269,10 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     # without its own manager simple_evaluate indexes every task lm-eval ships (about ten seconds of YAML)
     manager = TaskManager(include_defaults=False)
     per_split, rows_per_split, chance = {}, {}, {}
+    throughput = {"examples": 0, "tokens": 0, "seconds": 0.0}
     for split in data.eval_splits:
         config = lm_eval_config(data, split)
+        evaluation_started = time.perf_counter()
         results = lm_eval.simple_evaluate(
             model=lm,
             tasks=[build_task(config, data.preset.fewshot_seed)],
@@ -260,19 +283,27 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
             fewshot_random_seed=data.preset.fewshot_seed,
             gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
         )
+        seconds = time.perf_counter() - evaluation_started
         name = config["task"]
         output_type = config["output_type"]
         rows = scores.prediction_rows(results["samples"][name], output_type)
-        num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else 0
+        scoring = data.preset.task_entry(data.spec.name).get("scoring")
+        if scoring:
+            rows = scores.normalized_like_llm_jp_eval(rows)
+        num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else _answer_count(data.spec)
         found = {
             **scores.preset_metrics(results["results"][name]),
             **scores.extra_metrics(data.spec.kind, rows, num_choices),
         }
+        if scoring:
+            found["format_rate"] = scores.llm_jp_eval_format_rate(rows, scoring, data.spec)
+        _count_throughput(throughput, lm, rows, seconds)
         per_split[split] = found
         rows_per_split[split] = rows
         chance[split] = scores.chance_levels(data.spec.kind, found, [row["gold"] for row in rows], num_choices)
     record = build_fewshot_record(cfg, data, per_split, chance, key, lm, rows_per_split)
     record["wall_time_s"] = round(time.perf_counter() - started, 2)
+    record["throughput"] = _throughput_record(throughput, cfg.backend)
     record["output_dir"] = str(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for split, rows in rows_per_split.items():
@@ -280,6 +311,40 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     write_json_atomic(output_dir / "record.json", record)
     append_record(cfg.results.path, record)
     return FewshotResult(record, output_dir)
+
+
+def _answer_count(spec: TaskSpec) -> int:
+    """How many answers a generation task offers (for chance levels): its labels, or its choices; 0 for free text."""
+    if spec.labels:
+        return len(spec.labels)
+    return len(spec.fields.get("choices") or ())
+
+
+def _count_throughput(totals: dict[str, Any], lm, rows: list[dict[str, Any]], seconds: float) -> None:
+    """Examples and tokens the model processed: each prompt's tokens (once per choice for log-likelihoods, the
+    choice's own tokens left out) plus the generated tokens."""
+    tokenizer = getattr(lm, "tokenizer", None)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if tokenizer is not None else 0
+
+    for row in rows:
+        totals["tokens"] += count(row["prompt"]) * len(row.get("choices") or [None])
+        totals["tokens"] += count(row["generation"]) if "generation" in row else 0
+    totals["examples"] += len(rows)
+    totals["seconds"] += seconds
+
+
+def _throughput_record(totals: Mapping[str, Any], backend: str) -> dict[str, Any]:
+    seconds = max(float(totals["seconds"]), 1e-9)
+    return {
+        "backend": backend,
+        "examples": totals["examples"],
+        "tokens": totals["tokens"],
+        "seconds": round(float(totals["seconds"]), 3),
+        "examples_per_s": round(totals["examples"] / seconds, 3),
+        "tokens_per_s": round(totals["tokens"] / seconds, 1),
+    }
 
 
 def build_fewshot_record(
