@@ -59,7 +59,7 @@ def expected_prompt(task: str, doc: dict, train: list[dict], shots: int) -> str:
 
 
 @pytest.mark.parametrize(("preset", "task", "shots"), [("llm_jp_eval", "jsts", 4), ("llm_jp_eval", "jcommonsenseqa", 4),
-    ("llm_jp_eval", "jnli", 0), ("llm_jp_eval", "jsquad", 0), ("nejumi", "jsts", 2), ("nejumi", "jcommonsenseqa", 0)])  # fmt: skip
+    ("llm_jp_eval", "jnli", 0), ("llm_jp_eval", "jsquad", 0), ("nejumi", "jcommonsenseqa", 2), ("nejumi", "jsquad", 0)])  # fmt: skip
 def test_prompts_equal_llm_jp_evals_template(preset, task, shots):
     overrides = [f"preset={preset}", f"task={task}", "data.dir=null", f"num_fewshot={shots}"]
     cfg = compose_fewshot_config(overrides)
@@ -80,12 +80,17 @@ def test_the_real_train_split_gives_the_shots_llm_jp_eval_draws(real_data):
     assert shown["prompt"] == expected_prompt("jsts", data.documents["valid"][0], data.documents["train"], 4)
 
 
-def test_nejumi_is_llm_jp_eval_at_two_and_zero_shots():
+def test_nejumi_is_llm_jp_eval_at_two_and_zero_shots_on_its_three_jglue_tasks():
     nejumi, base = load_preset("nejumi", _config_root()), load_preset("llm_jp_eval", _config_root())
-    assert {task: nejumi.shots(task) for task in nejumi.tasks} == dict.fromkeys(base.tasks, 2)
-    assert nejumi.tasks["jsts"]["config"]["description"] == base.tasks["jsts"]["config"]["description"]
+    # Nejumi 3's jaster list has jnli, jcommonsenseqa and jsquad; its "jsts" is commented out
+    assert {task: nejumi.shots(task) for task in nejumi.tasks} == dict.fromkeys(["jnli", "jcommonsenseqa", "jsquad"], 2)
+    assert nejumi.limit == 100 and base.limit is None  # its first 100 test samples per dataset
+    assert nejumi.tasks["jnli"]["config"]["description"] == base.tasks["jnli"]["config"]["description"]
     assert protocol_label(nejumi, 2) == "fewshot/nejumi/2shot" and protocol_label(nejumi, 0) == "fewshot/nejumi/0shot"
     assert protocol_label(base, 4) == "fewshot/llm_jp_eval/4shot"
+    for overrides, limit in (([], 100), (["limit=3"], 3)):
+        cfg = compose_fewshot_config(["preset=nejumi", "task=jnli", "data.dir=null", "num_fewshot=0", *overrides])
+        assert prepare(cfg, model_needed=False).limit == limit
 
 
 def _config_root():

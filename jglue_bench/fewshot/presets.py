@@ -28,6 +28,7 @@ class Preset:
     # default: lm-eval's; jp_stable: samplers.py (its scored documents shuffled first); llm_jp_eval: llm_jp_eval.py
     sampler: str = "default"
     source_fewshot_split: str = "train"  # the split the source drew shots from (fewshot_split may be overridden)
+    limit: int | None = None  # the source's cap on the scored documents of each dataset (limit=N overrides it)
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -80,24 +81,27 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
         path=path,
         sampler=document.get("sampler", "default"),
         source_fewshot_split=document.get("fewshot_split", "train"),
+        limit=document.get("limit"),
     )
 
 
 def _with_base(document: dict[str, Any], config_root: Path) -> dict[str, Any]:
     """A preset that `extends` another takes its tasks (prompts, metrics) and changes only the shots of each task
-    (`num_fewshot`) and what it states itself (name, source, seed...): Nejumi is llm-jp-eval's prompts at 0 and 2
-    shots, not a second copy of them."""
+    (`num_fewshot`), keeps only `tasks_kept` if given, and states the rest itself (name, source, limit...): Nejumi
+    is llm-jp-eval's prompts at 0 and 2 shots on three of its datasets, not a second copy of them."""
     base_name = document.get("extends")
     if base_name is None:
         return document
     base_path = preset_dir(config_root) / f"{base_name}.yaml"
     base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
     shots = document.get("num_fewshot")
-    tasks = copy.deepcopy(base["tasks"])
+    kept = document.get("tasks_kept") or list(base["tasks"])
+    tasks = {name: copy.deepcopy(entry) for name, entry in base["tasks"].items() if name in kept}
     for entry in tasks.values():
         if shots is not None:
             entry["config"]["num_fewshot"] = int(shots)
-    return {**base, **{key: value for key, value in document.items() if key != "extends"}, "tasks": tasks}
+    own = {key: value for key, value in document.items() if key not in ("extends", "tasks_kept")}
+    return {**base, **own, "tasks": tasks}
 
 
 def protocol_label(preset: Preset, shots: int) -> str:

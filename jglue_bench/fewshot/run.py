@@ -53,6 +53,7 @@ class FewshotData:
     eval_splits: list[str]
     splits: dict[str, SplitData]  # the few-shot source split (when shots > 0) and the eval splits
     documents: dict[str, list[dict[str, Any]]]
+    limit: int | None = None  # limit=N, else the preset's own cap (Nejumi scores the first 100), else all
 
 
 @dataclass
@@ -94,7 +95,8 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
                 ) from None
             raise
     documents = {split: to_documents(spec, data.examples) for split, data in splits.items()}
-    return FewshotData(spec, preset, shots, eval_splits, splits, documents)
+    limit = int(cfg.limit) if cfg.limit is not None else preset.limit
+    return FewshotData(spec, preset, shots, eval_splits, splits, documents, limit)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -239,7 +241,7 @@ def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
         ],
         "model": model_identity(cfg.model),
         "dtype": cfg.model.get("dtype"),
-        "limit": cfg.limit,
+        "limit": data.limit,
         "max_gen_toks": cfg.max_gen_toks,
         "jglue_bench": jglue_bench.__version__,
     }
@@ -277,7 +279,7 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
             model=lm,
             tasks=[build_task(config, data.preset.fewshot_seed)],
             task_manager=manager,
-            limit=cfg.limit,
+            limit=data.limit,
             log_samples=True,
             bootstrap_iters=0,
             fewshot_random_seed=data.preset.fewshot_seed,
@@ -399,7 +401,7 @@ def build_fewshot_record(
         "seed": data.preset.fewshot_seed,
         "hyperparameters": {
             "num_fewshot": data.shots,
-            "limit": cfg.limit,
+            "limit": data.limit,
             "batch_size": cfg.batch_size,
             "max_gen_toks": cfg.max_gen_toks,
         },
@@ -412,7 +414,7 @@ def build_fewshot_record(
             "fewshot_seed": data.preset.fewshot_seed,
             "source": data.preset.source,
             "backend": cfg.backend,
-            "limit": cfg.limit,
+            "limit": data.limit,
         },
         "experiment": {"key": key},
         "config": OmegaConf.to_container(cfg, resolve=True),
