@@ -140,6 +140,7 @@ def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_deco
     assert code == 0, stderr
     record = json.loads((out / "record.json").read_text(encoding="utf-8"))
     assert record["protocol"] == "fewshot/llm_jp_eval/4shot"
+    assert record["fewshot"]["source_data_version"] == "1.1" and record["task"]["data_version"] == "1.3"
     assert set(record["metrics"]) == {"pearson", "spearman", "format_rate"}
     rows = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4 and all(row["prompt"].endswith("### 応答:\n") for row in rows)

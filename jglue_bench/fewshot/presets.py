@@ -29,6 +29,7 @@ class Preset:
     sampler: str = "default"
     source_fewshot_split: str = "train"  # the split the source drew shots from (fewshot_split may be overridden)
     limit: int | None = None  # the source's cap on the scored documents of each dataset (limit=N overrides it)
+    source_data_version: str | None = None  # the JGLUE version the source read (llm-jp-eval: 1.1), when stated
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -82,6 +83,7 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
         sampler=document.get("sampler", "default"),
         source_fewshot_split=document.get("fewshot_split", "train"),
         limit=document.get("limit"),
+        source_data_version=document.get("source_data_version"),
     )
 
 

@@ -413,6 +413,7 @@ def build_fewshot_record(
             "fewshot_split": data.preset.fewshot_split if data.shots else None,
             "fewshot_seed": data.preset.fewshot_seed,
             "source": data.preset.source,
+            "source_data_version": data.preset.source_data_version,  # report flags a data.version that differs
             "backend": cfg.backend,
             "limit": data.limit,
         },
