@@ -145,7 +145,11 @@ def task_config(
         # the shots' answer is the gold index as digits while the scored continuations stay the choice texts (a
         # template would not do: lm-eval reads a rendered "4" as an index into the choices)
         config["fewshot_config"] = {**config.get("fewshot_config", {}), "doc_to_target": _label_digits}
-    if entry.get("scoring"):
+    if entry.get("scoring") == "jasquad":
+        from jglue_bench.fewshot import jasquad
+
+        config.update(jasquad.scoring_config())
+    elif entry.get("scoring"):
         from jglue_bench.fewshot.llm_jp_eval import scoring_config
 
         config.update(scoring_config(entry["scoring"]))

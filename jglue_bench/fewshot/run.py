@@ -43,6 +43,7 @@ from jglue_bench.records.store import (
 from jglue_bench.tasks import TaskSpec
 
 BACKENDS = ("hf", "vllm")
+LLM_JP_EVAL_SCORINGS = ("exact_match", "correlation", "char_f1")  # llm_jp_eval.py's; "jasquad" is jasquad.py's
 
 
 @dataclass
@@ -73,7 +74,10 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
     preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
     if cfg.fewshot_split:  # e.g. JNLI without its train file: shots from test, dev scored (the label says so)
         preset = replace(preset, fewshot_split=str(cfg.fewshot_split))
-    preset.task_entry(spec.name)
+    if preset.task_entry(spec.name).get("scoring") == "jasquad" and model_needed:
+        from jglue_bench.fewshot.jasquad import check_installed
+
+        check_installed(preset.name)
     shots = preset.shots(spec.name) if cfg.num_fewshot is None else int(cfg.num_fewshot)
     eval_split = cfg.data.eval_split
     eval_splits = list(spec.eval_splits) if eval_split is None else _as_list(eval_split)
@@ -122,13 +126,19 @@ def lm_eval_config(data: FewshotData, eval_split: str) -> dict[str, Any]:
     )
 
 
-def build_task(config: dict[str, Any], seed: int):
-    """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it."""
+def build_task(config: dict[str, Any], seed: int, tokenizer=None):
+    """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it; with the
+    model's `tokenizer`, a jasquad task's generation length is set per question (jasquad.py)."""
     from lm_eval.tasks import TaskManager
 
     _quiet_lm_eval()
     task = next(iter(TaskManager(include_defaults=False).load([config])["tasks"].values()))
     task.set_fewshot_seed(seed=seed)
+    if tokenizer is not None and config.get("process_results") is not None:
+        from jglue_bench.fewshot.jasquad import generate_up_to_the_longest_answer, scores_of
+
+        if config["process_results"] is scores_of:
+            generate_up_to_the_longest_answer(task, tokenizer)
     return task
 
 
@@ -277,7 +287,8 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         evaluation_started = time.perf_counter()
         results = lm_eval.simple_evaluate(
             model=lm,
-            tasks=[build_task(config, data.preset.fewshot_seed)],
+            # max_gen_toks=N overrides jasquad's per-question length (the tokenizer is left out then)
+            tasks=[build_task(config, data.preset.fewshot_seed, None if cfg.max_gen_toks else lm.tokenizer)],
             task_manager=manager,
             limit=data.limit,
             log_samples=True,
@@ -290,6 +301,7 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         output_type = config["output_type"]
         rows = scores.prediction_rows(results["samples"][name], output_type)
         scoring = data.preset.task_entry(data.spec.name).get("scoring")
+        scoring = scoring if scoring in LLM_JP_EVAL_SCORINGS else None
         if scoring:
             rows = scores.normalized_like_llm_jp_eval(rows)
         num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else _answer_count(data.spec)
