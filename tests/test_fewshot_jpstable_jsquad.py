@@ -9,6 +9,7 @@ import json
 import random
 
 import pytest
+from test_fewshot_llmjp import run_on_the_sample
 
 from jglue_bench.fewshot import jasquad
 from jglue_bench.fewshot.command import compose_fewshot_config
@@ -90,16 +91,10 @@ def test_a_missing_jp_stable_extra_is_one_line(jglue_bench_cli, monkeypatch, tmp
 def test_a_run_scores_with_jasquad(jglue_bench_cli, tiny_decoder, tmp_path):
     pytest.importorskip("neologdn", reason="the jp-stable extra (neologdn, emoji) is not installed")
     pytest.importorskip("emoji", reason="the jp-stable extra (neologdn, emoji) is not installed")
-    out = tmp_path / "out"
-    code, _, stderr = jglue_bench_cli(
-        "fewshot", "preset=stability_ja", "task=jsquad", f"model.pretrained={tiny_decoder}", "limit=2",
-        "num_fewshot=0", "data.dir=null", f"output_dir={out}", f"results.path={tmp_path / 'runs.jsonl'}",
-    )  # fmt: skip
-    assert code == 0, stderr
-    record = json.loads((out / "record.json").read_text(encoding="utf-8"))
+    arguments = ["preset=stability_ja", "task=jsquad", "limit=2", "num_fewshot=0"]
+    record, rows = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
     assert record["protocol"] == "fewshot/stability_ja/v0.3/0shot"
     assert {"exact_match", "jasquad_f1", "f1", "format_rate"} <= set(record["metrics"])
-    rows = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
     by_hand = [jasquad.scores_of({"answers": {"text": row["golds"]}}, [row["prediction"]]) for row in rows]
     expected = 100 * sum(scores["jasquad_f1"] for scores in by_hand) / len(rows)
     assert record["metrics"]["jasquad_f1"] == pytest.approx(expected, abs=1e-3)

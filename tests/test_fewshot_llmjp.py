@@ -131,18 +131,25 @@ def test_format_rate_counts_answers_the_instruction_asks_for():
     assert scores.llm_jp_eval_format_rate(rows, "correlation", jsts) == 50.0
 
 
-def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_decoder, tmp_path):
+def run_on_the_sample(jglue_bench_cli, model, tmp_path, *arguments: str) -> tuple[dict, list[dict]]:
+    """`jglue-bench fewshot ARGUMENTS` over the bundled sample with `model`: its record and dev predictions."""
     out = tmp_path / "out"
-    code, stdout, stderr = jglue_bench_cli(
-        "fewshot", "preset=llm_jp_eval", "task=jsts", f"model.pretrained={tiny_decoder}", "model.dtype=float32",
-        "limit=4", "data.dir=null", f"output_dir={out}", f"results.path={tmp_path / 'runs.jsonl'}",
+    code, _, stderr = jglue_bench_cli(
+        "fewshot", f"model.pretrained={model}", "data.dir=null", *arguments, f"output_dir={out}",
+        f"results.path={tmp_path / 'runs.jsonl'}",
     )  # fmt: skip
     assert code == 0, stderr
     record = json.loads((out / "record.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
+    return record, rows
+
+
+def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_decoder, tmp_path):
+    arguments = ["preset=llm_jp_eval", "task=jsts", "model.dtype=float32", "limit=4"]
+    record, rows = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
     assert record["protocol"] == "fewshot/llm_jp_eval/4shot"
     assert record["fewshot"]["source_data_version"] == "1.1" and record["task"]["data_version"] == "1.3"
     assert set(record["metrics"]) == {"pearson", "spearman", "format_rate"}
-    rows = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 4 and all(row["prompt"].endswith("### 応答:\n") for row in rows)
     assert all(row["prediction"] == llm_jp_eval.extract_answer(row["generation"]) for row in rows)
     pairs = [(float(row["gold"]), llm_jp_eval.parse_float(row["prediction"])) for row in rows]
@@ -154,15 +161,8 @@ def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_deco
 
 
 def test_jsquad_answers_are_scored_with_llm_jp_evals_char_f1(jglue_bench_cli, tiny_decoder, tmp_path):
-    out = tmp_path / "out"
-    code, _, stderr = jglue_bench_cli(
-        "fewshot", "preset=llm_jp_eval", "task=jsquad", f"model.pretrained={tiny_decoder}", "limit=1",
-        "num_fewshot=0", "max_gen_toks=6", "data.dir=null", f"output_dir={out}",
-        f"results.path={tmp_path / 'runs.jsonl'}",
-    )  # fmt: skip
-    assert code == 0, stderr
-    record = json.loads((out / "record.json").read_text(encoding="utf-8"))
-    (row,) = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
+    arguments = ["preset=llm_jp_eval", "task=jsquad", "limit=1", "num_fewshot=0", "max_gen_toks=6"]
+    record, (row,) = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
     expected = llm_jp_eval.token_sort_ratio(row["prediction"], llm_jp_eval.normalize(row["gold"]))
     assert record["metrics"]["char_f1"] == pytest.approx(expected, abs=1e-3)
     assert {"f1", "exact_match_all_golds", "format_rate"} <= set(record["metrics"])
