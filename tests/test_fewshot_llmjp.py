@@ -160,6 +160,7 @@ def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_deco
     assert throughput["examples_per_s"] > 0 and throughput["tokens_per_s"] > 0
 
 
+@pytest.mark.slow  # 2 s; char_f1 goes through the same metric wiring as the JSTS run above
 def test_jsquad_answers_are_scored_with_llm_jp_evals_char_f1(jglue_bench_cli, tiny_decoder, tmp_path):
     arguments = ["preset=llm_jp_eval", "task=jsquad", "limit=1", "num_fewshot=0", "max_gen_toks=6"]
     record, (row,) = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
@@ -191,8 +192,8 @@ def v13_test_cases() -> list:
         for version in versions:
             for task in load_preset(name, _config_root(), version).tasks:
                 if task in ("jnli", "jsts", "jsquad", "jcommonsenseqa"):
-                    # quick: llm_jp_eval's four; the other presets' (about 6 s) with -m slow
-                    marks = () if name == "llm_jp_eval" else (pytest.mark.slow,)
+                    # quick: llm_jp_eval's three small files; JSQuAD's (1 s each) and the other presets' with -m slow
+                    marks = () if name == "llm_jp_eval" and task != "jsquad" else (pytest.mark.slow,)
                     cases.append(pytest.param(name, version, task, marks=marks))
     return cases
 
