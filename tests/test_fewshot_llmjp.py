@@ -16,9 +16,10 @@ import pytest
 
 from jglue_bench.data.sources import sample_dir
 from jglue_bench.fewshot import llm_jp_eval, scores
+from jglue_bench.fewshot.backends import check_backend
 from jglue_bench.fewshot.command import compose_fewshot_config
 from jglue_bench.fewshot.presets import load_preset, preset_names, protocol_label
-from jglue_bench.fewshot.run import check_backend, prepare, rendered_prompts
+from jglue_bench.fewshot.run import prepare, rendered_prompts
 
 HEAD = "以下は、タスクを説明する指示と、文脈のある入力の組み合わせです。要求を適切に満たす応答を書きなさい。\n\n### 指示:\n"
 INSTRUCTIONS = {
@@ -215,9 +216,9 @@ def test_every_preset_scores_the_v13_test_split(real_data, preset, version, task
 
 
 def test_vllm_without_its_package_is_one_line_naming_the_install(jglue_bench_cli, monkeypatch, tmp_path):
-    import jglue_bench.fewshot.run as run
+    import jglue_bench.fewshot.backends as backends
 
-    monkeypatch.setattr(run, "find_spec", lambda name: None)
+    monkeypatch.setattr(backends, "find_spec", lambda name: None)
     code, _, stderr = jglue_bench_cli(
         "fewshot", "backend=vllm", "model.pretrained=unused", "limit=1", f"output_dir={tmp_path / 'out'}"
     )
@@ -229,10 +230,10 @@ def test_vllm_without_its_package_is_one_line_naming_the_install(jglue_bench_cli
 def test_vllm_without_a_gpu_is_one_line(monkeypatch):
     import torch
 
-    import jglue_bench.fewshot.run as run
+    import jglue_bench.fewshot.backends as backends
     from jglue_bench.errors import UserError
 
-    monkeypatch.setattr(run, "find_spec", lambda name: object())
+    monkeypatch.setattr(backends, "find_spec", lambda name: object())
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UserError, match=r"needs a CUDA GPU .* run backend=hf"):
         check_backend("vllm")

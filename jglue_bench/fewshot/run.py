@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import random
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +24,9 @@ import jglue_bench
 from jglue_bench.config import config_dir
 from jglue_bench.errors import UserError
 from jglue_bench.fewshot import scores
+from jglue_bench.fewshot.backends import check_backend, count_throughput, load_model, quiet_lm_eval, throughput_record
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
-from jglue_bench.fewshot.tokenizers import tokenizer_trap
 from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
 from jglue_bench.records.key import model_identity
 from jglue_bench.records.store import (
@@ -42,7 +40,6 @@ from jglue_bench.records.store import (
 )
 from jglue_bench.tasks import TaskSpec
 
-BACKENDS = ("hf", "vllm")
 LLM_JP_EVAL_SCORINGS = ("exact_match", "correlation", "char_f1")  # llm_jp_eval.py's; "jasquad" is jasquad.py's
 
 
@@ -131,7 +128,7 @@ def build_task(config: dict[str, Any], seed: int, tokenizer=None):
     model's `tokenizer`, a jasquad task's generation length is set per question (jasquad.py)."""
     from lm_eval.tasks import TaskManager
 
-    _quiet_lm_eval()
+    quiet_lm_eval()
     task = next(iter(TaskManager(include_defaults=False).load([config])["tasks"].values()))
     task.set_fewshot_seed(seed=seed)
     if tokenizer is not None and config.get("process_results") is not None:
@@ -169,73 +166,6 @@ def check_model(model_cfg: DictConfig) -> None:
         )
     if not model_cfg.get("pretrained"):
         raise UserError(f"model {model_cfg.name!r} names no weights: add model.pretrained=FOLDER_OR_HUB_ID.")
-
-
-def check_backend(backend: str) -> None:
-    """The backend's one-line refusal before any data or weights are read: an unknown name, or vLLM without its
-    package or without a GPU (vLLM runs on CUDA only)."""
-    if backend not in BACKENDS:
-        raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
-    if backend != "vllm":
-        return
-    if find_spec("vllm") is None:
-        raise UserError(
-            "backend=vllm needs the vllm package, which is not installed: pip install 'jglue-bench[vllm]' "
-            "(lm-eval[vllm]==0.4.13; best in its own environment, as vLLM brings its own CUDA build of torch), "
-            "or run backend=hf."
-        )
-    import torch
-
-    if not torch.cuda.is_available():
-        raise UserError(
-            "backend=vllm needs a CUDA GPU and torch sees none (torch.cuda.is_available() is False); "
-            "run backend=hf on this machine."
-        )
-
-
-def load_model(cfg: DictConfig):
-    """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
-    or vLLM (optional extra)."""
-    model_cfg = cfg.model
-    backend = cfg.backend
-    check_backend(backend)
-    device = _device(cfg.device)
-    local = Path(str(model_cfg.pretrained)).expanduser()
-    if local.is_dir() and (trap := tokenizer_trap(local)) is not None:
-        raise UserError(trap)
-    arguments = {
-        "pretrained": str(local) if local.is_dir() else str(model_cfg.pretrained),
-        "revision": model_cfg.get("revision") or "main",
-        "dtype": model_cfg.get("dtype") or "auto",
-        "trust_remote_code": bool(model_cfg.get("trust_remote_code", False)),
-        # rinna's SentencePiece models were evaluated with their slow tokenizer (jp-stable's use_fast=False)
-        "use_fast_tokenizer": bool(model_cfg.get("use_fast_tokenizer", True)),
-    }
-    _quiet_lm_eval()
-    if backend == "vllm":
-        from lm_eval.models.vllm_causallms import VLLM
-
-        slow = not arguments.pop("use_fast_tokenizer")
-        return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
-    from lm_eval.models.huggingface import HFLM
-
-    try:
-        return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
-    except OSError as error:  # not on the hub, not in the cache offline, or a folder without weights
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
-
-
-def _device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _quiet_lm_eval() -> None:
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
 
 
 def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
@@ -311,13 +241,13 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         }
         if scoring:
             found["format_rate"] = scores.llm_jp_eval_format_rate(rows, scoring, data.spec)
-        _count_throughput(throughput, lm, rows, seconds)
+        count_throughput(throughput, lm, rows, seconds)
         per_split[split] = found
         rows_per_split[split] = rows
         chance[split] = scores.chance_levels(data.spec.kind, found, [row["gold"] for row in rows], num_choices)
     record = build_fewshot_record(cfg, data, per_split, chance, key, lm, rows_per_split)
     record["wall_time_s"] = round(time.perf_counter() - started, 2)
-    record["throughput"] = _throughput_record(throughput, cfg.backend)
+    record["throughput"] = throughput_record(throughput, cfg.backend)
     record["output_dir"] = str(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for split, rows in rows_per_split.items():
@@ -332,33 +262,6 @@ def _answer_count(spec: TaskSpec) -> int:
     if spec.labels:
         return len(spec.labels)
     return len(spec.fields.get("choices") or ())
-
-
-def _count_throughput(totals: dict[str, Any], lm, rows: list[dict[str, Any]], seconds: float) -> None:
-    """Examples and tokens the model processed: each prompt's tokens (once per choice for log-likelihoods, the
-    choice's own tokens left out) plus the generated tokens."""
-    tokenizer = getattr(lm, "tokenizer", None)
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if tokenizer is not None else 0
-
-    for row in rows:
-        totals["tokens"] += count(row["prompt"]) * len(row.get("choices") or [None])
-        totals["tokens"] += count(row["generation"]) if "generation" in row else 0
-    totals["examples"] += len(rows)
-    totals["seconds"] += seconds
-
-
-def _throughput_record(totals: Mapping[str, Any], backend: str) -> dict[str, Any]:
-    seconds = max(float(totals["seconds"]), 1e-9)
-    return {
-        "backend": backend,
-        "examples": totals["examples"],
-        "tokens": totals["tokens"],
-        "seconds": round(float(totals["seconds"]), 3),
-        "examples_per_s": round(totals["examples"] / seconds, 3),
-        "tokens_per_s": round(totals["tokens"] / seconds, 1),
-    }
 
 
 def build_fewshot_record(
