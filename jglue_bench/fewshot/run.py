@@ -305,7 +305,8 @@ def build_fewshot_record(
             "revision": cfg.model.get("revision"),
             "dtype": cfg.model.get("dtype"),
             "published": cfg.model.get("published"),
-            "num_parameters": sum(p.numel() for p in model.parameters()) if model is not None else None,
+            # vLLM's engine (lm.model there) is no torch module: its parameters are not counted
+            "num_parameters": sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else None,
         },
         "split": first,
         "metrics": per_split[first],
