@@ -25,8 +25,11 @@ class Preset:
     fewshot_seed: int
     tasks: Mapping[str, Mapping[str, Any]]
     path: Path
-    sampler: str = "default"  # default: lm-eval's; jp_stable: samplers.py (its scored documents shuffled first)
+    # default: lm-eval's; jp_stable: samplers.py (its scored documents shuffled first); llm_jp_eval: llm_jp_eval.py
+    sampler: str = "default"
     source_fewshot_split: str = "train"  # the split the source drew shots from (fewshot_split may be overridden)
+    limit: int | None = None  # the source's cap on the scored documents of each dataset (limit=N overrides it)
+    source_data_version: str | None = None  # the JGLUE version the source read (llm-jp-eval: 1.1), when stated
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -54,7 +57,7 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
     if not path.is_file():
         names = preset_names(config_root)
         raise UserError(f"unknown preset {name!r}{did_you_mean(name, names)}; the presets are {', '.join(names)}.")
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = _with_base(yaml.safe_load(path.read_text(encoding="utf-8")), config_root)
     versions = document.get("prompt_versions")
     if versions is None:
         if prompt_version is not None:
@@ -79,7 +82,28 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
         path=path,
         sampler=document.get("sampler", "default"),
         source_fewshot_split=document.get("fewshot_split", "train"),
+        limit=document.get("limit"),
+        source_data_version=document.get("source_data_version"),
     )
+
+
+def _with_base(document: dict[str, Any], config_root: Path) -> dict[str, Any]:
+    """A preset that `extends` another takes its tasks (prompts, metrics) and changes only the shots of each task
+    (`num_fewshot`), keeps only `tasks_kept` if given, and states the rest itself (name, source, limit...): Nejumi
+    is llm-jp-eval's prompts at 0 and 2 shots on three of its datasets, not a second copy of them."""
+    base_name = document.get("extends")
+    if base_name is None:
+        return document
+    base_path = preset_dir(config_root) / f"{base_name}.yaml"
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    shots = document.get("num_fewshot")
+    kept = document.get("tasks_kept") or list(base["tasks"])
+    tasks = {name: copy.deepcopy(entry) for name, entry in base["tasks"].items() if name in kept}
+    for entry in tasks.values():
+        if shots is not None:
+            entry["config"]["num_fewshot"] = int(shots)
+    own = {key: value for key, value in document.items() if key not in ("extends", "tasks_kept")}
+    return {**base, **own, "tasks": tasks}
 
 
 def protocol_label(preset: Preset, shots: int) -> str:
@@ -121,6 +145,21 @@ def task_config(
         # the shots' answer is the gold index as digits while the scored continuations stay the choice texts (a
         # template would not do: lm-eval reads a rendered "4" as an index into the choices)
         config["fewshot_config"] = {**config.get("fewshot_config", {}), "doc_to_target": _label_digits}
+    if entry.get("scoring") == "jasquad":
+        from jglue_bench.fewshot import jasquad
+
+        config.update(jasquad.scoring_config())
+    elif entry.get("scoring"):
+        from jglue_bench.fewshot.llm_jp_eval import scoring_config
+
+        config.update(scoring_config(entry["scoring"]))
+    if preset.sampler == "llm_jp_eval":
+        from jglue_bench.fewshot.llm_jp_eval import llm_jp_eval_sampler
+
+        config["fewshot_config"] = {
+            **config.get("fewshot_config", {}),
+            "sampler": llm_jp_eval_sampler(preset.fewshot_seed),
+        }
     if preset.sampler == "jp_stable":
         from jglue_bench.fewshot.samplers import jp_stable_sampler
 

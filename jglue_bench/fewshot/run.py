@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import random
 import time
 import uuid
@@ -25,9 +24,9 @@ import jglue_bench
 from jglue_bench.config import config_dir
 from jglue_bench.errors import UserError
 from jglue_bench.fewshot import scores
+from jglue_bench.fewshot.backends import check_backend, count_throughput, load_model, quiet_lm_eval, throughput_record
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
-from jglue_bench.fewshot.tokenizers import tokenizer_trap
 from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
 from jglue_bench.records.key import model_identity
 from jglue_bench.records.store import (
@@ -41,7 +40,7 @@ from jglue_bench.records.store import (
 )
 from jglue_bench.tasks import TaskSpec
 
-BACKENDS = ("hf", "vllm")
+LLM_JP_EVAL_SCORINGS = ("exact_match", "correlation", "char_f1")  # llm_jp_eval.py's; "jasquad" is jasquad.py's
 
 
 @dataclass
@@ -52,6 +51,7 @@ class FewshotData:
     eval_splits: list[str]
     splits: dict[str, SplitData]  # the few-shot source split (when shots > 0) and the eval splits
     documents: dict[str, list[dict[str, Any]]]
+    limit: int | None = None  # limit=N, else the preset's own cap (Nejumi scores the first 100), else all
 
 
 @dataclass
@@ -66,11 +66,15 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
     one line before a model is loaded."""
     if model_needed:
         check_model(cfg.model)
+        check_backend(cfg.backend)
     spec = resolve_labels(task_spec(cfg), cfg.data)
     preset = load_preset(cfg.preset, config_dir(), cfg.prompt_version)
     if cfg.fewshot_split:  # e.g. JNLI without its train file: shots from test, dev scored (the label says so)
         preset = replace(preset, fewshot_split=str(cfg.fewshot_split))
-    preset.task_entry(spec.name)
+    if preset.task_entry(spec.name).get("scoring") == "jasquad" and model_needed:
+        from jglue_bench.fewshot.jasquad import check_installed
+
+        check_installed(preset.name)
     shots = preset.shots(spec.name) if cfg.num_fewshot is None else int(cfg.num_fewshot)
     eval_split = cfg.data.eval_split
     eval_splits = list(spec.eval_splits) if eval_split is None else _as_list(eval_split)
@@ -92,7 +96,8 @@ def prepare(cfg: DictConfig, model_needed: bool = True) -> FewshotData:
                 ) from None
             raise
     documents = {split: to_documents(spec, data.examples) for split, data in splits.items()}
-    return FewshotData(spec, preset, shots, eval_splits, splits, documents)
+    limit = int(cfg.limit) if cfg.limit is not None else preset.limit
+    return FewshotData(spec, preset, shots, eval_splits, splits, documents, limit)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -118,13 +123,19 @@ def lm_eval_config(data: FewshotData, eval_split: str) -> dict[str, Any]:
     )
 
 
-def build_task(config: dict[str, Any], seed: int):
-    """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it."""
+def build_task(config: dict[str, Any], seed: int, tokenizer=None):
+    """The lm-eval Task object of one config, its few-shot sampler seeded as simple_evaluate seeds it; with the
+    model's `tokenizer`, a jasquad task's generation length is set per question (jasquad.py)."""
     from lm_eval.tasks import TaskManager
 
-    _quiet_lm_eval()
+    quiet_lm_eval()
     task = next(iter(TaskManager(include_defaults=False).load([config])["tasks"].values()))
     task.set_fewshot_seed(seed=seed)
+    if tokenizer is not None and config.get("process_results") is not None:
+        from jglue_bench.fewshot.jasquad import generate_up_to_the_longest_answer, scores_of
+
+        if config["process_results"] is scores_of:
+            generate_up_to_the_longest_answer(task, tokenizer)
     return task
 
 
@@ -157,54 +168,6 @@ def check_model(model_cfg: DictConfig) -> None:
         raise UserError(f"model {model_cfg.name!r} names no weights: add model.pretrained=FOLDER_OR_HUB_ID.")
 
 
-def load_model(cfg: DictConfig):
-    """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
-    or vLLM (optional extra)."""
-    model_cfg = cfg.model
-    backend = cfg.backend
-    if backend not in BACKENDS:
-        raise UserError(f"backend={backend!r}: expected one of {', '.join(BACKENDS)}.")
-    device = _device(cfg.device)
-    local = Path(str(model_cfg.pretrained)).expanduser()
-    if local.is_dir() and (trap := tokenizer_trap(local)) is not None:
-        raise UserError(trap)
-    arguments = {
-        "pretrained": str(local) if local.is_dir() else str(model_cfg.pretrained),
-        "revision": model_cfg.get("revision") or "main",
-        "dtype": model_cfg.get("dtype") or "auto",
-        "trust_remote_code": bool(model_cfg.get("trust_remote_code", False)),
-        # rinna's SentencePiece models were evaluated with their slow tokenizer (jp-stable's use_fast=False)
-        "use_fast_tokenizer": bool(model_cfg.get("use_fast_tokenizer", True)),
-    }
-    _quiet_lm_eval()
-    if backend == "vllm":
-        try:
-            from lm_eval.models.vllm_causallms import VLLM
-        except ImportError:
-            raise UserError("backend=vllm needs the vllm package: pip install 'lm-eval[vllm]==0.4.13'.") from None
-        slow = not arguments.pop("use_fast_tokenizer")
-        return VLLM(**arguments, batch_size=cfg.batch_size, tokenizer_mode="slow" if slow else "auto")
-    from lm_eval.models.huggingface import HFLM
-
-    try:
-        return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
-    except OSError as error:  # not on the hub, not in the cache offline, or a folder without weights
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
-
-
-def _device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _quiet_lm_eval() -> None:
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
-
-
 def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
     parts = {
         "task": [data.spec.name, data.spec.version, [[s, d.file.sha256] for s, d in sorted(data.splits.items())]],
@@ -218,7 +181,7 @@ def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
         ],
         "model": model_identity(cfg.model),
         "dtype": cfg.model.get("dtype"),
-        "limit": cfg.limit,
+        "limit": data.limit,
         "max_gen_toks": cfg.max_gen_toks,
         "jglue_bench": jglue_bench.__version__,
     }
@@ -248,31 +211,43 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     # without its own manager simple_evaluate indexes every task lm-eval ships (about ten seconds of YAML)
     manager = TaskManager(include_defaults=False)
     per_split, rows_per_split, chance = {}, {}, {}
+    throughput = {"examples": 0, "tokens": 0, "seconds": 0.0}
     for split in data.eval_splits:
         config = lm_eval_config(data, split)
+        evaluation_started = time.perf_counter()
         results = lm_eval.simple_evaluate(
             model=lm,
-            tasks=[build_task(config, data.preset.fewshot_seed)],
+            # max_gen_toks=N overrides jasquad's per-question length (the tokenizer is left out then)
+            tasks=[build_task(config, data.preset.fewshot_seed, None if cfg.max_gen_toks else lm.tokenizer)],
             task_manager=manager,
-            limit=cfg.limit,
+            limit=data.limit,
             log_samples=True,
             bootstrap_iters=0,
             fewshot_random_seed=data.preset.fewshot_seed,
             gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
         )
+        seconds = time.perf_counter() - evaluation_started
         name = config["task"]
         output_type = config["output_type"]
         rows = scores.prediction_rows(results["samples"][name], output_type)
-        num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else 0
+        scoring = data.preset.task_entry(data.spec.name).get("scoring")
+        scoring = scoring if scoring in LLM_JP_EVAL_SCORINGS else None
+        if scoring:
+            rows = scores.normalized_like_llm_jp_eval(rows)
+        num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else _answer_count(data.spec)
         found = {
             **scores.preset_metrics(results["results"][name]),
             **scores.extra_metrics(data.spec.kind, rows, num_choices),
         }
+        if scoring:
+            found["format_rate"] = scores.llm_jp_eval_format_rate(rows, scoring, data.spec)
+        count_throughput(throughput, lm, rows, seconds)
         per_split[split] = found
         rows_per_split[split] = rows
         chance[split] = scores.chance_levels(data.spec.kind, found, [row["gold"] for row in rows], num_choices)
     record = build_fewshot_record(cfg, data, per_split, chance, key, lm, rows_per_split)
     record["wall_time_s"] = round(time.perf_counter() - started, 2)
+    record["throughput"] = throughput_record(throughput, cfg.backend)
     record["output_dir"] = str(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for split, rows in rows_per_split.items():
@@ -280,6 +255,13 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     write_json_atomic(output_dir / "record.json", record)
     append_record(cfg.results.path, record)
     return FewshotResult(record, output_dir)
+
+
+def _answer_count(spec: TaskSpec) -> int:
+    """How many answers a generation task offers (for chance levels): its labels, or its choices; 0 for free text."""
+    if spec.labels:
+        return len(spec.labels)
+    return len(spec.fields.get("choices") or ())
 
 
 def build_fewshot_record(
@@ -323,7 +305,8 @@ def build_fewshot_record(
             "revision": cfg.model.get("revision"),
             "dtype": cfg.model.get("dtype"),
             "published": cfg.model.get("published"),
-            "num_parameters": sum(p.numel() for p in model.parameters()) if model is not None else None,
+            # vLLM's engine (lm.model there) is no torch module: its parameters are not counted
+            "num_parameters": sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else None,
         },
         "split": first,
         "metrics": per_split[first],
@@ -334,7 +317,7 @@ def build_fewshot_record(
         "seed": data.preset.fewshot_seed,
         "hyperparameters": {
             "num_fewshot": data.shots,
-            "limit": cfg.limit,
+            "limit": data.limit,
             "batch_size": cfg.batch_size,
             "max_gen_toks": cfg.max_gen_toks,
         },
@@ -346,8 +329,9 @@ def build_fewshot_record(
             "fewshot_split": data.preset.fewshot_split if data.shots else None,
             "fewshot_seed": data.preset.fewshot_seed,
             "source": data.preset.source,
+            "source_data_version": data.preset.source_data_version,  # report flags a data.version that differs
             "backend": cfg.backend,
-            "limit": cfg.limit,
+            "limit": data.limit,
         },
         "experiment": {"key": key},
         "config": OmegaConf.to_container(cfg, resolve=True),

@@ -96,12 +96,41 @@ def in_context(row: Mapping[str, Any]) -> bool:
     return bool(answer) and "\n" not in answer and answer in str(row.get("context") or "")
 
 
+def normalized_like_llm_jp_eval(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """llm-jp-eval compares NFKC-normalised answers: its rows get NFKC golds (and context) so that our extra
+    metrics (character F1 against every gold, the format check) compare like with like."""
+    from jglue_bench.fewshot.llm_jp_eval import normalize
+
+    return [
+        {
+            **row,
+            "golds": [normalize(str(gold)) for gold in row["golds"]],
+            "context": normalize(row["context"]) if row.get("context") else row.get("context"),
+        }
+        for row in rows
+    ]
+
+
+def llm_jp_eval_format_rate(rows: Sequence[Mapping[str, Any]], scoring: str, spec) -> float:
+    """The share of llm-jp-eval answers in the format its instruction asks for (x100): a label word (JNLI), a
+    choice index 0-4 (JCommonsenseQA), a number in 0-5 (JSTS), a span of the context (JSQuAD)."""
+    from jglue_bench.fewshot.llm_jp_eval import in_format
+
+    if spec.kind == "extractive_qa":
+        valid = [in_context(row) for row in rows]
+    else:
+        choices = spec.fields.get("choices") or ()
+        labels = list(spec.labels) if spec.labels else [str(index) for index in range(len(choices))]
+        valid = [in_format(str(row["prediction"]), scoring, labels) for row in rows]
+    return round(100 * sum(valid) / len(rows), 4)
+
+
 def chance_levels(kind: str, scores: Mapping[str, float], golds: Sequence[Any], num_choices: int) -> dict[str, float]:
     """What guessing uniformly at random scores on each metric (x100), for the same golds: accuracy and
     balanced accuracy 1/k, macro-F1 its expectation, MCC and correlations 0, generated answers 0."""
     levels: dict[str, float] = {}
     for name in scores:
-        if name in ("accuracy", "balanced_accuracy"):
+        if name in ("accuracy", "balanced_accuracy") or (name == "exact_match" and kind != "extractive_qa"):
             levels[name] = 100.0 / num_choices
         elif name == "macro_f1":
             levels[name] = 100 * metrics.chance_macro_f1(golds, num_choices)

@@ -1,0 +1,239 @@
+"""The llm_jp_eval and nejumi presets (prompts pinned to llm-jp-eval's template, its answer extraction and metrics
+by hand, a run end to end), the v1.3 test split under every preset, and the vLLM backend's one-line refusals.
+
+The expected prompts are written here from llm-jp/llm-jp-eval v1.3.x as read (configs/fewshot/presets/
+llm_jp_eval.yaml says what was read and what recalled): "以下は、…書きなさい。\n\n### 指示:\n{instruction}", then per
+shot "\n\n### 入力:\n{input}\n\n### 応答:\n{output}", then "\n\n### 入力:\n{input}\n\n### 応答:\n"; the shots are the
+first k of its train split (`random.seed(42); random.shuffle(train)`, the first 90%)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import pytest
+
+from jglue_bench.data.sources import sample_dir
+from jglue_bench.fewshot import llm_jp_eval, scores
+from jglue_bench.fewshot.backends import check_backend
+from jglue_bench.fewshot.command import compose_fewshot_config
+from jglue_bench.fewshot.presets import load_preset, preset_names, protocol_label
+from jglue_bench.fewshot.run import prepare, rendered_prompts
+
+HEAD = "以下は、タスクを説明する指示と、文脈のある入力の組み合わせです。要求を適切に満たす応答を書きなさい。\n\n### 指示:\n"
+INSTRUCTIONS = {
+    "jnli": "前提と仮説の関係をentailment、contradiction、neutralの中から回答してください。それ以外には何も含めないこと"
+    "を厳守してください。\n\n制約：\n- 前提から仮説が、論理的知識や常識的知識を用いて導出可能である場合はentailmentと出力\n"
+    "- 前提と仮説が両立しえない場合はcontradictionと出力\n- そのいずれでもない場合はneutralと出力",
+    "jsts": "日本語の文ペアの意味がどのくらい近いかを判定し、類似度を0.0〜5.0までの間の値で付与してください。0.0に近いほど"
+    "文ペアの意味が異なり、5.0に近いほど文ペアの意味が似ていることを表しています。整数値のみを返し、それ以外には何も含めな"
+    "いことを厳守してください。",
+    "jcommonsenseqa": "質問と回答の選択肢を入力として受け取り、選択肢から回答を選択してください。なお、回答は選択肢の番号"
+    "（例：0）でするものとします。 回答となる数値をint型で返し、他には何も含めないことを厳守してください。",
+    "jsquad": "質問に対する回答を文章から一言で抽出してください。回答は名詞で答えてください。 それ以外には何も含めないこと"
+    "を厳守してください。",
+}
+
+
+def sample_of(task: str, doc: dict) -> tuple[str, str]:
+    """llm-jp-eval's (input, output) of one JGLUE row."""
+    if task == "jnli":
+        return f"前提：{doc['sentence1']}\n仮説：{doc['sentence2']}", doc["label_name"]
+    if task == "jsts":
+        return f"文1：{doc['sentence1']}\n文2：{doc['sentence2']}", str(doc["label"])
+    if task == "jcommonsenseqa":
+        choices = ",".join(f"{index}.{doc[f'choice{index}']}" for index in range(5))
+        return f"質問：{doc['question']}\n選択肢：{choices}", str(doc["label"])
+    return f"文章：{doc['context']}\n質問：{doc['question']}", doc["answers"]["text"][0]
+
+
+def expected_prompt(task: str, doc: dict, train: list[dict], shots: int) -> str:
+    pool = list(train)
+    random.seed(42)  # as llm-jp-eval's preprocessing does, through the global generator
+    random.shuffle(pool)
+    prompt = HEAD + INSTRUCTIONS[task]
+    for shot in pool[: int(len(pool) * 0.9)][:shots]:
+        shot_input, shot_output = sample_of(task, shot)
+        prompt += f"\n\n### 入力:\n{shot_input}\n\n### 応答:\n{shot_output}"
+    return prompt + f"\n\n### 入力:\n{sample_of(task, doc)[0]}\n\n### 応答:\n"
+
+
+@pytest.mark.parametrize(("preset", "task", "shots"), [("llm_jp_eval", "jsts", 4), ("llm_jp_eval", "jcommonsenseqa", 4),
+    ("llm_jp_eval", "jnli", 0), ("llm_jp_eval", "jsquad", 0), ("nejumi", "jcommonsenseqa", 2), ("nejumi", "jsquad", 0)])  # fmt: skip
+def test_prompts_equal_llm_jp_evals_template(preset, task, shots):
+    overrides = [f"preset={preset}", f"task={task}", "data.dir=null", f"num_fewshot={shots}"]
+    cfg = compose_fewshot_config(overrides)
+    shown = rendered_prompts(cfg, 2)
+    data = prepare(cfg, model_needed=False)
+    train = data.documents.get("train", [])
+    for shown_one, doc in zip(shown, data.documents["valid"][:2], strict=True):
+        assert shown_one["prompt"] == expected_prompt(task, doc, train, shots)
+        assert shown_one["target"] == sample_of(task, doc)[1]
+
+
+def test_the_real_train_split_gives_the_shots_llm_jp_eval_draws(real_data):
+    """On the real JSTS v1.1 train file (12,451 pairs): the shots are the first four of the shuffled 90%."""
+    cfg = compose_fewshot_config(["preset=llm_jp_eval", "task=jsts", f"data.dir={real_data}", "data.version=1.1"])
+    (shown,) = rendered_prompts(cfg, 1)
+    data = prepare(cfg, model_needed=False)
+    assert len(data.documents["train"]) == 12451
+    assert shown["prompt"] == expected_prompt("jsts", data.documents["valid"][0], data.documents["train"], 4)
+
+
+def test_nejumi_is_llm_jp_eval_at_two_and_zero_shots_on_its_three_jglue_tasks():
+    nejumi, base = load_preset("nejumi", _config_root()), load_preset("llm_jp_eval", _config_root())
+    # Nejumi 3's jaster list has jnli, jcommonsenseqa and jsquad; its "jsts" is commented out
+    assert {task: nejumi.shots(task) for task in nejumi.tasks} == dict.fromkeys(["jnli", "jcommonsenseqa", "jsquad"], 2)
+    assert nejumi.limit == 100 and base.limit is None  # its first 100 test samples per dataset
+    assert nejumi.tasks["jnli"]["config"]["description"] == base.tasks["jnli"]["config"]["description"]
+    assert protocol_label(nejumi, 2) == "fewshot/nejumi/2shot" and protocol_label(nejumi, 0) == "fewshot/nejumi/0shot"
+    assert protocol_label(base, 4) == "fewshot/llm_jp_eval/4shot"
+    for overrides, limit in (([], 100), (["limit=3"], 3)):
+        cfg = compose_fewshot_config(["preset=nejumi", "task=jnli", "data.dir=null", "num_fewshot=0", *overrides])
+        assert prepare(cfg, model_needed=False).limit == limit
+
+
+def _config_root():
+    from jglue_bench.config import config_dir
+
+    return config_dir()
+
+
+def test_answer_extraction_and_parsing_by_hand():
+    assert llm_jp_eval.extract_answer(" ｅｎｔａｉｌｍｅｎｔ \n\n### 入力:") == "entailment"  # NFKC, first block
+    assert llm_jp_eval.extract_answer("3\n4") == "3\n4"  # only a blank line ends the answer
+    assert llm_jp_eval.parse_float("約3.5点") == 3.5 and llm_jp_eval.parse_float("４.０") == -2.0  # not NFKC'd here
+    assert llm_jp_eval.parse_float("abc") == -2.0 and llm_jp_eval.parse_float("3.5.1") == -2.0
+
+
+def test_char_f1_is_fuzzywuzzys_token_sort_ratio_by_hand():
+    ratio = llm_jp_eval.token_sort_ratio
+    assert ratio("東京都", "東京") == 80  # common subsequence 2, lengths 3 + 2: 2 * 2 / 5
+    assert ratio("東京 タワー", "タワー、東京") == 100  # "、" is a separator; sorted tokens then agree
+    assert ratio("ABC", "abd") == 67  # lower-cased; 2 * 2 / 6 rounds to 67
+    assert ratio("", "東京") == 0 and ratio("。", "。") == 0  # empty after processing: 0, even for both
+    assert ratio("café", "cafe") == 86  # characters 128-255 dropped first: "caf" vs "cafe", 2 * 3 / 7
+
+
+def test_correlations_of_constant_answers_are_zero_as_llm_jp_eval_reports():
+    assert llm_jp_eval.pearson_of_pairs([(1.0, 3.0), (2.0, 3.0), (4.0, 3.0)]) == 0.0
+    assert llm_jp_eval.spearman_of_pairs([(1.0, 1.0), (2.0, -2.0), (4.0, 3.0)]) == pytest.approx(0.5)
+
+
+def test_format_rate_counts_answers_the_instruction_asks_for():
+    from jglue_bench.prepare.stage import task_spec
+
+    jnli = task_spec(compose_fewshot_config(["task=jnli"]))
+    rows = [{"prediction": "entailment"}, {"prediction": "含意"}, {"prediction": "neutral"}, {"prediction": ""}]
+    assert scores.llm_jp_eval_format_rate(rows, "exact_match", jnli) == 50.0
+    jsts = task_spec(compose_fewshot_config(["task=jsts"]))
+    rows = [{"prediction": "3.5"}, {"prediction": "約3"}, {"prediction": "7"}, {"prediction": "0"}]
+    assert scores.llm_jp_eval_format_rate(rows, "correlation", jsts) == 50.0
+
+
+def run_on_the_sample(jglue_bench_cli, model, tmp_path, *arguments: str) -> tuple[dict, list[dict]]:
+    """`jglue-bench fewshot ARGUMENTS` over the bundled sample with `model`: its record and dev predictions."""
+    out = tmp_path / "out"
+    code, _, stderr = jglue_bench_cli(
+        "fewshot", f"model.pretrained={model}", "data.dir=null", *arguments, f"output_dir={out}",
+        f"results.path={tmp_path / 'runs.jsonl'}",
+    )  # fmt: skip
+    assert code == 0, stderr
+    record = json.loads((out / "record.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in (out / "predictions-valid.jsonl").read_text(encoding="utf-8").splitlines()]
+    return record, rows
+
+
+def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_decoder, tmp_path):
+    arguments = ["preset=llm_jp_eval", "task=jsts", "model.dtype=float32", "limit=4"]
+    record, rows = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
+    assert record["protocol"] == "fewshot/llm_jp_eval/4shot"
+    assert record["fewshot"]["source_data_version"] == "1.1" and record["task"]["data_version"] == "1.3"
+    assert set(record["metrics"]) == {"pearson", "spearman", "format_rate"}
+    assert len(rows) == 4 and all(row["prompt"].endswith("### 応答:\n") for row in rows)
+    assert all(row["prediction"] == llm_jp_eval.extract_answer(row["generation"]) for row in rows)
+    pairs = [(float(row["gold"]), llm_jp_eval.parse_float(row["prediction"])) for row in rows]
+    assert record["metrics"]["pearson"] == pytest.approx(100 * llm_jp_eval.pearson_of_pairs(pairs), abs=1e-3)
+    assert record["chance"]["valid"]["pearson"] == 0.0
+    throughput = record["throughput"]
+    assert throughput["backend"] == "hf" and throughput["examples"] == 4
+    assert throughput["examples_per_s"] > 0 and throughput["tokens_per_s"] > 0
+
+
+@pytest.mark.slow  # 2 s; char_f1 goes through the same metric wiring as the JSTS run above
+def test_jsquad_answers_are_scored_with_llm_jp_evals_char_f1(jglue_bench_cli, tiny_decoder, tmp_path):
+    arguments = ["preset=llm_jp_eval", "task=jsquad", "limit=1", "num_fewshot=0", "max_gen_toks=6"]
+    record, (row,) = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
+    expected = llm_jp_eval.token_sort_ratio(row["prediction"], llm_jp_eval.normalize(row["gold"]))
+    assert record["metrics"]["char_f1"] == pytest.approx(expected, abs=1e-3)
+    assert {"f1", "exact_match_all_golds", "format_rate"} <= set(record["metrics"])
+
+
+def test_jnli_without_its_train_file_is_one_line_and_zero_shot_works(jglue_bench_cli, tmp_path):
+    data = tmp_path / "datasets"
+    (data / "jnli-v1.1").mkdir(parents=True)
+    shutil.copy(sample_dir() / "jnli-v1.3" / "valid-v1.3.json", data / "jnli-v1.1" / "valid-v1.1.json")
+    arguments = ["fewshot", "preset=llm_jp_eval", "task=jnli", f"data.dir={data}", "data.version=1.1"]
+    code, _, stderr = jglue_bench_cli(*arguments, "model.pretrained=unused", f"output_dir={tmp_path / 'out'}")
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert "train-v1.1.json does not exist" in lines[0] and "num_fewshot=0" in lines[0]
+    code, stdout, stderr = jglue_bench_cli(*arguments, "num_fewshot=0", "show_prompts=1")
+    assert code == 0, stderr
+    assert json.loads(stdout.strip().splitlines()[-1])["prompt"].startswith(HEAD + INSTRUCTIONS["jnli"])
+
+
+def v13_test_cases() -> list:
+    """Every (preset, prompt version, task) whose task has a v1.3 test file in JGLUE (JCoLA and MARC-ja have none)."""
+    cases = []
+    for name in preset_names(_config_root()):
+        document = load_preset(name, _config_root())
+        versions = [None] if document.prompt_version is None else ["0.2", "0.3"] if name == "stability_ja" else [None]
+        for version in versions:
+            for task in load_preset(name, _config_root(), version).tasks:
+                if task in ("jnli", "jsts", "jsquad", "jcommonsenseqa"):
+                    # quick: llm_jp_eval's three small files; JSQuAD's (1 s each) and the other presets' with -m slow
+                    marks = () if name == "llm_jp_eval" and task != "jsquad" else (pytest.mark.slow,)
+                    cases.append(pytest.param(name, version, task, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("preset", "version", "task"), v13_test_cases())
+def test_every_preset_scores_the_v13_test_split(real_data, preset, version, task):
+    test_file = real_data / f"{task}-v1.3" / "test-v1.3.json"
+    if not test_file.is_file():
+        pytest.skip(f"{test_file} not found")
+    overrides = [f"preset={preset}", f"task={task}", f"data.dir={real_data}", "data.version=1.3"]
+    overrides += ["data.eval_split=test", "num_fewshot=0", *([f"prompt_version={version}"] if version else [])]
+    cfg = compose_fewshot_config(overrides)
+    (shown,) = rendered_prompts(cfg, 1)
+    data = prepare(cfg, model_needed=False)
+    assert data.eval_splits == ["test"] and data.splits["test"].file.path.name == "test-v1.3.json"
+    first = data.documents["test"][0]
+    assert shown["id"] == first["id"] or preset == "stability_ja"  # jp-stable scores its documents shuffled
+    assert str(first.get("question") or first.get("sentence1"))[:10] in shown["prompt"] or preset == "stability_ja"
+
+
+def test_vllm_without_its_package_is_one_line_naming_the_install(jglue_bench_cli, monkeypatch, tmp_path):
+    import jglue_bench.fewshot.backends as backends
+
+    monkeypatch.setattr(backends, "find_spec", lambda name: None)
+    code, _, stderr = jglue_bench_cli(
+        "fewshot", "backend=vllm", "model.pretrained=unused", "limit=1", f"output_dir={tmp_path / 'out'}"
+    )
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert "needs the vllm package" in lines[0] and "pip install 'jglue-bench[vllm]'" in lines[0]
+
+
+def test_vllm_without_a_gpu_is_one_line(monkeypatch):
+    import torch
+
+    import jglue_bench.fewshot.backends as backends
+    from jglue_bench.errors import UserError
+
+    monkeypatch.setattr(backends, "find_spec", lambda name: object())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UserError, match=r"needs a CUDA GPU .* run backend=hf"):
+        check_backend("vllm")
