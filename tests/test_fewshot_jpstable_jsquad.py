@@ -60,8 +60,6 @@ def test_each_question_generates_at_most_its_longest_gold_answer(tiny_decoder):
 
 
 def test_jasquad_by_hand():
-    pytest.importorskip("neologdn", reason="the jp-stable extra (neologdn, emoji) is not installed")
-    pytest.importorskip("emoji", reason="the jp-stable extra (neologdn, emoji) is not installed")
     doc = {"answers": {"text": ["東京タワー", "タワー"]}}
     # emoji dropped, then neologdn (full-width Latin to ASCII, spaces between Japanese characters removed)
     assert jasquad.scores_of(doc, ["東京 タワー😀"]) == {"exact_match": 1.0, "jasquad_f1": 1.0}
@@ -89,8 +87,6 @@ def test_a_missing_jp_stable_extra_is_one_line(jglue_bench_cli, monkeypatch, tmp
 
 
 def test_a_run_scores_with_jasquad(jglue_bench_cli, tiny_decoder, tmp_path):
-    pytest.importorskip("neologdn", reason="the jp-stable extra (neologdn, emoji) is not installed")
-    pytest.importorskip("emoji", reason="the jp-stable extra (neologdn, emoji) is not installed")
     arguments = ["preset=stability_ja", "task=jsquad", "limit=2", "num_fewshot=0"]
     record, rows = run_on_the_sample(jglue_bench_cli, tiny_decoder, tmp_path, *arguments)
     assert record["protocol"] == "fewshot/stability_ja/v0.3/0shot"

@@ -82,7 +82,8 @@ def test_committed_files_follow_the_schema(committed):
         "cl_tohoku_bert_japanese_readme": 14,
         "studio_ousia_luke_readme": 10,
         "llm_jp_modernbert_readme": 3,
-        "stability_jp_stable_harness": 5 * 3,  # 5 models x JCommonsenseQA, JNLI, MARC-ja (few-shot)
+        # 5 models x JCommonsenseQA, JNLI, MARC-ja, and JSQuAD's exact match and jasquad F1 (few-shot)
+        "stability_jp_stable_harness": 5 * 3 + 5 * 2,
     }
 
 
@@ -98,7 +99,12 @@ def test_every_source_states_its_protocol_with_one_label(committed):
         "cl_tohoku_bert_japanese_readme": {"jglue_grid_fixed_seed"},
         "studio_ousia_luke_readme": {"unstated"},
         "llm_jp_modernbert_readme": {"wider_grid_max"},
-        "stability_jp_stable_harness": {"fewshot/stability_ja/v0.2/3shot", "fewshot/stability_ja/v0.3/3shot"},
+        "stability_jp_stable_harness": {
+            "fewshot/stability_ja/v0.2/3shot",
+            "fewshot/stability_ja/v0.3/3shot",
+            "fewshot/stability_ja/v0.2/2shot",
+            "fewshot/stability_ja/v0.3/2shot",
+        },
     }
     # the source's own words moved into notes when the column became a label
     [jglue] = [
@@ -292,6 +298,14 @@ def test_the_checker_refuses_exact_match_above_f1_of_the_same_evaluation(tmp_pat
     )
     with pytest.raises(UserError, match=r"line 2: exact_match 88 is above the f1 87.9 of the same evaluation"):
         load_published(path)
+    # jp-stable's F1 over MeCab words is held to the same bound
+    words = write_csv(
+        tmp_path,
+        [row(task="jsquad", metric="exact_match", value="58.4"), row(task="jsquad", metric="jasquad_f1", value="58.3")],
+        name="words.csv",
+    )
+    with pytest.raises(UserError, match=r"line 2: exact_match 58.4 is above the jasquad_f1 58.3 of the same"):
+        load_published(words)
     # the same numbers on different splits are two evaluations: nothing impossible
     fine = write_csv(
         tmp_path,

@@ -29,6 +29,7 @@ METRIC_RANGES = {
     "balanced_accuracy": (0.0, 100.0),
     "exact_match": (0.0, 100.0),
     "f1": (0.0, 100.0),
+    "jasquad_f1": (0.0, 100.0),  # jp-stable's JSQuAD F1 over MeCab words (fewshot/stability_ja)
     "pearson": (-100.0, 100.0),
     "spearman": (-100.0, 100.0),
     "mcc": (-100.0, 100.0),
@@ -194,13 +195,14 @@ def impossible_claims(scores: Iterable[PublishedScore]) -> list[str]:
             )
         seen[key] = score
     for key, exact in seen.items():
-        f1 = seen.get((*key[:-1], "f1"))
-        # Character F1 of an exact match is 1, so per question F1 >= EM, and so is the mean.
-        if key[-1] == "exact_match" and f1 is not None and exact.value > f1.value:
-            problems.append(
-                f"{exact.origin}: exact_match {exact.value:g} is above the f1 {f1.value:g} of the "
-                f"same evaluation ({f1.origin})"
-            )
+        # The F1 of an exact match is 1 (characters, or jp-stable's MeCab words), so per question F1 >= EM, and so
+        # is the mean.
+        for f1 in (seen.get((*key[:-1], name)) for name in ("f1", "jasquad_f1")):
+            if key[-1] == "exact_match" and f1 is not None and exact.value > f1.value:
+                problems.append(
+                    f"{exact.origin}: exact_match {exact.value:g} is above the {f1.metric} {f1.value:g} of the "
+                    f"same evaluation ({f1.origin})"
+                )
     return problems
 
 
