@@ -65,3 +65,47 @@ def test_models_lists_the_decoders_with_their_published_rows(jglue_bench_cli):
     assert set(rows) == {path.stem for path in DECODERS}
     assert rows["open_calm_7b"]["published_rows"] == 3 and rows["causal_lm"]["pretrained"] is None
     assert rows["rinna_japanese_gpt_neox_3_6b"]["use_fast_tokenizer"] is False
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def as_hub_cache(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    """`folder` laid out as the hub cache holds a download of jglue-bench/tiny-decoder (snapshots/COMMIT,
+    refs/main), and the hub offline."""
+    repo = tmp_path / "hub" / "models--jglue-bench--tiny-decoder"
+    shutil.copytree(folder, repo / "snapshots" / COMMIT)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT, encoding="utf-8")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+
+
+def test_hub_commit_reads_the_snapshot_a_load_used(tmp_path, monkeypatch):
+    from jglue_bench.fewshot.backends import hub_commit
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "config.json").write_text("{}", encoding="utf-8")
+    as_hub_cache(weights, tmp_path, monkeypatch)
+    assert hub_commit("jglue-bench/tiny-decoder", None) == COMMIT
+    assert hub_commit("jglue-bench/tiny-decoder", "main") == COMMIT
+    assert hub_commit("jglue-bench/not-downloaded", None) is None
+    assert hub_commit(str(weights), None) is None  # a local folder has no hub commit
+
+
+@pytest.mark.slow
+def test_a_hub_id_records_the_commit_its_weights_were_read_at(jglue_bench_cli, tiny_decoder, tmp_path, monkeypatch):
+    # read offline by hub id from the cache: the record names the commit, the pin for an unpinned config
+    as_hub_cache(tiny_decoder, tmp_path, monkeypatch)
+    out = tmp_path / "out"
+    code, _, stderr = jglue_bench_cli(
+        "fewshot", "preset=ja_leaderboard", "task=jcommonsenseqa", "model.pretrained=jglue-bench/tiny-decoder",
+        "model.dtype=float32", "data.dir=null", "limit=2", f"output_dir={out}", f"results.path={tmp_path / 'r.jsonl'}",
+    )  # fmt: skip
+    assert code == 0, stderr
+    model = json.loads((out / "record.json").read_text(encoding="utf-8"))["model"]
+    assert model["pretrained"] == "jglue-bench/tiny-decoder" and model["revision"] is None
+    assert model["commit"] == COMMIT

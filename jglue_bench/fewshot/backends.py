@@ -72,6 +72,17 @@ def load_model(cfg: DictConfig):
         raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
 
 
+def hub_commit(pretrained: str, revision: str | None) -> str | None:
+    """The hub commit a model's weights were read at, from the cache its load just filled (snapshots/COMMIT/...);
+    None for a local folder or a file not in the cache: the pin for a config whose `revision` is unpinned."""
+    if Path(pretrained).expanduser().is_dir():
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(pretrained, "config.json", revision=revision or "main")
+    return Path(cached).parent.name if isinstance(cached, str) else None
+
+
 def _device(choice: str) -> str:
     if choice != "auto":
         return choice

@@ -24,7 +24,14 @@ import jglue_bench
 from jglue_bench.config import config_dir
 from jglue_bench.errors import UserError
 from jglue_bench.fewshot import scores
-from jglue_bench.fewshot.backends import check_backend, count_throughput, load_model, quiet_lm_eval, throughput_record
+from jglue_bench.fewshot.backends import (
+    check_backend,
+    count_throughput,
+    hub_commit,
+    load_model,
+    quiet_lm_eval,
+    throughput_record,
+)
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
 from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
@@ -303,6 +310,7 @@ def build_fewshot_record(
             "name": cfg.model.name,
             "pretrained": str(cfg.model.pretrained),
             "revision": cfg.model.get("revision"),
+            "commit": hub_commit(str(cfg.model.pretrained), cfg.model.get("revision")),
             "dtype": cfg.model.get("dtype"),
             "published": cfg.model.get("published"),
             # vLLM's engine (lm.model there) is no torch module: its parameters are not counted
