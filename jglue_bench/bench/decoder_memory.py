@@ -13,7 +13,7 @@ Memory, in bytes, of what the loop allocates:
 - gradients and AdamW's two moments: of the trainable parameters only, each in its parameter's dtype (torch's
   AdamW keeps its states so). The loop keeps no separate float32 master copy: with trainer.precision=bf16,
   autocast computes in bfloat16 while the weights stay in the dtype they were loaded in, so a full fine-tune of a
-  bfloat16 checkpoint updates bfloat16 weights (load it as float32 for float32 masters: --weights-dtype float32);
+  bfloat16 checkpoint updates bfloat16 weights (--weights-dtype float32 estimates float32 weights instead);
 - activations: what backward needs, per layer and token, times batch x length (x choices for multiple choice):
   the inputs of the norms, q, k, v and the attention output (SDPA's fused kernels keep no length x length
   matrix), the MLP's gate, up and activation outputs; a Linear's input only where its weight trains or carries an
