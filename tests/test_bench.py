@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import shared_models_dir
 
 from jglue_bench.bench.common import save_result
 from jglue_bench.support.markdown import markdown_table
@@ -138,3 +139,61 @@ def test_markdown_table_aligns_numbers_right():
     table = markdown_table(["name", "value"], [["a", 1234.5], ["bb", 0.5]])
     assert table.splitlines()[2] == "| a    | 1,234 |"
     assert table.splitlines()[1].endswith("-:|")
+
+
+@pytest.mark.slow
+def test_bench_train_decoder_with_lora_starts_both_sides_from_the_same_peft_model(real_data, tmp_path, capsys):
+    """A random Llama over the llm-jp v3 tokenizer with LoRA: both sides run and print their ratio, and the model
+    HF Trainer copies is, tensor for tensor, the one train(cfg) starts from (same adapters, same head)."""
+    from unittest import mock
+
+    import torch
+
+    from jglue_bench.bench import train
+    from jglue_bench.train import loop as train_loop
+
+    if not (shared_models_dir() / "llm-jp-tokenizer-v3").is_dir():
+        pytest.skip("the llm-jp v3 tokenizer is not under JGLUE_MODELS_DIR")
+    built, started = {}, {}
+    make_loop, shared_inputs = train_loop.make_loop, train.shared_inputs
+
+    def spy_ours(cfg, accelerator, model, *rest, **settings):
+        started["ours"] = {name: tensor.detach().clone() for name, tensor in model.named_parameters()}
+        started["ours_trainable"] = {name for name, tensor in model.named_parameters() if tensor.requires_grad}
+        return make_loop(cfg, accelerator, model, *rest, **settings)
+
+    def spy_shared(cfg):
+        built["inputs"] = shared_inputs(cfg)
+        return built["inputs"]
+
+    with mock.patch.object(train_loop, "make_loop", spy_ours), mock.patch.object(train, "shared_inputs", spy_shared):
+        train.run(
+            real_data,
+            None,
+            train_samples=32,
+            eval_samples=16,
+            out_dir=tmp_path,
+            sides=("hf_dynamic", "ours"),
+            model="llama",
+            peft="lora",
+        )
+    assert last_line(capsys).startswith("ratio train samples/s: ours/best HF (hf_dynamic)")
+    result = saved(tmp_path, "train")
+    assert result["settings"]["peft"] == "lora" and "llama" in result["settings"]["model"]
+    assert all(side["train_samples_per_s"] > 0 for side in result["sides"].values())
+    template = dict(built["inputs"][0].named_parameters())
+    assert set(template) == set(started["ours"])
+    assert {name for name, tensor in template.items() if tensor.requires_grad} == started["ours_trainable"]
+    assert any("lora_A" in name for name in started["ours_trainable"])
+    for name, tensor in template.items():
+        assert torch.equal(tensor, started["ours"][name]), name
+
+
+def test_bench_train_lora_on_an_encoder_is_one_line(tmp_path):
+    from jglue_bench.bench import train
+    from jglue_bench.errors import UserError
+
+    with pytest.raises(UserError, match="--peft lora: LoRA is benchmarked on decoders; add --model FAMILY"):
+        train.model_choice("tohoku_bert", None, tmp_path, "lora")
+    with pytest.raises(UserError, match="one of .*llama, qwen2, gemma"):
+        train.model_choice("gpt9", None, tmp_path, "none")

@@ -14,10 +14,12 @@ EXAMPLES = {
     "tokenize": "example: jglue-bench bench tokenize --data-dir ~/JGLUE/datasets --vocab ~/bandainamco/vocab.txt",
     "padding": "example: jglue-bench bench padding --data-dir ~/JGLUE/datasets",
     "train": "example: jglue-bench bench train --data-dir ~/JGLUE/datasets --train-samples 3200 --epochs 1 "
-    "--model xlm_roberta",
+    "--model xlm_roberta\n"
+    "         jglue-bench bench train --data-dir ~/JGLUE/datasets --model llama --peft lora --sides hf_dynamic ours",
     "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
     "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
-    "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2",
+    "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2\n"
+    "         jglue-bench bench estimate --decoder ~/models/llm-jp-3-1.8b/config.json --peft lora --lora-r 16",
 }
 
 
@@ -65,9 +67,17 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         "--model",
         default=None,
         metavar="FAMILY[=FOLDER]",
-        help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...): a random "
+        help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...) or a decoder "
+        "family (llama, qwen2, gemma: over the llm-jp v3 or sarashina tokenizer in $JGLUE_MODELS_DIR): a random "
         "model of it at the benchmark's size, or FOLDER, one in the family's hub layout "
         "(default: random DistilBERT over BandaiNamco's vocabulary)",
+    )
+    train.add_argument(
+        "--peft",
+        choices=["none", "lora"],
+        default="none",
+        help="lora: the same LoRA adapters (model.peft's defaults: r 8, alpha 16, q/k/v/o) on every side; "
+        "decoder families only (default: none, every weight trains)",
     )
     train.add_argument(
         "--repeats",
@@ -133,7 +143,35 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         "--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (default: H100 SXM, 989)"
     )
     estimate.add_argument("--mfu", type=float, default=0.2, help="assumed fraction of the peak reached (default 0.2)")
+    add_decoder_estimate_arguments(estimate)
     return bench
+
+
+def add_decoder_estimate_arguments(estimate: argparse.ArgumentParser) -> None:
+    estimate.add_argument(
+        "--decoder",
+        metavar="CONFIG",
+        default=None,
+        help="estimate a decoder LLM's training memory per task instead: a config.json, a folder holding one, or a "
+        "decoder model config (e.g. llm_jp_3_1_8b) whose config.json is in the local hub cache; no weights are read",
+    )
+    estimate.add_argument("--peft", choices=["none", "lora"], default="lora", help="with --decoder (default lora)")
+    estimate.add_argument("--lora-r", type=int, default=8, help="LoRA rank with --decoder --peft lora (default 8)")
+    estimate.add_argument(
+        "--lora-targets",
+        nargs="+",
+        default=None,
+        help="LoRA target modules (default: q_proj k_proj v_proj o_proj on Llama, Qwen2, Gemma; peft's otherwise)",
+    )
+    estimate.add_argument(
+        "--weights-dtype",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        default="auto",
+        help="dtype the weights are loaded in (default auto: the checkpoint's, as train loads them)",
+    )
+    estimate.add_argument(
+        "--precision", choices=["fp32", "bf16", "fp16"], default="bf16", help="trainer.precision (default bf16)"
+    )
 
 
 def run_estimate(args) -> None:
@@ -141,6 +179,15 @@ def run_estimate(args) -> None:
 
     from jglue_bench.bench import common, estimate
 
+    if args.decoder:
+        from jglue_bench.bench.decoder_estimate import run_decoder
+
+        peft = None
+        if args.peft == "lora":
+            peft = {"method": "lora", "r": args.lora_r, "alpha": 2 * args.lora_r, "dropout": 0.0}
+            peft["target_modules"] = args.lora_targets
+        run_decoder(args.decoder, peft, args.weights_dtype, args.precision, args.out_dir)
+        return
     jcola = args.jcola_dir or (Path(os.environ["JCOLA_DATA_DIR"]) if os.environ.get("JCOLA_DATA_DIR") else None)
     files = (common.data_dir(args.data_dir), common.vocab_file(args.vocab))
     settings = (jcola, args.peak_tflops, args.mfu, args.out_dir)
@@ -220,6 +267,7 @@ def run_train(args) -> None:
         repeats=args.repeats,
         learning_rate=args.learning_rate,
         model=args.model,
+        peft=args.peft,
     )
 
 

@@ -43,9 +43,10 @@ def run(
     repeats: int = 1,
     learning_rate: float = 5e-5,
     model: str | None = None,
+    peft: str = "none",
 ) -> dict:
     with tempfile.TemporaryDirectory(prefix="jglue-bench-train-") as work:
-        model_overrides, model_label = model_choice(model, vocab, Path(work))
+        model_overrides, model_label = model_choice(model, vocab, Path(work), peft)
         cfg = ours_config(
             data, model_overrides, version, train_samples, eval_samples, epochs, seed, Path(work), learning_rate
         )
@@ -72,26 +73,36 @@ def run(
     }
     return report_sides(
         measured,
-        {**settings, **inputs(data, vocab, version), "repeats": repeats, "model": model_label},
+        {**settings, **inputs(data, vocab, version), "repeats": repeats, "model": model_label, "peft": peft},
         train_samples,
         eval_samples,
         out_dir,
     )
 
 
-def model_choice(model: str | None, vocab: Path | None, work: Path) -> tuple[list[str], str]:
+def model_choice(model: str | None, vocab: Path | None, work: Path, peft: str = "none") -> tuple[list[str], str]:
     """Config overrides for the model under test, and its label: DESIGN's random DistilBERT over BandaiNamco's
-    vocabulary by default, else a family's random model (or the given folder of that family)."""
-    if model is None:
-        name = "random_distilbert_4x256_bandainamco_vocab"
-        return random_distilbert_overrides(vocab, ARCHITECTURE, name), name
+    vocabulary by default, else a family's random model (or the given folder of that family); a decoder family
+    (decoder_models) with LoRA when `peft` is lora."""
+    from jglue_bench.bench.decoder_models import DECODER_FAMILIES, decoder_overrides, is_decoder_family
     from jglue_bench.errors import UserError
     from jglue_bench.train.random_families import BENCH_SIZES, FAMILIES, cached_family
 
-    family, _, folder = model.partition("=")
+    family, _, folder = (model or "").partition("=")
+    if peft != "none" and not is_decoder_family(family):
+        raise UserError(
+            f"bench train --peft {peft}: LoRA is benchmarked on decoders; add --model FAMILY with FAMILY one of "
+            f"{', '.join(DECODER_FAMILIES)}."
+        )
+    if model is None:
+        name = "random_distilbert_4x256_bandainamco_vocab"
+        return random_distilbert_overrides(vocab, ARCHITECTURE, name), name
+    if is_decoder_family(family):
+        return decoder_overrides(family, folder, work, peft)
     if family not in FAMILIES:
         raise UserError(
-            f"bench train --model {model}: expected FAMILY or FAMILY=FOLDER with FAMILY one of {', '.join(FAMILIES)}."
+            f"bench train --model {model}: expected FAMILY or FAMILY=FOLDER with FAMILY one of "
+            f"{', '.join([*FAMILIES, *DECODER_FAMILIES])}."
         )
     path = Path(folder).expanduser() if folder else cached_family(family, work / "models", BENCH_SIZES)
     if not (path / "config.json").is_file():
@@ -179,18 +190,21 @@ def ours_run(cfg, work: Path) -> dict[str, Any]:
 
 def shared_inputs(cfg):
     """The model every HF side copies (built as train(cfg) builds ours: build_model seeds its initialisation, so
-    the weights are the same), the tokenizer, and the training and dev examples train(cfg) reads."""
+    the weights are the same; a decoder's LoRA adapters drawn next, as there), the tokenizer (a decoder's padded as
+    ours is), and the training and dev examples train(cfg) reads."""
     import torch
 
+    from jglue_bench.bench.decoder_models import with_adapter
     from jglue_bench.prepare.stage import read_split, task_spec
     from jglue_bench.tasks import kind_module
     from jglue_bench.tokenization import load_tokenizer
+    from jglue_bench.train.decoders import ready_tokenizer
     from jglue_bench.train.modeling import build_model
 
     spec = task_spec(cfg)
-    tokenizer = load_tokenizer(cfg.model, cfg.data.cache_dir)
+    tokenizer = ready_tokenizer(cfg.model, load_tokenizer(cfg.model, cfg.data.cache_dir))
     torch.manual_seed(cfg.seed)  # as train(cfg) seeds before building: a pretrained body's new head is the same
-    model = build_model(cfg.model, spec, kind_module(spec.kind), tokenizer, cfg.seed)
+    model = with_adapter(build_model(cfg.model, spec, kind_module(spec.kind), tokenizer, cfg.seed), cfg.model)
     train_examples = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples).examples
     eval_examples = read_split(spec, cfg.data, "valid", cfg.data.max_eval_samples).examples
     return model, tokenizer, train_examples, eval_examples
