@@ -107,6 +107,23 @@ def test_multirun_sweeps_write_one_record_per_job(tmp_path, jglue_bench_cli):
     assert code == 0 and out.count("| jnli ") == 2
 
 
+def test_a_sweep_whose_cells_fail_lists_them_and_exits_2(tmp_path, jglue_bench_cli):
+    # a model.pretrained path in the overrides once nested the job folders, and the failed cells went unseen (exit 0)
+    missing = tmp_path / "no" / "such" / "folder"
+    code, out, err = jglue_bench_cli(
+        "train", "-m", "task=jsts", "model=causal_lm", f"model.pretrained={missing}", "learning_rate=1e-4,2e-4",
+        f"output_dir={tmp_path / 'sweep'}",
+    )  # fmt: skip
+    assert code == 2
+    assert err.count(f"model.pretrained {missing}: no such folder") == 2
+    assert "2 cells failed:" in out
+    assert f"learning_rate=0.0002 model=causal_lm task=jsts: model.pretrained {missing}: no such folder" in out
+    assert sorted(path.name for path in (tmp_path / "sweep").iterdir() if path.is_dir()) == [
+        "0_learning_rate=0.0001,model=causal_lm,task=jsts",
+        "1_learning_rate=0.0002,model=causal_lm,task=jsts",
+    ]
+
+
 def test_data_verify_on_the_real_files(tmp_path, real_data):
     result = run_cli("data", "verify", "--dir", str(real_data), "--version", "1.3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -84,6 +84,26 @@ def test_the_paper_choice_is_the_best_cell_on_dev():
     assert chosen["hyperparameters"] == {"learning_rate": 3e-5, "num_train_epochs": 4}  # a tie: the earlier
 
 
+def test_a_lora_grid_and_a_full_fine_tune_of_the_same_model_are_chosen_apart():
+    from jglue_bench.report.tables import paper_choices
+
+    lora = {"method": "lora", "r": 8, "alpha": 16, "target_modules": ["q_proj", "v_proj"]}
+    full = [record("jnli", 1e-4, 1, 90.0), record("jnli", 3e-4, 1, 40.0)]
+    adapted = [record("jnli", 1e-4, 1, 50.0), record("jnli", 3e-4, 1, 70.0)]
+    for cell in adapted:
+        cell["model"]["peft"] = lora
+    pretrained = "line-corporation/line-distilbert-base-japanese"
+    # the same hyperparameters are two cells: a LoRA run does not replace the full fine-tune's score
+    chosen = best_cell(
+        paper_cells(full + adapted, "jnli", "line_distilbert", pretrained, "1.3", {"method": "lora", "r": 8})
+    )
+    assert chosen["metrics"]["accuracy"] == 70.0 and chosen["model"]["peft"] == lora
+    chosen = best_cell(paper_cells(full + adapted, "jnli", "line_distilbert", pretrained, "1.3", {"method": None}))
+    assert chosen["metrics"]["accuracy"] == 90.0
+    rows = {choice.key[0]: choice.scores["valid"]["accuracy"] for choice in paper_choices(full + adapted)}
+    assert rows == {"line_distilbert": 90.0, "line_distilbert+lora r8": 70.0}
+
+
 def test_each_task_gets_its_own_grid_and_command_line_keys_stay():
     grids = {"jnli": {"learning_rate": [5e-5, 3e-5], "num_train_epochs": [3, 4]}, "mine": {"learning_rate": [1e-3]}}
     assert expand_by_grid(["task=mine"], grids.get) == [["task=mine", "learning_rate=0.001"]]

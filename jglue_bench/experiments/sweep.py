@@ -33,9 +33,7 @@ class SweepSummary(Callback):
         if records:
             print(f"\nsweep {sweep_dir}: {len(records)} runs\n")
             print(markdown_table(records))
-        failed = [
-            json.loads(path.read_text(encoding="utf-8")) for path in sorted(sweep_dir.glob(f"*/{FAILED_CELL_FILE}"))
-        ]
+        failed = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(sweep_dir.rglob(FAILED_CELL_FILE))]
         SweepSummary.failed_cells = failed
         if failed:
             print(f"\n{len(failed)} cell{'s' * (len(failed) != 1)} failed:")

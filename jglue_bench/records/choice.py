@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from jglue_bench.errors import UserError
 
 CHOSEN_KEYS = ("learning_rate", "num_train_epochs", "batch_size", "max_seq_length")
@@ -35,10 +37,31 @@ class CellChoice:
     unscored: int  # cells without a dev score
 
 
+def peft_label(peft: Mapping[str, Any] | None) -> str | None:
+    """The label "lora r8": what sets a parameter-efficient fine-tune apart from a full one of the same model (None: every
+    weight fine-tuned). Reports and the paper protocol's choice keep the two apart."""
+    if not peft or peft.get("method") is None:
+        return None
+    return f"{peft['method']} r{peft.get('r')}"
+
+
+def model_label(record: Mapping[str, Any]) -> str:
+    """The model as reports name it: the config's name, with its PEFT setting where one was used
+    ("causal_lm+lora r8")."""
+    model = record["model"]
+    peft = peft_label(model.get("peft"))
+    return f"{model['name']}+{peft}" if peft else str(model["name"])
+
+
 def paper_cells(
-    records: Iterable[Mapping[str, Any]], task: str, model: str, pretrained: Any, data_version: str | None
+    records: Iterable[Mapping[str, Any]],
+    task: str,
+    model: str,
+    pretrained: Any,
+    data_version: str | None,
+    peft: Mapping[str, Any] | None = None,
 ) -> list[Mapping[str, Any]]:
-    """The paper protocol's training records for one task and model (scored on dev)."""
+    """The paper protocol's training records for one task, model and PEFT setting (scored on dev)."""
     return [
         record
         for record in records
@@ -47,6 +70,7 @@ def paper_cells(
         and record["task"]["name"] == task
         and record["model"]["name"] == model
         and record["model"].get("pretrained") == pretrained
+        and peft_label(record["model"].get("peft")) == peft_label(peft)
         and (data_version is None or record["task"].get("data_version") == data_version)
         and record.get("split") == "valid"
     ]
@@ -85,8 +109,9 @@ def paper_choice(key: str, *, _root_: Any) -> Any:
     if key not in CHOSEN_KEYS:
         raise UserError(f"paper_choice: {key!r} is not a chosen hyperparameter ({', '.join(CHOSEN_KEYS)}).")
     task, model = str(_root_.task.name), str(_root_.model.name)
+    peft = OmegaConf.to_container(_root_.model.peft, resolve=True) if "peft" in _root_.model else None
     cells = paper_cells(
-        read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained, "1.3"
+        read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained, "1.3", peft
     )
     chosen = best_cell(cells)
     if chosen is None:

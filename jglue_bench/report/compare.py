@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jglue_bench.records.choice import finite, group_by
+from jglue_bench.records.choice import finite, group_by, model_label
 from jglue_bench.records.published import PROTOCOLS, PublishedScore
 from jglue_bench.report.tables import (
     METRIC_ORDER,
@@ -183,7 +183,7 @@ def efficiency_key(record: dict[str, Any]) -> tuple:
     """What one efficiency row groups: model, task, device, precision, processes."""
     device = record.get("device") or {}
     return (
-        record["model"]["name"],
+        model_label(record),
         record["task"]["name"],
         str(device.get("name") or device.get("type") or "?"),
         str(device.get("precision") or "?"),

@@ -24,6 +24,7 @@ from jglue_bench.records.choice import (
     hyperparameter_text,
     latest_scores,
     main_metric_of,
+    model_label,
     recency,
     split_scores,
 )
@@ -117,7 +118,7 @@ def data_label(version: str, split: str = "") -> str:
 
 
 def evaluation_key(record: dict[str, Any]) -> tuple[str, str, str]:
-    return (record["model"]["name"], record["task"]["name"], version_of(record))
+    return (model_label(record), record["task"]["name"], version_of(record))
 
 
 def evaluation_order(key: tuple[str, str, str]) -> tuple:
@@ -153,7 +154,7 @@ def runs_table(records: Sequence[dict[str, Any]]) -> Table:
             rows.append(
                 {
                     "task": task["name"],
-                    "model": record["model"]["name"],
+                    "model": model_label(record),
                     "method": method_of(record),
                     "chance": chance_text(record, split),
                     "data": f"{version}{str(task.get('data_source') or '').replace('bundled-sample', 'sample')}",
@@ -490,8 +491,8 @@ def fewshot_scores(records: Sequence[dict[str, Any]]) -> list[Score]:
 
 
 def published_ids(records: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Model name -> its published id; the latest record decides if a model's config changed its key."""
-    return {record["model"]["name"]: published_id(record) for record in sorted(records, key=recency)}
+    """Model label -> its published id; the latest record decides if a model's config changed its key."""
+    return {model_label(record): published_id(record) for record in sorted(records, key=recency)}
 
 
 def _dev_mean(group: SeedGroup) -> float:

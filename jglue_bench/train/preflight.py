@@ -49,7 +49,11 @@ def check_hub_reachable(model_cfg, timeout_s: float = 5.0) -> None:
     from urllib.parse import urlparse
 
     source = model_cfg.get("pretrained")
-    if source is None or Path(str(source)).expanduser().exists() or os.environ.get("HF_HUB_OFFLINE") in ("1", "true"):
+    if source is None or Path(str(source)).expanduser().exists():
+        return
+    if str(source).startswith(("/", "./", "../", "~")):  # a path, never a hub id (ORG/NAME)
+        raise UserError(f"model.pretrained {source}: no such folder; expected a model folder or a hub id (ORG/NAME).")
+    if os.environ.get("HF_HUB_OFFLINE") in ("1", "true"):
         return
     from huggingface_hub import constants
 
