@@ -115,9 +115,9 @@ def test_a_sweep_whose_cells_fail_lists_them_and_exits_2(tmp_path, jglue_bench_c
         f"output_dir={tmp_path / 'sweep'}",
     )  # fmt: skip
     assert code == 2
-    assert err.count(f"model.pretrained {missing}: no such folder") == 2
+    assert err.count(f"model.pretrained {missing} is not a folder") == 2
     assert "2 cells failed:" in out
-    assert f"learning_rate=0.0002 model=causal_lm task=jsts: model.pretrained {missing}: no such folder" in out
+    assert f"learning_rate=0.0002 model=causal_lm task=jsts: model.pretrained {missing} is not a folder" in out
     assert sorted(path.name for path in (tmp_path / "sweep").iterdir() if path.is_dir()) == [
         "0_learning_rate=0.0001,model=causal_lm,task=jsts",
         "1_learning_rate=0.0002,model=causal_lm,task=jsts",

@@ -52,7 +52,7 @@ def check_hub_reachable(model_cfg, timeout_s: float = 5.0) -> None:
     if source is None or Path(str(source)).expanduser().exists():
         return
     if str(source).startswith(("/", "./", "../", "~")):  # a path, never a hub id (ORG/NAME)
-        raise UserError(f"model.pretrained {source}: no such folder; expected a model folder or a hub id (ORG/NAME).")
+        raise UserError(f"model.pretrained {source} is not a folder; expected a model folder or a hub id (ORG/NAME).")
     if os.environ.get("HF_HUB_OFFLINE") in ("1", "true"):
         return
     from huggingface_hub import constants
