@@ -16,7 +16,7 @@ from jglue_bench.tasks import kind_module
 from jglue_bench.train import loop as train_loop
 from jglue_bench.train.decoders import decoder_auto_class, decoder_head, ready_tokenizer
 from jglue_bench.train.loop import train
-from jglue_bench.train.modeling import load_pretrained
+from jglue_bench.train.modeling import load_pretrained, load_weights
 from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, saved_model
 
 LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
@@ -32,8 +32,10 @@ KINDS = {
     "classification": ("jnli", "accuracy"),
     "regression": ("jsts", "pearson"),
     "multiple_choice": ("jcommonsenseqa", "accuracy"),
+    "extractive_qa": ("jsquad", "f1"),
 }
 QUICK = {("llama", "classification", "lora")}
+NO_QA_CLASS = {"gemma"}  # transformers 5 has no GemmaForQuestionAnswering: a one-line error (tested below)
 CASES = [
     pytest.param(
         family,
@@ -45,6 +47,7 @@ CASES = [
     for family in FAMILIES
     for kind in KINDS
     for method in ("lora", None)
+    if not (kind == "extractive_qa" and family in NO_QA_CLASS)
 ]
 
 
@@ -89,7 +92,13 @@ def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, 
     assert result.metrics[metric] >= 85.0, (family, kind, method, result.record["history"][-2:])
     facts = result.record["model"]
     if method:
-        assert facts["peft"] == {"method": "lora", "r": 4, "alpha": 16, "dropout": 0.0, "target_modules": None}
+        assert facts["peft"] == {
+            "method": "lora",
+            "r": 4,
+            "alpha": 16,
+            "dropout": 0.0,
+            "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"],
+        }
         assert 0 < facts["trainable_parameters"] < facts["num_parameters"] / 10
         assert (result.output_dir / "model" / "adapter_config.json").is_file()
         assert not (result.output_dir / "model" / "model.safetensors").exists()  # the adapter only, not a copy
@@ -99,7 +108,7 @@ def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, 
     assert again.metrics[metric] == pytest.approx(result.metrics[metric], abs=1e-6)
     if method:
         assert_merged_predicts_as_unmerged(result.output_dir)
-    if kind == "classification":
+    if kind in ("classification", "extractive_qa"):
         assert_predict_gives_the_runs_predictions(result.output_dir, task)
 
 
@@ -127,13 +136,16 @@ def assert_merged_predicts_as_unmerged(run_dir: Path) -> None:
 
     tokenizer = ready_tokenizer(saved.cfg.model, load_tokenizer(saved.cfg.model))
     unmerged = saved_model(saved, kind, torch.device("cpu"), tokenizer).eval()
-    merged = load_pretrained(kind, run_dir / "merged", auto_class=decoder_auto_class(saved.cfg.model, kind_name)).eval()
+    merged, missing = load_weights(kind, run_dir / "merged", auto_class=decoder_auto_class(saved.cfg.model, kind_name))
+    assert missing == set(), missing  # merged/ loads whole with its own class, as a user would load it
+    merged = merged.eval()
     unmerged = getattr(unmerged, "scorer", unmerged)  # multiple choice: the sequence scorer inside ChoiceScores
     batch = tokenizer(["犬が公園で遊んでいる。", "今日は晴れです", "東京タワーは港区にある電波塔です。"], padding=True)
     inputs = {name: torch.tensor(batch[name]) for name in ("input_ids", "attention_mask")}
     with torch.no_grad():
-        expected, found = unmerged(**inputs).logits, merged(**inputs).logits
-    torch.testing.assert_close(found, expected, atol=1e-5, rtol=1e-4)
+        expected, found = unmerged(**inputs), merged(**inputs)
+    for name in ("start_logits", "end_logits") if kind_name == "extractive_qa" else ("logits",):
+        torch.testing.assert_close(found[name], expected[name], atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -198,7 +210,6 @@ def test_lora_trains_the_adapters_and_the_head_only(make_config, decoder_folders
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["task=jsquad"], "task 'jsquad' (extractive qa) is not supported yet for decoder models"),
         (["task=jnli", "model.peft.method=qlora"], "model.peft.method=qlora needs CUDA and bitsandbytes"),
         (["task=jnli", "model.peft.method=dora"], "model.peft.method is 'dora'; expected null, lora or qlora."),
         (["task=jnli", "model.peft.method=lora", "model.peft.r=0"], "model.peft.r is 0; expected a positive"),
@@ -233,3 +244,46 @@ def test_lora_settings_are_part_of_the_experiment(make_config, decoder_folders):
         parts[method] = experiment_parts(cfg, spec, [read_split(spec, cfg.data, "train", 8)], "same tokenizer")
     assert parts["lora"]["peft"]["method"] == "lora" and parts["lora"]["peft"]["r"] == 4
     assert "peft" not in parts[None]
+
+
+def test_extractive_qa_on_a_family_without_a_question_answering_class_is_one_line(jglue_bench_cli, decoder_folders):
+    code, out, err = jglue_bench_cli(
+        "train", "model=causal_lm", f"model.pretrained={decoder_folders('gemma')}", "task=jsquad"
+    )
+    assert code == 2, err
+    assert "needs a question-answering class for model type 'gemma'" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_lora_extractive_qa_starts_from_the_base_weights_and_a_saved_adapter_predicts_as_the_run_did(
+    make_config, decoder_folders, capfd
+):
+    """Llama's question-answering class keeps its body under `transformer`, the causal LM checkpoint under `model`:
+    every base tensor must come from the checkpoint (not a random body), the run's answers come back from `evaluate`
+    and `predict` on base + adapter and from merged/, and loading prints neither transformers' load report nor
+    peft's FutureWarning."""
+    from safetensors.torch import load_file
+
+    folder = decoder_folders("llama")
+    result = train(
+        make_config(*decoder_overrides(folder, "jsquad", "lora"), "num_train_epochs=3", "model.merge_adapter=true")
+    )
+    saved = load_saved_run(result.output_dir)
+    tokenizer = ready_tokenizer(saved.cfg.model, load_tokenizer_for(saved))
+    capfd.readouterr()
+    model = saved_model(saved, kind_module("extractive_qa"), torch.device("cpu"), tokenizer)
+    checkpoint = load_file(folder / "model.safetensors")
+    body = model.get_base_model().transformer.state_dict()
+    assert body["layers.0.mlp.up_proj.weight"].equal(checkpoint["model.layers.0.mlp.up_proj.weight"])
+    again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
+    logged = capfd.readouterr().err
+    assert "LOAD REPORT" not in logged and "is_gradient_checkpointing" not in logged, logged
+    assert again.metrics == pytest.approx(result.metrics, abs=1e-6)
+    assert_predict_gives_the_runs_predictions(result.output_dir, "jsquad")
+    assert_merged_predicts_as_unmerged(result.output_dir)  # merged/ saved under the class's own names (`transformer.`)
+    assert result.record["model"]["peft"]["target_modules"] == ["k_proj", "o_proj", "q_proj", "v_proj"]
+
+
+def load_tokenizer_for(saved):
+    from jglue_bench.tokenization import load_tokenizer
+
+    return load_tokenizer(saved.cfg.model)

@@ -57,7 +57,7 @@ from jglue_bench.train.modeling import (
     model_facts,
     needs_unused_parameters,
 )
-from jglue_bench.train.peft_adapters import add_adapter, merged_model, peft_settings
+from jglue_bench.train.peft_adapters import add_adapter, merged_model, peft_settings, recorded_settings
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
@@ -185,7 +185,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         history=history,
         device=accelerator.device,
         num_processes=accelerator.num_processes,
-        model_facts=model_facts(model, adapter),
+        model_facts=model_facts(model, recorded_settings(model, adapter)),
         experiment=experiment,
         parallelism=parallelism(cfg.trainer, accelerator, per_device_batch),
     )

@@ -1,5 +1,6 @@
 """LoRA adapters (`model.peft`) through the peft library: the base weights stay frozen, low-rank updates of the
-attention projections and the task's head (fully: peft's SEQ_CLS task saves `score`/`classifier` whole) train.
+attention projections and the task's head (fully: peft's SEQ_CLS task saves `score`/`classifier` whole, its
+QUESTION_ANS task `qa_outputs`) train.
 
 A run with an adapter saves it in PEFT's own format (adapter_config.json, adapter_model.safetensors) in model/;
 `evaluate` and `predict` load the base weights the run started from and put the adapter on them.
@@ -7,7 +8,10 @@ A run with an adapter saves it in PEFT's own format (adapter_config.json, adapte
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +66,7 @@ def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
 def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn.Module:
     """`model` inside a PeftModel with fresh LoRA adapters (their B matrices are zeros: the model starts as the
     base one) and its head trained in full."""
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import LoraConfig, get_peft_model
 
     if hasattr(model, "scorer"):  # a decoder's multiple choice (decoders.ChoiceScores): its scorer gets the adapter
         model.scorer = add_adapter(model.scorer, settings)
@@ -70,27 +74,62 @@ def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn
     model_type = getattr(model.config, "model_type", "")
     targets = settings["target_modules"] or DEFAULT_TARGETS.get(model_type)
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=peft_task_type(model),
         r=settings["r"],
         lora_alpha=settings["alpha"],
         lora_dropout=settings["dropout"],
         target_modules=list(targets) if targets else None,
     )
     try:
-        return get_peft_model(model, config)
+        with without_deprecation_warning():
+            return get_peft_model(model, config)
     except ValueError as error:  # target modules the model does not have, or a model type peft has no defaults for
         raise UserError(f"model.peft: {str(error).splitlines()[0]}") from error
+
+
+def peft_task_type(model: torch.nn.Module):
+    """peft's task for the head: QUESTION_ANS trains and saves `qa_outputs` whole, SEQ_CLS the `score` or
+    `classifier` layer (also a multiple-choice scorer's)."""
+    from peft import TaskType
+
+    return TaskType.QUESTION_ANS if type(model).__name__.endswith("ForQuestionAnswering") else TaskType.SEQ_CLS
+
+
+def recorded_settings(model: torch.nn.Module, settings: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """model.peft's settings as the record keeps them: target_modules the names peft wrapped (with
+    target_modules=null, the family's default or peft's own), not null."""
+    if settings is None:
+        return None
+    peft_model = getattr(model, "scorer", model)
+    wrapped = peft_model.peft_config["default"].target_modules
+    return {**settings, "target_modules": sorted(wrapped)}
 
 
 def has_adapter(folder: Path) -> bool:
     return (Path(folder) / ADAPTER_CONFIG).is_file()
 
 
+def adapter_head_modules(folder: Path) -> tuple[str, ...]:
+    """The modules a saved adapter holds whole (its head: `score`, `classifier`, `qa_outputs`)."""
+    settings = json.loads((Path(folder) / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    return tuple(settings.get("modules_to_save") or ())
+
+
 def load_adapter(base: torch.nn.Module, folder: Path) -> torch.nn.Module:
     """A saved adapter (and its head) on the base model, for inference."""
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(base, str(folder), is_trainable=False)
+    with without_deprecation_warning():
+        return PeftModel.from_pretrained(base, str(folder), is_trainable=False)
+
+
+@contextmanager
+def without_deprecation_warning():
+    """peft 0.21 asks every model it wraps `is_gradient_checkpointing`, which transformers 5 deprecates with a
+    FutureWarning each time; the answer peft gets is right, and a user can do nothing about the warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+        yield
 
 
 def merged_model(model: torch.nn.Module) -> torch.nn.Module:
