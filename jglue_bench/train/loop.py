@@ -51,6 +51,7 @@ from jglue_bench.train.evaluation import predict, score_outputs, write_predictio
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.modeling import (
     build_model,
+    checkpoint_activations,
     forward_input_names,
     library_progress_bars,
     max_input_length,
@@ -156,6 +157,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
     if cfg.trainer.get("first_token_last_layer"):
         first_token_last_layer(model)
+    if cfg.trainer.get("gradient_checkpointing"):
+        checkpoint_activations(model, cfg.model.name)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
     max_length = max_input_length(model, cfg.max_seq_length)

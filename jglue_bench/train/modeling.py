@@ -140,6 +140,20 @@ def forget_renaming(model: PreTrainedModel, key_mapping: dict[str, str]) -> None
     model._weight_conversions = kept or None
 
 
+def checkpoint_activations(model: torch.nn.Module, model_name: str) -> None:
+    """trainer.gradient_checkpointing: each transformer layer keeps its input only and runs again in the backward
+    pass. Non-reentrant checkpointing (use_reentrant=False): it needs no input that requires grad, so frozen
+    embeddings under LoRA work, and it replays dropout with the same random numbers. Before add_adapter: peft then
+    sees a checkpointed model and makes the embeddings' output require grad as well."""
+    target = getattr(model, "scorer", model)  # a decoder's multiple choice: the sequence scorer inside
+    if not getattr(target, "supports_gradient_checkpointing", False):
+        raise UserError(
+            f"trainer.gradient_checkpointing=true: model '{model_name}' ({type(target).__name__}) does not support "
+            "it; set trainer.gradient_checkpointing=false."
+        )
+    target.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+
+
 def library_progress_bars(enabled: bool) -> None:
     """transformers' own bars (loading and writing weights) follow ours: shown only on a terminal, when asked."""
     import sys
