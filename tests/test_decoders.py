@@ -291,3 +291,26 @@ def load_tokenizer_for(saved):
     from jglue_bench.tokenization import load_tokenizer
 
     return load_tokenizer(saved.cfg.model)
+
+
+def test_sharded_lora_wraps_the_decoder_layer_and_refuses_to_merge(tiny_decoder):
+    """FSDP2 shards each parameter on its own, so frozen base weights and trained adapters share a unit (FSDP1's
+    use_orig_params is not needed); the unit is the decoder layer inside the PeftModel. Merging needs whole
+    weights: one line under fsdp or deepspeed, none under ddp."""
+    from jglue_bench.errors import UserError
+    from jglue_bench.train.distributed import transformer_layer_classes
+    from jglue_bench.train.peft_adapters import add_adapter, check_merge
+
+    base = load_pretrained(kind_module("classification"), tiny_decoder, num_labels=3)
+    settings = {"method": "lora", "r": 4, "alpha": 16, "dropout": 0.0, "target_modules": None}
+    assert transformer_layer_classes(add_adapter(base, settings)) == ["LlamaDecoderLayer"]
+    model_cfg = {
+        "name": "causal_lm",
+        "pretrained": str(tiny_decoder),
+        "peft": {"method": "lora"},
+        "merge_adapter": True,
+    }
+    check_merge(model_cfg, "ddp", sharded=False)
+    with pytest.raises(UserError, match=r"model.merge_adapter=true needs whole weights .* trainer.distributed=fsdp"):
+        check_merge(model_cfg, "fsdp", sharded=True)
+    check_merge({**model_cfg, "merge_adapter": False}, "fsdp", sharded=True)

@@ -131,7 +131,9 @@ class ChoiceScores(torch.nn.Module):
         loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return MultipleChoiceModelOutput(loss=loss, logits=logits)
 
-    def save_pretrained(self, folder, **settings) -> None:
+    def save_pretrained(self, folder, state_dict=None, **settings) -> None:
+        if state_dict is not None:  # gathered from shards: the scorer's own names, without this wrapper's prefix
+            settings["state_dict"] = {name.removeprefix("scorer."): value for name, value in state_dict.items()}
         self.scorer.save_pretrained(folder, **settings)
 
     def merge_and_unload(self) -> ChoiceScores:

@@ -58,7 +58,7 @@ from jglue_bench.train.modeling import (
     model_facts,
     needs_unused_parameters,
 )
-from jglue_bench.train.peft_adapters import add_adapter, merged_model, peft_settings, recorded_settings
+from jglue_bench.train.peft_adapters import add_adapter, check_merge, merged_model, peft_settings, recorded_settings
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
@@ -119,6 +119,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     spec = resolve_labels(task_spec(cfg), cfg.data)
     check_decoder_task(cfg.model, spec)
     adapter = peft_settings(cfg.model)  # model.peft checked before any work
+    check_merge(cfg.model, cfg.trainer.get("distributed"), is_sharded(accelerator))
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
     eval_data = [
@@ -229,8 +230,10 @@ def save_model(model, out: Path, weights, tokenizer, adapter, model_cfg: DictCon
     format), and with model.merge_adapter=true also the base weights with the adapter folded in, out/merged."""
     if adapter is None:
         model.save_pretrained(out / "model", state_dict=weights, safe_serialization=True)
-    else:
-        model.save_pretrained(out / "model", safe_serialization=True)
+    else:  # sharded (FSDP, DeepSpeed): peft takes the adapter and the head out of the gathered state dict
+        model.save_pretrained(
+            out / "model", safe_serialization=True, **({} if weights is None else {"state_dict": weights})
+        )
     save_recipe(tokenizer, out / "model")
     if adapter is not None and model_cfg.get("merge_adapter"):
         merged_model(model).save_pretrained(out / "merged", safe_serialization=True)

@@ -49,7 +49,7 @@ def load_base(
         bool(model_cfg.get("trust_remote_code", False)),
         bool(model_cfg.get("allow_pickle", False)),
         auto_class=decoder_auto_class(model_cfg, spec.kind),
-        quiet=bool(supplied),
+        quiet=bool(supplied) or is_decoder(model_cfg),  # what is missing is checked below
         key_mapping=checkpoint_key_mapping(model_cfg, spec.kind),
         **kind.head_config(spec),
         **decoder_head(model_cfg, tokenizer, spec.kind),

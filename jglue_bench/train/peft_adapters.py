@@ -63,6 +63,17 @@ def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def check_merge(model_cfg: Mapping[str, Any], strategy: str, sharded: bool) -> None:
+    """model.merge_adapter=true folds the adapters into whole base weights, which no process of an FSDP or
+    DeepSpeed run holds: one line before any work (the adapter in model/ is saved whole all the same)."""
+    if sharded and model_cfg.get("merge_adapter") and peft_settings(model_cfg) is not None:
+        raise UserError(
+            f"model.merge_adapter=true needs whole weights in one process, and trainer.distributed={strategy} "
+            "shards them; set model.merge_adapter=false (model/ still holds the adapter and head) and merge on "
+            "one process: PeftModel.from_pretrained(base, 'model/').merge_and_unload()."
+        )
+
+
 def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn.Module:
     """`model` inside a PeftModel with fresh LoRA adapters (their B matrices are zeros: the model starts as the
     base one) and its head trained in full."""
