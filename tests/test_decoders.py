@@ -314,3 +314,27 @@ def test_sharded_lora_wraps_the_decoder_layer_and_refuses_to_merge(tiny_decoder)
     with pytest.raises(UserError, match=r"model.merge_adapter=true needs whole weights .* trainer.distributed=fsdp"):
         check_merge(model_cfg, "fsdp", sharded=True)
     check_merge({**model_cfg, "merge_adapter": False}, "fsdp", sharded=True)
+
+
+def test_bf16_on_the_cpu_trains_and_scores_a_lora_decoder_with_float32_weights(make_config, tiny_decoder, monkeypatch):
+    """trainer.precision=bf16 on the CPU: the forward runs under bf16 autocast (the head's outputs are bf16), the
+    weights and the saved adapter and head stay float32 (autocast casts per operation), and a saved run scores
+    again as it did (QA: bf16 logits go to numpy as float32)."""
+    from safetensors.torch import load_file
+
+    output_dtypes = set()
+    real_add_adapter = train_loop.add_adapter
+
+    def spy(model, settings):
+        model.qa_outputs.register_forward_hook(lambda module, args, output: output_dtypes.add(output.dtype))
+        return real_add_adapter(model, settings)
+
+    monkeypatch.setattr(train_loop, "add_adapter", spy)
+    overrides = decoder_overrides(tiny_decoder, "jsquad", "lora")
+    result = train(make_config(*overrides, "num_train_epochs=2", "trainer.precision=bf16", "trainer.device=cpu"))
+    assert output_dtypes == {torch.bfloat16}
+    saved = load_file(result.output_dir / "model" / "adapter_model.safetensors")
+    assert {tensor.dtype for tensor in saved.values()} == {torch.float32}
+    assert any("qa_outputs" in name for name in saved)
+    again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
+    assert again.metrics == pytest.approx(result.metrics, abs=1e-6)
