@@ -214,7 +214,10 @@ def test_lora_trains_the_adapters_and_the_head_only(make_config, decoder_folders
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["task=jnli", "model.peft.method=qlora"], "model.peft.method=qlora needs CUDA and bitsandbytes"),
+        (
+            ["task=jnli", "model.peft.method=qlora"],
+            "model.peft.method=qlora (4-bit base weights) needs a CUDA GPU (this run is on the CPU)",
+        ),
         (["task=jnli", "model.peft.method=dora"], "model.peft.method is 'dora'; expected null, lora or qlora."),
         (["task=jnli", "model.peft.method=lora", "model.peft.r=0"], "model.peft.r is 0; expected a positive"),
     ],
@@ -338,3 +341,27 @@ def test_bf16_on_the_cpu_trains_and_scores_a_lora_decoder_with_float32_weights(m
     assert any("qa_outputs" in name for name in saved)
     again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
     assert again.metrics == pytest.approx(result.metrics, abs=1e-6)
+
+
+def test_qlora_loads_the_base_as_nf4_with_double_quantisation_computing_in_bf16(monkeypatch):
+    """What can be checked without a GPU: the quantisation settings handed to from_pretrained, and which missing
+    piece the one-line error names. The 4-bit load and training themselves run only on CUDA (not here)."""
+    from jglue_bench.errors import UserError
+    from jglue_bench.train import peft_adapters
+    from jglue_bench.train.peft_adapters import check_merge, check_qlora, four_bit_config, four_bit_loading
+
+    config = four_bit_config()
+    assert (config.load_in_4bit, config.bnb_4bit_quant_type, config.bnb_4bit_use_double_quant) == (True, "nf4", True)
+    assert config.bnb_4bit_compute_dtype == torch.bfloat16 and not config.load_in_8bit
+    model_cfg = {"name": "causal_lm", "pretrained": "/some/folder", "peft": {"method": "lora"}}
+    assert four_bit_loading(model_cfg) == {}
+    qlora = {"method": "qlora", "r": 8, "alpha": 16, "dropout": 0.0, "target_modules": None}
+    monkeypatch.setattr(peft_adapters.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UserError, match=r"needs bitsandbytes \(pip install 'jglue-bench\[qlora\]'\); use model"):
+        check_qlora(qlora, on_cpu=False)
+    monkeypatch.setattr(peft_adapters.importlib.util, "find_spec", lambda name: object())
+    check_qlora(qlora, on_cpu=False)  # a GPU and bitsandbytes: nothing missing
+    with pytest.raises(UserError, match=r"needs a CUDA GPU \(this run is on the CPU\); use model.peft.method=lora"):
+        check_qlora(qlora, on_cpu=True)
+    with pytest.raises(UserError, match=r"would fold the adapters into 4-bit weights"):
+        check_merge({**model_cfg, "peft": {"method": "qlora"}, "merge_adapter": True}, "ddp", sharded=False)

@@ -58,7 +58,14 @@ from jglue_bench.train.modeling import (
     model_facts,
     needs_unused_parameters,
 )
-from jglue_bench.train.peft_adapters import add_adapter, check_merge, merged_model, peft_settings, recorded_settings
+from jglue_bench.train.peft_adapters import (
+    add_adapter,
+    check_merge,
+    check_qlora,
+    merged_model,
+    peft_settings,
+    recorded_settings,
+)
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
@@ -119,6 +126,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     spec = resolve_labels(task_spec(cfg), cfg.data)
     check_decoder_task(cfg.model, spec)
     adapter = peft_settings(cfg.model)  # model.peft checked before any work
+    check_qlora(adapter, on_cpu=runs_on_cpu(cfg.trainer))
     check_merge(cfg.model, cfg.trainer.get("distributed"), is_sharded(accelerator))
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
@@ -261,7 +269,8 @@ def make_loop(
     total_steps = sum(len(batches) for batches in plan)  # one optimizer step per global batch
     fused = accelerator.device.type in ("cuda", "cpu")  # one kernel for the whole update (as HF Trainer's default)
     optimizer = torch.optim.AdamW(
-        model.parameters(),
+        # the parameters that train: with LoRA the frozen base (QLoRA's in 4-bit integers) is not the optimizer's
+        [parameter for parameter in model.parameters() if parameter.requires_grad],
         lr=cfg.learning_rate,
         eps=cfg.trainer.adam_epsilon,
         betas=tuple(cfg.trainer.adam_betas),

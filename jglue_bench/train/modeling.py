@@ -14,6 +14,7 @@ from transformers import AutoConfig, PreTrainedModel
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.train.decoders import checkpoint_key_mapping, decoder_auto_class, decoder_head, for_kind, is_decoder
+from jglue_bench.train.peft_adapters import four_bit_loading
 
 
 def build_model(
@@ -51,6 +52,7 @@ def load_base(
         auto_class=decoder_auto_class(model_cfg, spec.kind),
         quiet=bool(supplied) or is_decoder(model_cfg),  # what is missing is checked below
         key_mapping=checkpoint_key_mapping(model_cfg, spec.kind),
+        **four_bit_loading(model_cfg),  # model.peft.method=qlora: the base in 4 bits, on this process's GPU
         **kind.head_config(spec),
         **decoder_head(model_cfg, tokenizer, spec.kind),
     )

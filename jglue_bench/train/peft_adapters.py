@@ -8,6 +8,7 @@ A run with an adapter saves it in PEFT's own format (adapter_config.json, adapte
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 from collections.abc import Mapping
@@ -35,8 +36,6 @@ def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
     method = settings.get("method")
     if method is None:
         return None
-    if method == "qlora":
-        raise UserError("model.peft.method=qlora needs CUDA and bitsandbytes (4-bit base weights); use lora here.")
     if method not in METHODS:
         raise UserError(f"model.peft.method is {method!r}; expected null, lora or qlora.")
     if model_cfg.get("pretrained") is None:  # a saved adapter is put back on the base weights: random ones are gone
@@ -63,10 +62,56 @@ def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def check_qlora(settings: Mapping[str, Any] | None, on_cpu: bool) -> None:
+    """QLoRA's 4-bit base weights are bitsandbytes kernels on a CUDA GPU: what is missing, in one line."""
+    if settings is None or settings["method"] != "qlora":
+        return
+    missing = [
+        *(["a CUDA GPU (this run is on the CPU)"] if on_cpu else []),
+        *(
+            ["bitsandbytes (pip install 'jglue-bench[qlora]')"]
+            if importlib.util.find_spec("bitsandbytes") is None
+            else []
+        ),
+    ]
+    if missing:
+        raise UserError(
+            f"model.peft.method=qlora (4-bit base weights) needs {' and '.join(missing)}; use model.peft.method=lora."
+        )
+
+
+def four_bit_loading(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """from_pretrained's settings for QLoRA's base (none for other runs): NF4 weights with double quantisation
+    (the quantisation constants quantised too), computing in bf16, as the QLoRA paper does; on this process's GPU
+    (Accelerate does not move 4-bit weights)."""
+    settings = peft_settings(model_cfg)
+    if settings is None or settings["method"] != "qlora":
+        return {}
+    check_qlora(settings, on_cpu=not torch.cuda.is_available())
+    return {"quantization_config": four_bit_config(), "device_map": {"": torch.cuda.current_device()}}
+
+
+def four_bit_config():
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
 def check_merge(model_cfg: Mapping[str, Any], strategy: str, sharded: bool) -> None:
     """model.merge_adapter=true folds the adapters into whole base weights, which no process of an FSDP or
     DeepSpeed run holds: one line before any work (the adapter in model/ is saved whole all the same)."""
-    if sharded and model_cfg.get("merge_adapter") and peft_settings(model_cfg) is not None:
+    settings = peft_settings(model_cfg) if model_cfg.get("merge_adapter") else None
+    if settings is not None and settings["method"] == "qlora":
+        raise UserError(
+            "model.merge_adapter=true with model.peft.method=qlora would fold the adapters into 4-bit weights, "
+            "rounding them away; set model.merge_adapter=false and merge onto the unquantised base weights."
+        )
+    if sharded and settings is not None:
         raise UserError(
             f"model.merge_adapter=true needs whole weights in one process, and trainer.distributed={strategy} "
             "shards them; set model.merge_adapter=false (model/ still holds the adapter and head) and merge on "
@@ -82,6 +127,12 @@ def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn
     if hasattr(model, "scorer"):  # a decoder's multiple choice (decoders.ChoiceScores): its scorer gets the adapter
         model.scorer = add_adapter(model.scorer, settings)
         return model
+    if settings["method"] == "qlora":
+        # the 4-bit base frozen, the layer norms and head in float32, the embeddings' output requiring grad;
+        # trainer.gradient_checkpointing is ours (set before this), not peft's default of turning it on
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     model_type = getattr(model.config, "model_type", "")
     targets = settings["target_modules"] or DEFAULT_TARGETS.get(model_type)
     config = LoraConfig(
