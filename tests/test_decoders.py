@@ -259,6 +259,11 @@ def test_extractive_qa_on_a_family_without_a_question_answering_class_is_one_lin
     )
     assert code == 2, err
     assert "needs a question-answering class for model type 'gemma'" in err and len(err.strip().splitlines()) == 1, err
+    from jglue_bench.errors import UserError
+    from jglue_bench.train.decoders import checkpoint_key_mapping
+
+    with pytest.raises(UserError, match="model type 'gemma'"):  # the load-time check a hub id gets
+        checkpoint_key_mapping({"family": "decoder", "pretrained": str(decoder_folders("gemma"))}, "extractive_qa")
 
 
 def test_lora_extractive_qa_starts_from_the_base_weights_and_a_saved_adapter_predicts_as_the_run_did(

@@ -46,11 +46,15 @@ def check_decoder_task(model_cfg: Mapping[str, Any], spec: TaskSpec) -> None:
         return
     model_type = local_model_type(model_cfg)
     if model_type is not None and model_type not in MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES:
-        raise UserError(
-            f"task '{spec.name}' (extractive qa) needs a question-answering class for model type '{model_type}' "
-            f"(model.pretrained={model_cfg.get('pretrained')}), and transformers has none; extractive QA on "
-            "decoders runs on Llama, Qwen2, Qwen3, Mistral and the other families with *ForQuestionAnswering."
-        )
+        raise no_question_answering_class(f"task '{spec.name}'", model_type, model_cfg)
+
+
+def no_question_answering_class(what: str, model_type: str, model_cfg: Mapping[str, Any]) -> UserError:
+    return UserError(
+        f"{what} (extractive qa) needs a question-answering class for model type '{model_type}' "
+        f"(model.pretrained={model_cfg.get('pretrained')}), and transformers has none; extractive QA on "
+        "decoders runs on Llama, Qwen2, Qwen3, Mistral and the other families with *ForQuestionAnswering."
+    )
 
 
 def local_model_type(model_cfg: Mapping[str, Any]) -> str | None:
@@ -76,7 +80,9 @@ def checkpoint_key_mapping(model_cfg: Mapping[str, Any], kind: str) -> dict[str,
     )
     answering = MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES.get(config.model_type)
     causal = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(config.model_type)
-    if answering is None or causal is None:
+    if answering is None:  # a hub id (a local folder was checked before any work): the same line, at load time
+        raise no_question_answering_class("this task", config.model_type, model_cfg)
+    if causal is None:
         return None
     import transformers
 
