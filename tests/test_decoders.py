@@ -267,12 +267,15 @@ def test_extractive_qa_on_a_family_without_a_question_answering_class_is_one_lin
 
 
 def test_lora_extractive_qa_starts_from_the_base_weights_and_a_saved_adapter_predicts_as_the_run_did(
-    make_config, decoder_folders, capfd
+    make_config, decoder_folders, caplog
 ):
     """Llama's question-answering class keeps its body under `transformer`, the causal LM checkpoint under `model`:
     every base tensor must come from the checkpoint (not a random body), the run's answers come back from `evaluate`
-    and `predict` on base + adapter and from merged/, and loading prints neither transformers' load report nor
-    peft's FutureWarning."""
+    and `predict` on base + adapter and from merged/, and loading logs no transformers load report and warns no
+    peft FutureWarning."""
+    import logging
+    import warnings
+
     from safetensors.torch import load_file
 
     folder = decoder_folders("llama")
@@ -281,14 +284,16 @@ def test_lora_extractive_qa_starts_from_the_base_weights_and_a_saved_adapter_pre
     )
     saved = load_saved_run(result.output_dir)
     tokenizer = ready_tokenizer(saved.cfg.model, load_tokenizer_for(saved))
-    capfd.readouterr()
-    model = saved_model(saved, kind_module("extractive_qa"), torch.device("cpu"), tokenizer)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = saved_model(saved, kind_module("extractive_qa"), torch.device("cpu"), tokenizer)
+        again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
+    assert "LOAD REPORT" not in caplog.text, caplog.text
+    assert not [warning for warning in caught if "is_gradient_checkpointing" in str(warning.message)]
     checkpoint = load_file(folder / "model.safetensors")
     body = model.get_base_model().transformer.state_dict()
     assert body["layers.0.mlp.up_proj.weight"].equal(checkpoint["model.layers.0.mlp.up_proj.weight"])
-    again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
-    logged = capfd.readouterr().err
-    assert "LOAD REPORT" not in logged and "is_gradient_checkpointing" not in logged, logged
     assert again.metrics == pytest.approx(result.metrics, abs=1e-6)
     assert_predict_gives_the_runs_predictions(result.output_dir, "jsquad")
     assert_merged_predicts_as_unmerged(result.output_dir)  # merged/ saved under the class's own names (`transformer.`)
