@@ -375,3 +375,24 @@ def test_qlora_loads_the_base_as_nf4_with_double_quantisation_computing_in_bf16(
         check_qlora(qlora, on_cpu=True)
     with pytest.raises(UserError, match=r"would fold the adapters into 4-bit weights"):
         check_merge({**model_cfg, "peft": {"method": "qlora"}, "merge_adapter": True}, "ddp", sharded=False)
+
+
+def test_lora_trains_and_saves_every_head_module_the_checkpoint_lacks(cache_dir):
+    """DeBERTa's classification head has a pooler the base checkpoint lacks (as DistilBERT's has a pre_classifier):
+    initialised at random, it must train and be saved with the adapter (else `evaluate` would score a new random
+    pooler); a module the checkpoint fills stays frozen."""
+    from jglue_bench.train.modeling import fresh_modules, in_modules
+    from jglue_bench.train.peft_adapters import add_adapter
+    from jglue_bench.train.random_families import cached_family
+
+    model, missing = load_weights(kind_module("classification"), cached_family("deberta_v3", cache_dir), num_labels=3)
+    assert fresh_modules(model, missing) == ("classifier", "pooler")
+    assert in_modules("classifier.weight", ["classifier"]) and not in_modules(
+        "deberta.encoder.x.weight", ["classifier"]
+    )
+    model.jglue_fresh_modules = fresh_modules(model, missing)
+    wrapped = add_adapter(model, {"method": "lora", "r": 4, "alpha": 16, "dropout": 0.0, "target_modules": None})
+    trained = {name for name, parameter in wrapped.named_parameters() if parameter.requires_grad}
+    assert any(".pooler.modules_to_save." in name for name in trained)
+    assert not any("deberta.embeddings" in name for name in trained)
+    assert fresh_modules(model, {"deberta.encoder.rel_embeddings.weight"}) == ("deberta.encoder.rel_embeddings",)

@@ -56,14 +56,32 @@ def load_base(
         **kind.head_config(spec),
         **decoder_head(model_cfg, tokenizer, spec.kind),
     )
-    unfilled = sorted(key for key in missing if key.split(".")[0] not in (*supplied, *DECODER_HEADS))
+    unfilled = sorted(key for key in missing if not in_modules(key, (*supplied, *DECODER_HEADS)))
     if unfilled and (supplied or is_decoder(model_cfg)):
         # a decoder body left at random, or weights neither the checkpoint nor the adapter has: scores would be noise
         raise UserError(
             f"the weights in {model_cfg['pretrained']} leave {len(unfilled)} tensors of the "
             f"{type(model).__name__} unfilled (e.g. {', '.join(unfilled[:3])}); is it a checkpoint of this family?"
         )
+    model.jglue_fresh_modules = fresh_modules(model, missing)
     return model
+
+
+def fresh_modules(model: PreTrainedModel, missing: set[str]) -> tuple[str, ...]:
+    """The modules the checkpoint did not fill, initialised at random here, which LoRA must therefore train and
+    save whole (peft's modules_to_save): the head's top-level modules (DistilBERT's pre_classifier and classifier,
+    DeBERTa's pooler, ModernBERT's head, a decoder's score), and inside the body the module itself (a BERT
+    checkpoint without its pooler), so no wrapped module holds another."""
+    prefix = getattr(model, "base_model_prefix", "")
+    tops = {key.split(".")[0] if key.split(".")[0] != prefix else key.rpartition(".")[0] for key in missing}
+    return tuple(sorted(tops))
+
+
+def in_modules(key: str, modules: Sequence[str]) -> bool:
+    """Whether the weight `key` (say classifier.dense.weight) belongs to one of `modules`, named as peft's
+    modules_to_save name them (a top-level module, or the end of a module's path)."""
+    path = key.rpartition(".")[0]
+    return any(path == name or path.startswith(f"{name}.") or path.endswith(f".{name}") for name in modules)
 
 
 DECODER_HEADS = ("score", "qa_outputs")  # the fresh heads of decoder classes: missing from a causal LM checkpoint

@@ -141,6 +141,9 @@ def add_adapter(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.nn
         lora_alpha=settings["alpha"],
         lora_dropout=settings["dropout"],
         target_modules=list(targets) if targets else None,
+        # the head's freshly initialised modules (modeling.load_base), beyond the classifier/score/qa_outputs
+        # peft's task trains anyway: DistilBERT's pre_classifier, DeBERTa's pooler, ModernBERT's head
+        modules_to_save=list(getattr(model, "jglue_fresh_modules", ())) or None,
     )
     try:
         with without_deprecation_warning():
