@@ -344,7 +344,7 @@ def test_bf16_on_the_cpu_trains_and_scores_a_lora_decoder_with_float32_weights(m
 
     monkeypatch.setattr(train_loop, "add_adapter", spy)
     overrides = decoder_overrides(tiny_decoder, "jsquad", "lora")
-    result = train(make_config(*overrides, "num_train_epochs=2", "trainer.precision=bf16", "trainer.device=cpu"))
+    result = train(make_config(*overrides, "num_train_epochs=1", "trainer.precision=bf16", "trainer.device=cpu"))
     assert output_dtypes == {torch.bfloat16}
     saved = load_file(result.output_dir / "model" / "adapter_model.safetensors")
     assert {tensor.dtype for tensor in saved.values()} == {torch.float32}

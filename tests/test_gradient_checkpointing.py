@@ -47,7 +47,8 @@ def trained_with(make_config, monkeypatch, overrides, checkpointing: bool):
     return losses, state, seen["calls"], result.record
 
 
-@pytest.mark.parametrize("model", ["encoder", "decoder-lora"])
+# the quick suite runs the LoRA decoder (peft, frozen embeddings); the encoder is transformers' own path
+@pytest.mark.parametrize("model", [pytest.param("encoder", marks=pytest.mark.slow), "decoder-lora"])
 def test_checkpointing_recomputes_layers_and_trains_to_the_same_weights(make_config, monkeypatch, tiny_decoder, model):
     overrides = (
         ["model=tiny", "task=jnli"]
