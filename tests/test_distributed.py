@@ -438,6 +438,39 @@ def test_fsdp_on_two_cpu_processes_is_one_line(tmp_path, cache_dir):
     assert result.returncode != 0 and not (tmp_path / "fsdp").exists()
 
 
+@pytest.mark.slow  # a run here and two spawned interpreters
+def test_a_lora_decoder_under_two_processes_trains_to_the_adapter_of_one(tmp_path, cache_dir, tiny_decoder):
+    """LoRA under DDP: only the adapters and the head have gradients to synchronise; two processes train them to
+    the losses, scores and adapter weights (PEFT's adapter_model.safetensors, head included) of one process."""
+    from jglue_bench.train.loop import train
+
+    lora = (
+        "model=causal_lm",
+        f"model.pretrained={tiny_decoder}",
+        "model.peft.method=lora",
+        "model.peft.r=4",
+        "batch_size=8",
+        "learning_rate=1e-2",
+        "trainer.warmup_ratio=0.0",
+        *(setting for setting in TINY_RUN if setting not in NO_DROPOUT),  # Llama and this LoRA have no dropout
+    )
+    train(compose_config([*common(tmp_path, cache_dir, "one"), *lora]))
+    torchrun(*common(tmp_path, cache_dir, "two"), *lora, cwd=tmp_path, cache_dir=cache_dir)
+    one, two = (read_json(tmp_path / name / "record.json") for name in ("one", "two"))
+    assert two["device"]["num_processes"] == 2 and two["device"]["strategy"] == "ddp"
+    assert [epoch["train_loss"] for epoch in two["history"]] == pytest.approx(
+        [epoch["train_loss"] for epoch in one["history"]], abs=1e-5
+    )
+    assert [epoch["metrics"] for epoch in two["history"]] == [epoch["metrics"] for epoch in one["history"]]
+    adapters = [load_file(tmp_path / name / "model" / "adapter_model.safetensors") for name in ("one", "two")]
+    assert adapters[0].keys() == adapters[1].keys() and any("score" in name for name in adapters[0])
+    for name, tensor in adapters[0].items():
+        torch.testing.assert_close(adapters[1][name], tensor, atol=1e-5, rtol=0, msg=name)
+    assert any(
+        not torch.equal(tensor, torch.zeros_like(tensor)) for name, tensor in adapters[0].items() if "lora_B" in name
+    )
+
+
 # --- SLURM: the distributed environment from SLURM's variables ---
 
 SLURM_JOB = {

@@ -245,3 +245,33 @@ def test_the_card_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         cards.write_model_card(record_of(), tmp_path)
     assert path.read_text(encoding="utf-8") == before
     assert [item.name for item in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_a_lora_run_card_names_the_base_model_and_peft_and_reproduces_the_adapters(make_config, tmp_path, tiny_decoder):
+    """A LoRA run's folder holds an adapter, not a model: the card says so and names the base it goes on, the PEFT
+    settings and modules wrapped, the parameter counts; its command asks for the same adapters (same experiment)."""
+    from jglue_bench.config import resolved_config
+
+    lora = (
+        "model=causal_lm",
+        f"model.pretrained={tiny_decoder}",
+        "model.peft.method=lora",
+        "model.peft.r=4",
+        "task=jnli",
+    )
+    result = tiny_run(make_config, tmp_path, *lora)
+    record, card = result.record, load_card(result.output_dir)
+    assert card.data.library_name == "peft" and {"peft", "lora"} <= set(card.data.tags)
+    assert (
+        f"LORA adapters and the task head in PEFT's format, not a whole model: they go on the base model, the local model folder `{tiny_decoder}`"
+        in card.text
+    )
+    assert "- method: `lora` (peft), rank r = 4, alpha = 16" in card.text
+    assert "- adapted modules: `k_proj`, `o_proj`, `q_proj`, `v_proj`" in card.text
+    model = record["model"]
+    assert f"- trainable parameters: {model['trainable_parameters']} of {model['num_parameters']}" in card.text
+    assert "PeftModel.from_pretrained(base" in card.text and "AutoModelForSequenceClassification" in card.text
+    assert_command_reproduces(card, record, make_config)
+    composed = resolved_config(make_config(*overrides_of(cards.reproduce_command(record))))
+    assert composed.model.peft == resolved_config(make_config(*lora)).model.peft
+    assert "model.peft.method=lora" in cards.reproduce_command(record)

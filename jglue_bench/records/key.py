@@ -35,6 +35,7 @@ TRAINER_KEYS_LEFT_OUT = (
     "run_name",
     "log_every",
     "tracker_dir",
+    "gradient_checkpointing",  # the same loss and gradients, recomputed in the backward pass
 )
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 

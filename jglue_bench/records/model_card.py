@@ -21,6 +21,14 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from jglue_bench.metrics import REGISTRY
+from jglue_bench.records.adapter_card import (
+    adapter_of,
+    base_sentence,
+    peft_overrides,
+    peft_section,
+    peft_tags,
+    peft_use,
+)
 from jglue_bench.support.atomic import write_text_atomic
 
 CARD_FILE = "README.md"
@@ -136,12 +144,17 @@ def card_data(record: Mapping[str, Any]) -> ModelCardData:
     return ModelCardData(
         language="ja",
         license=config["model"].get("license") or None,
-        library_name="transformers",
+        library_name="peft" if adapter_of(record) else "transformers",
         base_model=hub_id(record["model"]["pretrained"]),
         datasets=[upstream.repo] if upstream else None,
         pipeline_tag=PIPELINE_TAGS[task["kind"]],
         metrics=list(dict.fromkeys(result.metric_type for result in results)) or None,
-        tags=["jglue-bench", *(["jglue"] if upstream and upstream.repo == JGLUE_REPO else []), task["name"]],
+        tags=[
+            "jglue-bench",
+            *(["jglue"] if upstream and upstream.repo == JGLUE_REPO else []),
+            task["name"],
+            *peft_tags(record),
+        ],
         model_name=f"{record['model']['name']}-{task['name']}" if results else None,
         eval_results=results or None,
     )
@@ -187,12 +200,13 @@ def card_body(record: Mapping[str, Any]) -> str:
         results_section(record),
         protocol_section(record),
         hyperparameter_section(record),
+        peft_section(record),
         data_section(record),
         software_section(record),
         reproduce_section(record),
         use_section(record),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"
 
 
 def title(record: Mapping[str, Any]) -> str:
@@ -212,6 +226,8 @@ def title(record: Mapping[str, Any]) -> str:
         f"{version_of(record)}. This card was written from the run's record (`record.json`, run "
         f"`{record.get('run_id')}`).",
     ]
+    if base_sentence(record, base):
+        lines.append(base_sentence(record, base))
     if task.get("origin"):
         lines.append(f"{display} is the user's own task, defined in `{task['origin']}`.")
     if smoke_run(record):
@@ -346,6 +362,9 @@ def reproduce_section(record: Mapping[str, Any]) -> str:
 
 def use_section(record: Mapping[str, Any]) -> str:
     auto = AUTO_CLASSES[record["task"]["kind"]]
+    with_adapter = peft_use(record, auto, record["model"]["pretrained"])
+    if with_adapter:
+        return with_adapter
     return (
         f'## Use\n\n```python\nfrom transformers import {auto}\nmodel = {auto}.from_pretrained("<this folder '
         'or repo>")\n```\n\nThe tokenizer was saved here with `save_pretrained`, beside '
@@ -366,6 +385,7 @@ def reproduce_command(record: Mapping[str, Any]) -> str:
     pretrained = config["model"].get("pretrained")
     if pretrained and not hub_id(pretrained):
         parts.append(f"model.pretrained={pretrained}")
+    parts += peft_overrides(config)
     if trainer.get("precision") == "bf16":
         parts.append("trainer=gpu_bf16")
     elif trainer.get("precision") not in (None, "fp32"):

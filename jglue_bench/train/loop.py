@@ -51,13 +51,21 @@ from jglue_bench.train.evaluation import predict, score_outputs, write_predictio
 from jglue_bench.train.first_token import first_token_last_layer
 from jglue_bench.train.modeling import (
     build_model,
+    checkpoint_activations,
     forward_input_names,
     library_progress_bars,
     max_input_length,
     model_facts,
     needs_unused_parameters,
 )
-from jglue_bench.train.peft_adapters import add_adapter, merged_model, peft_settings
+from jglue_bench.train.peft_adapters import (
+    add_adapter,
+    check_merge,
+    check_qlora,
+    merged_model,
+    peft_settings,
+    recorded_settings,
+)
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
@@ -118,6 +126,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     spec = resolve_labels(task_spec(cfg), cfg.data)
     check_decoder_task(cfg.model, spec)
     adapter = peft_settings(cfg.model)  # model.peft checked before any work
+    check_qlora(adapter, on_cpu=runs_on_cpu(cfg.trainer))
+    check_merge(cfg.model, cfg.trainer.get("distributed"), is_sharded(accelerator))
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)
     eval_data = [
@@ -156,6 +166,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     model = build_model(cfg.model, spec, kind, tokenizer, cfg.seed)
     if cfg.trainer.get("first_token_last_layer"):
         first_token_last_layer(model)
+    if cfg.trainer.get("gradient_checkpointing"):
+        checkpoint_activations(model, cfg.model.name)
     input_names = forward_input_names(model)
     with_token_types = "token_type_ids" in input_names
     max_length = max_input_length(model, cfg.max_seq_length)
@@ -185,7 +197,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         history=history,
         device=accelerator.device,
         num_processes=accelerator.num_processes,
-        model_facts=model_facts(model, adapter),
+        model_facts=model_facts(model, recorded_settings(model, adapter)),
         experiment=experiment,
         parallelism=parallelism(cfg.trainer, accelerator, per_device_batch),
     )
@@ -226,8 +238,10 @@ def save_model(model, out: Path, weights, tokenizer, adapter, model_cfg: DictCon
     format), and with model.merge_adapter=true also the base weights with the adapter folded in, out/merged."""
     if adapter is None:
         model.save_pretrained(out / "model", state_dict=weights, safe_serialization=True)
-    else:
-        model.save_pretrained(out / "model", safe_serialization=True)
+    else:  # sharded (FSDP, DeepSpeed): peft takes the adapter and the head out of the gathered state dict
+        model.save_pretrained(
+            out / "model", safe_serialization=True, **({} if weights is None else {"state_dict": weights})
+        )
     save_recipe(tokenizer, out / "model")
     if adapter is not None and model_cfg.get("merge_adapter"):
         merged_model(model).save_pretrained(out / "merged", safe_serialization=True)
@@ -255,7 +269,8 @@ def make_loop(
     total_steps = sum(len(batches) for batches in plan)  # one optimizer step per global batch
     fused = accelerator.device.type in ("cuda", "cpu")  # one kernel for the whole update (as HF Trainer's default)
     optimizer = torch.optim.AdamW(
-        model.parameters(),
+        # the parameters that train: with LoRA the frozen base (QLoRA's in 4-bit integers) is not the optimizer's
+        [parameter for parameter in model.parameters() if parameter.requires_grad],
         lr=cfg.learning_rate,
         eps=cfg.trainer.adam_epsilon,
         betas=tuple(cfg.trainer.adam_betas),

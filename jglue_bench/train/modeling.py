@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,7 +13,8 @@ from transformers import AutoConfig, PreTrainedModel
 
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
-from jglue_bench.train.decoders import decoder_auto_class, decoder_head, for_kind
+from jglue_bench.train.decoders import checkpoint_key_mapping, decoder_auto_class, decoder_head, for_kind, is_decoder
+from jglue_bench.train.peft_adapters import four_bit_loading
 
 
 def build_model(
@@ -35,40 +36,93 @@ def build_model(
     return for_kind(load_base(model_cfg, spec, kind, tokenizer), model_cfg, spec.kind)
 
 
-def load_base(model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer) -> PreTrainedModel:
+def load_base(
+    model_cfg: Mapping[str, Any], spec: TaskSpec, kind: ModuleType, tokenizer, supplied: Sequence[str] = ()
+) -> PreTrainedModel:
     """The pretrained weights `model_cfg` names, with a fresh head for the task (a decoder's scores its last real
-    token); a LoRA adapter goes on these."""
-    return load_pretrained(
+    token); a LoRA adapter goes on these. `supplied`: the modules a saved adapter fills afterwards (its head), so
+    transformers' load report, which would list them as missing, is kept quiet, and only other missing weights
+    are named (one line)."""
+    model, missing = load_weights(
         kind,
         model_cfg["pretrained"],
         model_cfg.get("revision"),
         bool(model_cfg.get("trust_remote_code", False)),
         bool(model_cfg.get("allow_pickle", False)),
         auto_class=decoder_auto_class(model_cfg, spec.kind),
+        quiet=bool(supplied) or is_decoder(model_cfg),  # what is missing is checked below
+        key_mapping=checkpoint_key_mapping(model_cfg, spec.kind),
+        **four_bit_loading(model_cfg),  # model.peft.method=qlora: the base in 4 bits, on this process's GPU
         **kind.head_config(spec),
         **decoder_head(model_cfg, tokenizer, spec.kind),
     )
+    unfilled = sorted(key for key in missing if not in_modules(key, (*supplied, *DECODER_HEADS)))
+    if unfilled and (supplied or is_decoder(model_cfg)):
+        # a decoder body left at random, or weights neither the checkpoint nor the adapter has: scores would be noise
+        raise UserError(
+            f"the weights in {model_cfg['pretrained']} leave {len(unfilled)} tensors of the "
+            f"{type(model).__name__} unfilled (e.g. {', '.join(unfilled[:3])}); is it a checkpoint of this family?"
+        )
+    model.jglue_fresh_modules = fresh_modules(model, missing)
+    return model
 
 
-def load_pretrained(
+def fresh_modules(model: PreTrainedModel, missing: set[str]) -> tuple[str, ...]:
+    """The modules the checkpoint did not fill, initialised at random here, which LoRA must therefore train and
+    save whole (peft's modules_to_save): the head's top-level modules (DistilBERT's pre_classifier and classifier,
+    DeBERTa's pooler, ModernBERT's head, a decoder's score), and inside the body the module itself (a BERT
+    checkpoint without its pooler), so no wrapped module holds another."""
+    prefix = getattr(model, "base_model_prefix", "")
+    tops = {key.split(".")[0] if key.split(".")[0] != prefix else key.rpartition(".")[0] for key in missing}
+    return tuple(sorted(tops))
+
+
+def in_modules(key: str, modules: Sequence[str]) -> bool:
+    """Whether the weight `key` (say classifier.dense.weight) belongs to one of `modules`, named as peft's
+    modules_to_save name them (a top-level module, or the end of a module's path)."""
+    path = key.rpartition(".")[0]
+    return any(path == name or path.startswith(f"{name}.") or path.endswith(f".{name}") for name in modules)
+
+
+DECODER_HEADS = ("score", "qa_outputs")  # the fresh heads of decoder classes: missing from a causal LM checkpoint
+
+
+def load_pretrained(kind: ModuleType, source: str | Path, **options: Any) -> PreTrainedModel:
+    """The model of load_weights (its options: revision, trust_remote_code, allow_pickle, auto_class, the head)."""
+    return load_weights(kind, source, **options)[0]
+
+
+def load_weights(
     kind: ModuleType,
     source: str | Path,
     revision: str | None = None,
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     auto_class=None,
+    quiet: bool = False,
+    key_mapping: dict[str, str] | None = None,
     **head: Any,
-) -> PreTrainedModel:
-    """Weights from a local folder or the hub: safetensors only, unless model.allow_pickle=true admits pickled
-    .bin weights (which can run code when loaded); no remote code unless model.trust_remote_code=true."""
+) -> tuple[PreTrainedModel, set[str]]:
+    """Weights from a local folder or the hub, and the names of the weights the checkpoint did not fill:
+    safetensors only, unless model.allow_pickle=true admits pickled .bin weights (which can run code when
+    loaded); no remote code unless model.trust_remote_code=true. `quiet`: without transformers' load report (the
+    caller checks what is missing); `key_mapping`: checkpoint names renamed."""
+    from transformers.utils import logging as transformers_logging
+
+    if key_mapping is not None:
+        head["key_mapping"] = key_mapping
+    verbosity = transformers_logging.get_verbosity()
     try:
+        if quiet:
+            transformers_logging.set_verbosity_error()  # the load report; the caller checks what is missing
         # output_hidden_states: BandaiNamco's config.json turns it on; fine-tuning needs no hidden states kept.
-        return (auto_class or kind.AUTO_MODEL).from_pretrained(
+        model, info = (auto_class or kind.AUTO_MODEL).from_pretrained(
             str(source),
             revision=revision,
             trust_remote_code=trust_remote_code,
             use_safetensors=None if allow_pickle else True,
             output_hidden_states=False,
+            output_loading_info=True,
             **head,
         )
     except (OSError, ValueError) as error:
@@ -84,6 +138,40 @@ def load_pretrained(
             f"Could not load the model weights from '{source}' (revision {revision}): "
             f"{str(error).splitlines()[0]}{hint}"
         ) from error
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    if key_mapping is not None:
+        forget_renaming(model, key_mapping)
+    return model, set(info["missing_keys"])
+
+
+def forget_renaming(model: PreTrainedModel, key_mapping: dict[str, str]) -> None:
+    """transformers 5 saves a model under the names its checkpoint had (it reverts the renames it loaded with):
+    a fine-tuned Llama question-answering model would be saved under the causal LM's `model.` names, which its
+    own class, loading merged/ or model/, does not read. Forgotten, it saves under its class's own names."""
+    from transformers.core_model_loading import WeightRenaming
+
+    ours = set(key_mapping)
+    kept = [
+        conversion
+        for conversion in getattr(model, "_weight_conversions", None) or []
+        if not (isinstance(conversion, WeightRenaming) and set(conversion.source_patterns) <= ours)
+    ]
+    model._weight_conversions = kept or None
+
+
+def checkpoint_activations(model: torch.nn.Module, model_name: str) -> None:
+    """trainer.gradient_checkpointing: each transformer layer keeps its input only and runs again in the backward
+    pass. Non-reentrant checkpointing (use_reentrant=False): it needs no input that requires grad, so frozen
+    embeddings under LoRA work, and it replays dropout with the same random numbers. Before add_adapter: peft then
+    sees a checkpointed model and makes the embeddings' output require grad as well."""
+    target = getattr(model, "scorer", model)  # a decoder's multiple choice: the sequence scorer inside
+    if not getattr(target, "supports_gradient_checkpointing", False):
+        raise UserError(
+            f"trainer.gradient_checkpointing=true: model '{model_name}' ({type(target).__name__}) does not support "
+            "it; set trainer.gradient_checkpointing=false."
+        )
+    target.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
 
 
 def library_progress_bars(enabled: bool) -> None:

@@ -35,7 +35,7 @@ from jglue_bench.train.modeling import (
     max_input_length,
     model_facts,
 )
-from jglue_bench.train.peft_adapters import has_adapter, load_adapter
+from jglue_bench.train.peft_adapters import adapter_head_modules, has_adapter, load_adapter
 
 
 @dataclass
@@ -68,7 +68,8 @@ def saved_model(saved: SavedRun, kind, device, tokenizer):
     LoRA run's folder holds the adapter and head only: they go on the base weights the run started from."""
     model_cfg, kind_name = saved.cfg.model, saved.spec.kind
     if has_adapter(saved.model_dir):
-        weights = load_adapter(load_base(saved.base, saved.spec, kind, tokenizer), saved.model_dir)
+        base = load_base(saved.base, saved.spec, kind, tokenizer, supplied=adapter_head_modules(saved.model_dir))
+        weights = load_adapter(base, saved.model_dir)
     else:
         weights = load_pretrained(kind, saved.model_dir, auto_class=decoder_auto_class(model_cfg, kind_name))
     model = for_kind(weights, model_cfg, kind_name).to(device)
