@@ -152,7 +152,7 @@ def test_bench_estimate_decoder_from_a_config_json(tmp_path, capsys):
     assert lines[-1].startswith("estimate: largest peak") and "(not measured)" in lines[-1]
     (saved,) = tmp_path.glob("estimate-decoder-*.json")
     result = json.loads(saved.read_text(encoding="utf-8"))
-    assert result["peft"]["r"] == 16 and result["weights_dtype"] == "float32"  # the config names no dtype
+    assert result["peft"]["r"] == 16 and result["weights_dtype"] == "float32"  # as train loads it (model.dtype)
     jcommonsenseqa = result["tasks"]["jcommonsenseqa"]
     assert (jcommonsenseqa["batch_sequences"], jcommonsenseqa["length"]) == (64 * 5, 64)
     model = real_model("qwen2", {**DEFAULT_LORA, "r": 16, "alpha": 32}, torch.float32)

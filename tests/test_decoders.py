@@ -12,11 +12,12 @@ import pytest
 import torch
 from conftest import MEMORISE_EIGHT, shared_models_dir
 
+from jglue_bench.errors import UserError
 from jglue_bench.tasks import kind_module
 from jglue_bench.train import loop as train_loop
 from jglue_bench.train.decoders import decoder_auto_class, decoder_head, ready_tokenizer
 from jglue_bench.train.loop import train
-from jglue_bench.train.modeling import load_pretrained, load_weights
+from jglue_bench.train.modeling import load_pretrained, load_weights, weights_dtype
 from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, saved_model
 
 LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
@@ -396,3 +397,38 @@ def test_lora_trains_and_saves_every_head_module_the_checkpoint_lacks(cache_dir)
     assert any(".pooler.modules_to_save." in name for name in trained)
     assert not any("deberta.embeddings" in name for name in trained)
     assert fresh_modules(model, {"deberta.encoder.rel_embeddings.weight"}) == ("deberta.encoder.rel_embeddings",)
+
+
+def test_a_bfloat16_checkpoint_trains_with_float32_weights_unless_model_dtype_says_otherwise(
+    make_config, decoder_folders, tmp_path, monkeypatch, capsys
+):
+    """transformers 5 loads a checkpoint in its own dtype and the loop keeps no float32 master copy: a bfloat16
+    checkpoint is loaded as float32 (model.dtype's default), so a full fine-tune updates float32 weights;
+    model.dtype=bfloat16 keeps a LoRA run's frozen base in bfloat16, and says so for a full fine-tune."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    source = decoder_folders("llama")
+    checkpoint = tmp_path / "bf16"
+    shutil.copytree(source, checkpoint)
+    AutoModelForCausalLM.from_pretrained(str(source)).to(torch.bfloat16).save_pretrained(str(checkpoint))
+    dtypes = {}
+    real_build_model = train_loop.build_model
+
+    def spy(*args, **kwargs):
+        model = real_build_model(*args, **kwargs)
+        dtypes["weights"] = {parameter.dtype for parameter in model.parameters()}
+        return model
+
+    monkeypatch.setattr(train_loop, "build_model", spy)
+    settings = [*decoder_overrides(checkpoint, "jnli", None), "num_train_epochs=1", "save_model=false"]
+    train(make_config(*settings))
+    assert dtypes["weights"] == {torch.float32}
+    train(make_config(*settings, "model.dtype=bfloat16", "model.peft.method=lora", "overwrite=true"))
+    assert dtypes["weights"] == {torch.bfloat16}  # the base as loaded; peft adds float32 adapters on it
+    capsys.readouterr()
+    assert weights_dtype({"dtype": "bfloat16", "peft": {"method": None}}) == {"dtype": torch.bfloat16}
+    assert "model.dtype=bfloat16 with every weight fine-tuned" in capsys.readouterr().err
+    with pytest.raises(UserError, match="model.dtype='int8': expected float32, bfloat16 or float16"):
+        weights_dtype({"dtype": "int8"})

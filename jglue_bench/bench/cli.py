@@ -166,8 +166,9 @@ def add_decoder_estimate_arguments(estimate: argparse.ArgumentParser) -> None:
     estimate.add_argument(
         "--weights-dtype",
         choices=["auto", "float32", "bfloat16", "float16"],
-        default="auto",
-        help="dtype the weights are loaded in (default auto: the checkpoint's, as train loads them)",
+        default="float32",
+        help="dtype the weights are trained in (default float32, as train loads them unless model.dtype says "
+        "otherwise; auto: the checkpoint's own)",
     )
     estimate.add_argument(
         "--precision", choices=["fp32", "bf16", "fp16"], default="bf16", help="trainer.precision (default bf16)"

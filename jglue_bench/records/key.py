@@ -69,6 +69,8 @@ def experiment_parts(
             if OmegaConf.select(cfg, "model.peft.method") is not None
             else {}
         ),
+        # the weights' dtype when not float32 (model.dtype=bfloat16 trains other numbers); float32 keeps the old key
+        **({"dtype": str(cfg.model.dtype)} if cfg.model.get("dtype") not in (None, "float32") else {}),
         # experiment=frozen_embedding's pooling decides its result; other runs have no such block and keep their key
         **(
             {"frozen_embedding": OmegaConf.to_container(cfg.frozen_embedding, resolve=True)}

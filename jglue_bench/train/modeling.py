@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +15,7 @@ from transformers import AutoConfig, PreTrainedModel
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.train.decoders import checkpoint_key_mapping, decoder_auto_class, decoder_head, for_kind, is_decoder
-from jglue_bench.train.peft_adapters import four_bit_loading
+from jglue_bench.train.peft_adapters import four_bit_loading, peft_settings
 
 
 def build_model(
@@ -52,7 +53,7 @@ def load_base(
         auto_class=decoder_auto_class(model_cfg, spec.kind),
         quiet=bool(supplied) or is_decoder(model_cfg),  # what is missing is checked below
         key_mapping=checkpoint_key_mapping(model_cfg, spec.kind),
-        **four_bit_loading(model_cfg),  # model.peft.method=qlora: the base in 4 bits, on this process's GPU
+        **(four_bit_loading(model_cfg) or weights_dtype(model_cfg)),  # qlora: the base in 4 bits, on this GPU
         **kind.head_config(spec),
         **decoder_head(model_cfg, tokenizer, spec.kind),
     )
@@ -65,6 +66,25 @@ def load_base(
         )
     model.jglue_fresh_modules = fresh_modules(model, missing)
     return model
+
+
+def weights_dtype(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The dtype weights are loaded and trained in: `model.dtype`, float32 unless set. transformers 5 loads a
+    checkpoint in its own dtype, and the loop keeps no float32 master copy, so a full fine-tune of a bfloat16
+    checkpoint would update bfloat16 weights, where lr x gradient steps below a weight's precision round away;
+    float32 weights with trainer.precision=bf16 compute in bf16 under autocast and update in float32. bfloat16
+    halves the memory of a LoRA run's frozen base (peft keeps its adapters in float32)."""
+    name = str(model_cfg.get("dtype") or "float32")
+    if name not in ("float32", "bfloat16", "float16"):
+        raise UserError(f"model.dtype={name!r}: expected float32, bfloat16 or float16.")
+    if name != "float32" and peft_settings(model_cfg) is None:
+        print(
+            f"jglue-bench: warning: model.dtype={name} with every weight fine-tuned: the weights are updated in "
+            f"{name}, where small steps round away; float32 (the default) trains in bf16 autocast with float32 "
+            "weights.",
+            file=sys.stderr,
+        )
+    return {"dtype": getattr(torch, name)}
 
 
 def fresh_modules(model: PreTrainedModel, missing: set[str]) -> tuple[str, ...]:
