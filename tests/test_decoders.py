@@ -23,11 +23,12 @@ from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, sav
 LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
 SARASHINA = ("sbintuitions-modernbert-ja-tokenizer", "tokenizer.model")
 # family: (architecture, SentencePiece model, pad token): eos pads Llama's; Qwen2's tokenizer ships none (the
-# framework makes eos pad); Gemma's has a pad token of its own
+# framework makes eos pad); Gemma's has a pad token of its own; Mistral's QA class keeps the causal LM's names
 FAMILIES = {
     "llama": ("llama", LLM_JP, "</s>"),
     "qwen2": ("qwen2", SARASHINA, None),
     "gemma": ("gemma", SARASHINA, "<pad>"),
+    "mistral": ("mistral", LLM_JP, None),
 }
 KINDS = {
     "classification": ("jnli", "accuracy"),

@@ -32,6 +32,7 @@ ARCHITECTURES = {
     "llama": ("LlamaConfig", "LlamaForCausalLM"),
     "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
     "gemma": ("GemmaConfig", "GemmaForCausalLM"),
+    "mistral": ("MistralConfig", "MistralForCausalLM"),
 }
 
 

@@ -26,7 +26,9 @@ METHODS = ("lora", "qlora")
 # Every attention projection, as the LoRA papers' decoder recipes adapt them; peft's own defaults for these
 # model types adapt q_proj and v_proj only. Other model types (encoders) get peft's defaults.
 ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj")
-DEFAULT_TARGETS = {model_type: ATTENTION_PROJECTIONS for model_type in ("llama", "qwen2", "gemma", "gemma2")}
+DEFAULT_TARGETS = {
+    model_type: ATTENTION_PROJECTIONS for model_type in ("llama", "qwen2", "qwen3", "gemma", "gemma2", "mistral")
+}
 
 
 def peft_settings(model_cfg: Mapping[str, Any]) -> dict[str, Any] | None:
