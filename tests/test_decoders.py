@@ -112,6 +112,7 @@ def test_decoder_memorises_saves_and_scores_again(make_config, decoder_folders, 
         assert facts["peft"] is None and facts["trainable_parameters"] == facts["num_parameters"]
     again = evaluate_saved_run(result.output_dir, ["data.eval_split=train"])
     assert again.metrics[metric] == pytest.approx(result.metrics[metric], abs=1e-6)
+    assert again.record["model"]["peft"] == facts["peft"]  # the evaluate record names the LoRA run it scored
     if method:
         assert_merged_predicts_as_unmerged(result.output_dir)
     if kind in ("classification", "extractive_qa"):
@@ -297,6 +298,7 @@ def test_lora_extractive_qa_starts_from_the_base_weights_and_a_saved_adapter_pre
     body = model.get_base_model().transformer.state_dict()
     assert body["layers.0.mlp.up_proj.weight"].equal(checkpoint["model.layers.0.mlp.up_proj.weight"])
     assert again.metrics == pytest.approx(result.metrics, abs=1e-6)
+    assert again.record["model"]["peft"] == result.record["model"]["peft"] is not None
     assert_predict_gives_the_runs_predictions(result.output_dir, "jsquad")
     assert_merged_predicts_as_unmerged(result.output_dir)  # merged/ saved under the class's own names (`transformer.`)
     assert result.record["model"]["peft"]["target_modules"] == ["k_proj", "o_proj", "q_proj", "v_proj"]
