@@ -159,6 +159,9 @@ def test_a_run_scores_generations_as_llm_jp_eval_does(jglue_bench_cli, tiny_deco
     throughput = record["throughput"]
     assert throughput["backend"] == "hf" and throughput["examples"] == 4
     assert throughput["examples_per_s"] > 0 and throughput["tokens_per_s"] > 0
+    # the device block of a training record, so report's efficiency table names device and precision
+    assert record["device"]["type"] == "cpu" and record["device"]["precision"] == "float32"
+    assert record["device"]["num_processes"] == 1 and record["device"]["name"]
 
 
 @pytest.mark.slow  # 2 s; char_f1 goes through the same metric wiring as the JSTS run above

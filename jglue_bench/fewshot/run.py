@@ -39,6 +39,7 @@ from jglue_bench.records.key import model_identity
 from jglue_bench.records.store import (
     RECORD_SCHEMA_VERSION,
     append_record,
+    device_info,
     git_state,
     package_versions,
     read_records,
@@ -345,8 +346,17 @@ def build_fewshot_record(
         "config": OmegaConf.to_container(cfg, resolve=True),
         "git": git_state(),
         "packages": {**package_versions(), "lm_eval": _version("lm_eval")},
-        "device": {"device": str(getattr(lm, "device", cfg.device))},
+        "device": fewshot_device(lm, cfg),
     }
+
+
+def fewshot_device(lm, cfg: DictConfig) -> dict[str, Any]:
+    """The device block of a training record (report's efficiency table reads it); precision: the weights' dtype.
+    vLLM's engine runs on the GPU and has no `device` attribute."""
+    import torch
+
+    device = torch.device(str(getattr(lm, "device", "cuda" if cfg.backend == "vllm" else "cpu")))
+    return {**device_info(device, str(cfg.model.get("dtype") or "auto"), 1), "device": str(device)}
 
 
 def _main_metric(found: Mapping[str, float]) -> str:
