@@ -430,8 +430,23 @@ def test_a_bfloat16_checkpoint_trains_with_float32_weights_unless_model_dtype_sa
     assert dtypes["weights"] == {torch.float32}
     train(make_config(*settings, "model.dtype=bfloat16", "model.peft.method=lora", "overwrite=true"))
     assert dtypes["weights"] == {torch.bfloat16}  # the base as loaded; peft adds float32 adapters on it
+    trained = {}
+    real_make_loop = train_loop.make_loop
+
+    def loop_spy(cfg, accelerator, model, *rest):
+        trained["dtypes"] = {p.dtype for p in model.parameters() if p.requires_grad}
+        return real_make_loop(cfg, accelerator, model, *rest)
+
+    monkeypatch.setattr(train_loop, "make_loop", loop_spy)
+    lora_bf16 = [*settings, "model.dtype=bfloat16", "model.peft.method=lora", "trainer.precision=bf16"]
+    train(make_config(*lora_bf16, "overwrite=true"))
+    assert trained["dtypes"] == {torch.float32}  # under autocast the head copies train in float32 as LoRA's do
     capsys.readouterr()
     assert weights_dtype({"dtype": "bfloat16", "peft": {"method": None}}) == {"dtype": torch.bfloat16}
     assert "model.dtype=bfloat16 with every weight fine-tuned" in capsys.readouterr().err
     with pytest.raises(UserError, match="model.dtype='int8': expected float32, bfloat16 or float16"):
         weights_dtype({"dtype": "int8"})
+    with pytest.raises(UserError, match="model.dtype=float16 with every weight fine-tuned: float16 weights cannot"):
+        weights_dtype({"dtype": "float16"})  # fp16's gradient scaler refuses float16 gradients at the first step
+    lora = {"dtype": "float16", "pretrained": "org/name", "peft": {"method": "lora"}}
+    assert weights_dtype(lora) == {"dtype": torch.float16}

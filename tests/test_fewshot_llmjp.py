@@ -240,3 +240,19 @@ def test_vllm_without_a_gpu_is_one_line(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UserError, match=r"needs a CUDA GPU .* run backend=hf"):
         check_backend("vllm")
+
+
+def test_malformed_generated_answers_are_one_invalid_class_in_macro_f1():
+    from jglue_bench.fewshot import scores
+
+    rows = [
+        {"gold": gold, "prediction": answer, "generation": answer}
+        for gold, answer in [("entailment", "entailment"), ("entailment", "entail"), ("neutral", "neutral"),
+                             ("contradiction", "矛盾")]
+    ]  # fmt: skip
+    found = scores.extra_metrics("classification", rows, 3)
+    # by hand: entailment F1 2/3 (P 1, R 1/2), neutral 1, contradiction 0, the invalid class 0 (two answers, no
+    # gold): (2/3 + 1) / 4; with each malformed answer a class of its own it would be (2/3 + 1) / 5
+    assert found["macro_f1"] == pytest.approx(100 * (2 / 3 + 1) / 4, abs=1e-4)  # records keep 4 decimals
+    # balanced accuracy: the recall of each gold class, (1/2 + 1 + 0) / 3
+    assert found["balanced_accuracy"] == pytest.approx(100 * (1 / 2 + 1 + 0) / 3, abs=1e-4)

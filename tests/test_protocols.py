@@ -246,3 +246,25 @@ def test_a_killed_sweep_finishes_only_its_missing_cells(real_data, tmp_path, cac
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("skip: ") == done and len(store_lines(store)) == 4
+
+
+def test_the_robust_choice_reads_a_config_whose_peft_is_null(tmp_path):
+    from omegaconf import OmegaConf
+
+    from jglue_bench.records.choice import paper_choice
+
+    store = tmp_path / "runs.jsonl"
+    lines = [json.dumps(record("jnli", 3e-5, 4, 89.4)), json.dumps(record("jnli", 5e-5, 3, 88.1))]
+    store.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    root = OmegaConf.create(
+        {
+            "task": {"name": "jnli"},
+            "model": {
+                "name": "line_distilbert",
+                "pretrained": "line-corporation/line-distilbert-base-japanese",
+                "peft": None,
+            },
+            "results": {"path": str(store)},
+        }
+    )
+    assert paper_choice("learning_rate", _root_=root) == 3e-5

@@ -593,3 +593,28 @@ def test_a_tie_on_dev_goes_to_the_cell_run_first_whatever_the_store_order():
     for records in ([first, later], [later, first]):
         [choice] = report.paper_choices(records)
         assert choice.chosen["run_id"] == first["run_id"]
+
+
+def test_a_lora_run_beside_a_published_full_fine_tune_says_so():
+    published = [
+        row
+        for row in load_published(PUBLISHED)
+        if row.model == "line_distilbert" and row.task == "jnli" and row.split == "valid"
+    ]
+    [record] = published_as_records(published)
+    record["model"]["peft"] = {"method": "lora", "r": 8, "alpha": 32, "dropout": 0.1}
+    table = report_compare.published_table(report.scores_for([record], "single"), published)
+    [row] = table.rows
+    assert row["differs"] == "protocol, fine-tune method (PEFT)"
+    assert row["model"] == "line_distilbert+lora r8/alpha 32/dropout 0.1"
+
+
+def test_an_evaluate_record_of_a_lora_run_from_its_config_keeps_the_runs_label():
+    from jglue_bench.records.choice import model_label
+
+    evaluated = make_record(run_kind="evaluate")
+    evaluated["model"]["peft"] = None  # as evaluate wrote it before it kept the settings
+    evaluated["config"] = {"model": {"peft": {"method": "lora", "r": 8, "alpha": 16}}}
+    assert model_label(evaluated) == "line_distilbert+lora r8"
+    evaluated["config"]["model"]["peft"]["method"] = None
+    assert model_label(evaluated) == "line_distilbert"

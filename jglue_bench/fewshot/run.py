@@ -356,7 +356,9 @@ def fewshot_device(lm, cfg: DictConfig) -> dict[str, Any]:
     import torch
 
     device = torch.device(str(getattr(lm, "device", "cuda" if cfg.backend == "vllm" else "cpu")))
-    return {**device_info(device, str(cfg.model.get("dtype") or "auto"), 1), "device": str(device)}
+    weights = getattr(getattr(lm, "model", None), "dtype", None)  # HFLM's model; vLLM's engine has none
+    precision = str(weights).replace("torch.", "") if weights is not None else str(cfg.model.get("dtype") or "auto")
+    return {**device_info(device, precision, 1), "device": str(device)}
 
 
 def _main_metric(found: Mapping[str, float]) -> str:

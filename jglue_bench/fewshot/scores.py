@@ -66,11 +66,19 @@ def prediction_rows(samples: Sequence[Mapping[str, Any]], output_type: str) -> l
     return rows
 
 
+INVALID = "<invalid>"  # every generated answer that is none of the task's labels
+
+
 def extra_metrics(kind: str, rows: Sequence[Mapping[str, Any]], num_choices: int) -> dict[str, float]:
     """Our own metrics over the predictions, x100."""
     if kind in ("classification", "multiple_choice"):
         golds = [row["gold"] for row in rows]
         predictions = [row["prediction"] for row in rows]
+        if any("generation" in row for row in rows):
+            # a generated answer that is none of the golds' labels is one invalid class, not a class of its own
+            # each (macro-F1 would average over every distinct malformed answer)
+            golds = [str(gold) for gold in golds]
+            predictions = [str(answer) if str(answer) in set(golds) else INVALID for answer in predictions]
         found = {
             "balanced_accuracy": metrics.balanced_accuracy(golds, predictions),
             "macro_f1": metrics.macro_f1(golds, predictions),

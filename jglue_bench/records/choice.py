@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from jglue_bench.errors import UserError
 
@@ -38,19 +38,40 @@ class CellChoice:
 
 
 def peft_label(peft: Mapping[str, Any] | None) -> str | None:
-    """The label "lora r8": what sets a parameter-efficient fine-tune apart from a full one of the same model (None: every
-    weight fine-tuned). Reports and the paper protocol's choice keep the two apart."""
-    if not peft or peft.get("method") is None:
+    """The label "lora r8" (alpha, when not 2r, and dropout, when set, after a slash): what sets a
+    parameter-efficient fine-tune apart from a full one of the same model, and LoRA settings from each other (None:
+    every weight fine-tuned). Reports and the paper protocol's choice keep them apart."""
+    if not isinstance(peft, Mapping) or peft.get("method") is None:
         return None
-    return f"{peft['method']} r{peft.get('r')}"
+    label = f"{peft['method']} r{peft.get('r')}"
+    if peft.get("alpha") is not None and peft.get("r") is not None and peft["alpha"] != 2 * peft["r"]:
+        label += f"/alpha {peft['alpha']}"
+    return label + (f"/dropout {peft['dropout']}" if peft.get("dropout") else "")
+
+
+def record_peft(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A record's PEFT settings; an evaluate record written before it kept them has them in its config."""
+    recorded = record["model"].get("peft")
+    if recorded is not None:
+        return recorded
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
+    return model.get("peft") if record.get("run_kind") == "evaluate" else None
 
 
 def model_label(record: Mapping[str, Any]) -> str:
     """The model as reports name it: the config's name, with its PEFT setting where one was used
-    ("causal_lm+lora r8")."""
+    ("causal_lm+lora r8") and its weights' dtype where not float32."""
     model = record["model"]
-    peft = peft_label(model.get("peft"))
-    return f"{model['name']}+{peft}" if peft else str(model["name"])
+    peft = peft_label(record_peft(record))
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    dtype = (config.get("model") or {}).get("dtype") if isinstance(config.get("model"), Mapping) else None
+    label = f"{model['name']}+{peft}" if peft else str(model["name"])
+    return (
+        f"{label} ({dtype})"
+        if dtype not in (None, "float32", "auto") and record.get("run_kind") != "fewshot"
+        else label
+    )
 
 
 def paper_cells(
@@ -70,7 +91,7 @@ def paper_cells(
         and record["task"]["name"] == task
         and record["model"]["name"] == model
         and record["model"].get("pretrained") == pretrained
-        and peft_label(record["model"].get("peft")) == peft_label(peft)
+        and peft_label(record_peft(record)) == peft_label(peft)
         and (data_version is None or record["task"].get("data_version") == data_version)
         and record.get("split") == "valid"
     ]
@@ -109,7 +130,8 @@ def paper_choice(key: str, *, _root_: Any) -> Any:
     if key not in CHOSEN_KEYS:
         raise UserError(f"paper_choice: {key!r} is not a chosen hyperparameter ({', '.join(CHOSEN_KEYS)}).")
     task, model = str(_root_.task.name), str(_root_.model.name)
-    peft = OmegaConf.to_container(_root_.model.peft, resolve=True) if "peft" in _root_.model else None
+    peft_node = OmegaConf.select(_root_, "model.peft")
+    peft = OmegaConf.to_container(peft_node, resolve=True) if isinstance(peft_node, DictConfig) else None
     cells = paper_cells(
         read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained, "1.3", peft
     )

@@ -80,6 +80,8 @@ def published_table(scores: Sequence[Score], published: Sequence[PublishedScore]
                     ("data version", version == row.data_version),
                     ("split", split == row.split),
                     ("protocol", score.protocol_label == row.protocol),
+                    # ours a LoRA run (model_label "NAME+lora r8"), the published row a full fine-tune's
+                    ("fine-tune method (PEFT)", "+" not in model),
                 )
                 if not same
             ]

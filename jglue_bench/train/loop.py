@@ -65,6 +65,7 @@ from jglue_bench.train.peft_adapters import (
     merged_model,
     peft_settings,
     recorded_settings,
+    upcast_trainable,
 )
 from jglue_bench.train.preflight import (
     check_hub_reachable,
@@ -175,6 +176,10 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     eval_sets = [featurize_split(data, spec, tokenizer, max_length, with_token_types, cfg.data) for data in eval_data]
     if adapter is not None:
         model = add_adapter(model, adapter)
+        if cfg.trainer.precision != "fp32":
+            # under autocast the trained copies of the head (modules_to_save) of a bfloat16 base update in float32
+            # as LoRA's matrices do; autocast computes them in half precision all the same
+            upcast_trainable(model)
     loop = make_loop(cfg, accelerator, model, train_set, kind, input_names, tokenizer, out)
     loop.tracking = tracking
     if resume_dir is not None:

@@ -203,3 +203,11 @@ def merged_model(model: torch.nn.Module) -> torch.nn.Module:
     """The adapters folded into the base weights: a plain transformers model, as fast as the base one. Works
     in place: the PeftModel is spent afterwards."""
     return model.merge_and_unload()
+
+
+def upcast_trainable(model: torch.nn.Module) -> None:
+    """Every trainable parameter in float32 (peft upcasts its LoRA matrices, not the head copies it trains whole):
+    AdamW keeps no master copy, so a bfloat16 weight would lose the small late steps."""
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != torch.float32:
+            parameter.data = parameter.data.float()
