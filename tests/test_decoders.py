@@ -450,3 +450,16 @@ def test_a_bfloat16_checkpoint_trains_with_float32_weights_unless_model_dtype_sa
         weights_dtype({"dtype": "float16"})  # fp16's gradient scaler refuses float16 gradients at the first step
     lora = {"dtype": "float16", "pretrained": "org/name", "peft": {"method": "lora"}}
     assert weights_dtype(lora) == {"dtype": torch.float16}
+
+
+def test_an_adapter_without_a_module_the_checkpoint_lacks_is_refused_naming_the_adapter(make_config, cache_dir):
+    # an adapter saved before LoRA kept the pooler (DeBERTa): loaded, the pooler would be new random weights
+    from types import SimpleNamespace
+
+    from jglue_bench.train.modeling import load_base
+    from jglue_bench.train.random_families import cached_family
+
+    spec = SimpleNamespace(kind="classification", labels=("entailment", "contradiction", "neutral"))
+    model_cfg = {"name": "deberta_v3", "pretrained": str(cached_family("deberta_v3", cache_dir))}
+    with pytest.raises(UserError, match="unfilled .*; the saved adapter does not hold them either .*train it again"):
+        load_base(model_cfg, spec, kind_module("classification"), None, supplied=("classifier",))

@@ -102,6 +102,19 @@ def test_a_lora_grid_and_a_full_fine_tune_of_the_same_model_are_chosen_apart():
     assert chosen["metrics"]["accuracy"] == 90.0
     rows = {choice.key[0]: choice.scores["valid"]["accuracy"] for choice in paper_choices(full + adapted)}
     assert rows == {"line_distilbert": 90.0, "line_distilbert+lora r8": 70.0}
+    # a LoRA grid over a bfloat16 base is chosen apart from the float32 one
+    half = [record("jnli", 1e-4, 1, 99.0)]
+    half[0]["model"]["peft"] = lora
+    half[0]["config"] = {"model": {"dtype": "bfloat16"}}
+    settings = {"method": "lora", "r": 8}
+    chosen = best_cell(paper_cells(adapted + half, "jnli", "line_distilbert", pretrained, "1.3", settings))
+    assert chosen["metrics"]["accuracy"] == 70.0
+    chosen = best_cell(paper_cells(adapted + half, "jnli", "line_distilbert", pretrained, "1.3", settings, "bfloat16"))
+    assert chosen["metrics"]["accuracy"] == 99.0
+    assert {choice.key[0] for choice in paper_choices(adapted + half)} == {
+        "line_distilbert+lora r8",
+        "line_distilbert+lora r8 (bfloat16)",
+    }
 
 
 def test_each_task_gets_its_own_grid_and_command_line_keys_stay():

@@ -59,19 +59,21 @@ def record_peft(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return model.get("peft") if record.get("run_kind") == "evaluate" else None
 
 
+def trained_dtype(record: Mapping[str, Any]) -> str:
+    """The dtype a fine-tuned record's weights trained in (model.dtype; float32 where unset)."""
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
+    return str(model.get("dtype") or "float32")
+
+
 def model_label(record: Mapping[str, Any]) -> str:
     """The model as reports name it: the config's name, with its PEFT setting where one was used
-    ("causal_lm+lora r8") and its weights' dtype where not float32."""
+    ("causal_lm+lora r8") and a fine-tune's weights' dtype where not float32 ("... (bfloat16)")."""
     model = record["model"]
     peft = peft_label(record_peft(record))
-    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
-    dtype = (config.get("model") or {}).get("dtype") if isinstance(config.get("model"), Mapping) else None
     label = f"{model['name']}+{peft}" if peft else str(model["name"])
-    return (
-        f"{label} ({dtype})"
-        if dtype not in (None, "float32", "auto") and record.get("run_kind") != "fewshot"
-        else label
-    )
+    dtype = trained_dtype(record)
+    return f"{label} ({dtype})" if record.get("run_kind") != "fewshot" and dtype not in ("float32", "auto") else label
 
 
 def paper_cells(
@@ -81,8 +83,10 @@ def paper_cells(
     pretrained: Any,
     data_version: str | None,
     peft: Mapping[str, Any] | None = None,
+    dtype: str | None = None,
 ) -> list[Mapping[str, Any]]:
-    """The paper protocol's training records for one task, model and PEFT setting (scored on dev)."""
+    """The paper protocol's training records for one task, model, PEFT setting and weights' dtype (scored on
+    dev)."""
     return [
         record
         for record in records
@@ -92,6 +96,7 @@ def paper_cells(
         and record["model"]["name"] == model
         and record["model"].get("pretrained") == pretrained
         and peft_label(record_peft(record)) == peft_label(peft)
+        and trained_dtype(record) == str(dtype or "float32")
         and (data_version is None or record["task"].get("data_version") == data_version)
         and record.get("split") == "valid"
     ]
@@ -133,7 +138,13 @@ def paper_choice(key: str, *, _root_: Any) -> Any:
     peft_node = OmegaConf.select(_root_, "model.peft")
     peft = OmegaConf.to_container(peft_node, resolve=True) if isinstance(peft_node, DictConfig) else None
     cells = paper_cells(
-        read_records(_root_.results.path, skip_corrupt=True), task, model, _root_.model.pretrained, "1.3", peft
+        read_records(_root_.results.path, skip_corrupt=True),
+        task,
+        model,
+        _root_.model.pretrained,
+        "1.3",
+        peft,
+        OmegaConf.select(_root_, "model.dtype"),
     )
     chosen = best_cell(cells)
     if chosen is None:

@@ -60,9 +60,15 @@ def load_base(
     unfilled = sorted(key for key in missing if not in_modules(key, (*supplied, *DECODER_HEADS)))
     if unfilled and (supplied or is_decoder(model_cfg)):
         # a decoder body left at random, or weights neither the checkpoint nor the adapter has: scores would be noise
+        cause = (
+            "the saved adapter does not hold them either (an adapter saved before LoRA kept every module the "
+            "checkpoint lacks: train it again)"
+            if supplied
+            else "is it a checkpoint of this family?"
+        )
         raise UserError(
             f"the weights in {model_cfg['pretrained']} leave {len(unfilled)} tensors of the "
-            f"{type(model).__name__} unfilled (e.g. {', '.join(unfilled[:3])}); is it a checkpoint of this family?"
+            f"{type(model).__name__} unfilled (e.g. {', '.join(unfilled[:3])}); {cause}"
         )
     model.jglue_fresh_modules = fresh_modules(model, missing)
     return model
