@@ -13,23 +13,16 @@ import torch
 from conftest import MEMORISE_EIGHT, shared_models_dir
 
 from jglue_bench.errors import UserError
+from jglue_bench.fewshot.tiny import FAMILY_TOKENIZERS
 from jglue_bench.tasks import kind_module
 from jglue_bench.train import loop as train_loop
 from jglue_bench.train.decoders import decoder_auto_class, decoder_head, ready_tokenizer
 from jglue_bench.train.loop import train
 from jglue_bench.train.modeling import load_pretrained, load_weights, weights_dtype
+from jglue_bench.train.preflight import check_training_dtype
 from jglue_bench.train.saved_runs import evaluate_saved_run, load_saved_run, saved_model
 
-LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
-SARASHINA = ("sbintuitions-modernbert-ja-tokenizer", "tokenizer.model")
-# family: (architecture, SentencePiece model, pad token): eos pads Llama's; Qwen2's tokenizer ships none (the
-# framework makes eos pad); Gemma's has a pad token of its own; Mistral's QA class keeps the causal LM's names
-FAMILIES = {
-    "llama": ("llama", LLM_JP, "</s>"),
-    "qwen2": ("qwen2", SARASHINA, None),
-    "gemma": ("gemma", SARASHINA, "<pad>"),
-    "mistral": ("mistral", LLM_JP, None),
-}
+FAMILIES = FAMILY_TOKENIZERS  # family -> (SentencePiece model, pad token); Mistral's QA class keeps model.'s names
 KINDS = {
     "classification": ("jnli", "accuracy"),
     "regression": ("jsts", "pearson"),
@@ -62,12 +55,12 @@ def decoder_folders(tmp_path_factory):
 
     def folder(family: str) -> Path:
         if family not in built:
-            architecture, (subfolder, name), pad = FAMILIES[family]
+            (subfolder, name), pad = FAMILIES[family]
             model_file = shared_models_dir() / subfolder / name
             if not model_file.is_file():
                 pytest.skip(f"SentencePiece model not found at {model_file} (set JGLUE_MODELS_DIR)")
             target = tmp_path_factory.mktemp(f"decoder-{family}")
-            built[family] = build_tiny_decoder(model_file, target, hidden=32, architecture=architecture, pad_token=pad)
+            built[family] = build_tiny_decoder(model_file, target, hidden=32, architecture=family, pad_token=pad)
         return built[family]
 
     return folder
@@ -164,7 +157,7 @@ def test_the_head_reads_the_last_real_token_whatever_the_padding(decoder_folders
     folder = decoder_folders(family)
     model_cfg = {"name": "causal_lm", "family": "decoder", "pretrained": str(folder), "tokenizer": {"recipe": "auto"}}
     tokenizer = ready_tokenizer(model_cfg, load_tokenizer(model_cfg))
-    assert tokenizer.pad_token == (FAMILIES[family][2] or tokenizer.eos_token)
+    assert tokenizer.pad_token == (FAMILIES[family][1] or tokenizer.eos_token)
     kind = kind_module("classification")
     torch.manual_seed(0)
     model = load_pretrained(kind, folder, num_labels=3, **decoder_head(model_cfg, tokenizer, "classification")).eval()
@@ -442,14 +435,15 @@ def test_a_bfloat16_checkpoint_trains_with_float32_weights_unless_model_dtype_sa
     train(make_config(*lora_bf16, "overwrite=true"))
     assert trained["dtypes"] == {torch.float32}  # under autocast the head copies train in float32 as LoRA's do
     capsys.readouterr()
-    assert weights_dtype({"dtype": "bfloat16", "peft": {"method": None}}) == {"dtype": torch.bfloat16}
+    assert weights_dtype({"dtype": "bfloat16"}) == {"dtype": torch.bfloat16}
+    check_training_dtype({"dtype": "bfloat16"}, None)
     assert "model.dtype=bfloat16 with every weight fine-tuned" in capsys.readouterr().err
     with pytest.raises(UserError, match="model.dtype='int8': expected float32, bfloat16 or float16"):
         weights_dtype({"dtype": "int8"})
     with pytest.raises(UserError, match="model.dtype=float16 with every weight fine-tuned: float16 weights cannot"):
-        weights_dtype({"dtype": "float16"})  # fp16's gradient scaler refuses float16 gradients at the first step
-    lora = {"dtype": "float16", "pretrained": "org/name", "peft": {"method": "lora"}}
-    assert weights_dtype(lora) == {"dtype": torch.float16}
+        check_training_dtype({"dtype": "float16"}, None)  # fp16's scaler refuses float16 gradients at the first step
+    check_training_dtype({"dtype": "float16"}, {"method": "lora"})  # LoRA trains float32 tensors: no refusal
+    assert weights_dtype({"dtype": "float16"}) == {"dtype": torch.float16}
 
 
 def test_an_adapter_without_a_module_the_checkpoint_lacks_is_refused_naming_the_adapter(make_config, cache_dir):

@@ -68,7 +68,7 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         metavar="FAMILY[=FOLDER]",
         help="another encoder family (tohoku_bert, xlm_roberta, deberta_v3, modernbert, ...) or a decoder "
-        "family (llama, qwen2, gemma: over the llm-jp v3 or sarashina tokenizer in $JGLUE_MODELS_DIR): a random "
+        "family (llama, qwen2, gemma, mistral: over the llm-jp v3 or sarashina tokenizer in $JGLUE_MODELS_DIR): a random "
         "model of it at the benchmark's size, or FOLDER, one in the family's hub layout "
         "(default: random DistilBERT over BandaiNamco's vocabulary)",
     )

@@ -1,5 +1,5 @@
-"""Decoders in `bench train --model FAMILY[=FOLDER]`: a random causal LM of a decoder family (the builder of
-jglue_bench/fewshot/tiny.py) over a real SentencePiece tokenizer in $JGLUE_MODELS_DIR, at the benchmark's size
+"""Decoders in `bench train --model FAMILY[=FOLDER]`: a random causal LM of a decoder family (the builder and
+family table of jglue_bench/fewshot/tiny.py) over a real SentencePiece tokenizer in $JGLUE_MODELS_DIR, at the benchmark's size
 (4 layers x 256, 4 heads, feed-forward 512), or FOLDER, any decoder in its hub layout. `--peft lora` puts the
 same LoRA adapters (model.peft's settings) on every side: ours through train(cfg), HF Trainer's on a copy of the
 PeftModel built as train(cfg) builds it."""
@@ -10,16 +10,10 @@ import os
 from pathlib import Path
 
 from jglue_bench.errors import UserError
+from jglue_bench.fewshot.tiny import FAMILY_TOKENIZERS
 
-LLM_JP = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
-SARASHINA = ("sbintuitions-modernbert-ja-tokenizer", "tokenizer.model")
-# family: (architecture in fewshot/tiny.py, its SentencePiece model under $JGLUE_MODELS_DIR, pad token: eos pads
-# Llama's; Qwen2's tokenizer ships none, so the framework makes eos pad; Gemma's has its own)
-DECODER_FAMILIES = {
-    "llama": ("llama", LLM_JP, "</s>"),
-    "qwen2": ("qwen2", SARASHINA, None),
-    "gemma": ("gemma", SARASHINA, "<pad>"),
-}
+# family -> (its SentencePiece model under $JGLUE_MODELS_DIR, pad token): fewshot/tiny.py's table
+DECODER_FAMILIES = FAMILY_TOKENIZERS
 BENCH_LAYERS, BENCH_HIDDEN = 4, 256  # the encoder benchmark's 4 x 256 (tiny.py: 4 heads, feed-forward 2 x hidden)
 PEFT_CHOICES = ("none", "lora")
 
@@ -40,7 +34,7 @@ def decoder_overrides(family: str, folder: str, work: Path, peft: str) -> tuple[
     label = (
         f"decoder at {path}, {what}"
         if folder
-        else f"random {family} decoder {BENCH_LAYERS} x {BENCH_HIDDEN} over {DECODER_FAMILIES[family][1][0]}, {what}"
+        else f"random {family} decoder {BENCH_LAYERS} x {BENCH_HIDDEN} over {DECODER_FAMILIES[family][0][0]}, {what}"
     )
     return [
         "model=causal_lm",
@@ -54,22 +48,18 @@ def random_decoder(family: str, folder: Path) -> Path:
     """A random `family` decoder at the benchmark's size over its real tokenizer, written into `folder`."""
     from jglue_bench.fewshot.tiny import build_tiny_decoder
 
-    architecture, (subfolder, name), pad = DECODER_FAMILIES[family]
-    model_file = shared_models_dir() / subfolder / name
-    if not model_file.is_file():
+    (subfolder, name), pad = DECODER_FAMILIES[family]
+    models = os.environ.get("JGLUE_MODELS_DIR")
+    model_file = Path(models).expanduser() / subfolder / name if models else None
+    if model_file is None or not model_file.is_file():
         raise UserError(
-            f"bench train --model {family}: the tokenizer {model_file} is not here; set JGLUE_MODELS_DIR to the "
-            f"folder holding {subfolder}/, or pass --model {family}=FOLDER (a decoder in its hub layout)."
+            f"bench train --model {family}: the tokenizer {subfolder}/{name} is not in $JGLUE_MODELS_DIR "
+            f"({models or 'not set'}); set JGLUE_MODELS_DIR to the folder holding {subfolder}/, or pass "
+            f"--model {family}=FOLDER (a decoder in its hub layout)."
         )
     return build_tiny_decoder(
-        model_file, folder, layers=BENCH_LAYERS, hidden=BENCH_HIDDEN, architecture=architecture, pad_token=pad
+        model_file, folder, layers=BENCH_LAYERS, hidden=BENCH_HIDDEN, architecture=family, pad_token=pad
     )
-
-
-def shared_models_dir() -> Path:
-    """$JGLUE_MODELS_DIR, else ../shared/models beside the working directory (this project's layout)."""
-    configured = os.environ.get("JGLUE_MODELS_DIR")
-    return Path(configured).expanduser() if configured else Path.cwd().parent / "shared" / "models"
 
 
 def with_adapter(model, model_cfg):

@@ -78,7 +78,8 @@ def extra_metrics(kind: str, rows: Sequence[Mapping[str, Any]], num_choices: int
             # a generated answer that is none of the golds' labels is one invalid class, not a class of its own
             # each (macro-F1 would average over every distinct malformed answer)
             golds = [str(gold) for gold in golds]
-            predictions = [str(answer) if str(answer) in set(golds) else INVALID for answer in predictions]
+            labels = set(golds)
+            predictions = [str(answer) if str(answer) in labels else INVALID for answer in predictions]
         found = {
             "balanced_accuracy": metrics.balanced_accuracy(golds, predictions),
             "macro_f1": metrics.macro_f1(golds, predictions),

@@ -34,6 +34,17 @@ ARCHITECTURES = {
     "gemma": ("GemmaConfig", "GemmaForCausalLM"),
     "mistral": ("MistralConfig", "MistralForCausalLM"),
 }
+LLM_JP_V3 = ("llm-jp-tokenizer-v3", "llm-jp-tokenizer-100k.ver3.0b1.model")
+SARASHINA = ("sbintuitions-modernbert-ja-tokenizer", "tokenizer.model")
+# The real SentencePiece model (its folder and file under $JGLUE_MODELS_DIR) a tiny decoder of each family is
+# built over, and its pad token: eos pads Llama's; Qwen2's and Mistral's ship none (the framework makes eos pad);
+# Gemma's has its own. `bench train --model FAMILY` and tests/test_decoders.py build from this table.
+FAMILY_TOKENIZERS = {
+    "llama": (LLM_JP_V3, "</s>"),
+    "qwen2": (SARASHINA, None),
+    "gemma": (SARASHINA, "<pad>"),
+    "mistral": (LLM_JP_V3, None),
+}
 
 
 def build_tiny_decoder(

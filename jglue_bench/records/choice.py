@@ -49,21 +49,23 @@ def peft_label(peft: Mapping[str, Any] | None) -> str | None:
     return label + (f"/dropout {peft['dropout']}" if peft.get("dropout") else "")
 
 
+def configured_model(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model block of the resolved config a record keeps ({} where it has none)."""
+    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
+    return config.get("model") if isinstance(config.get("model"), Mapping) else {}
+
+
 def record_peft(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """A record's PEFT settings; an evaluate record written before it kept them has them in its config."""
     recorded = record["model"].get("peft")
     if recorded is not None:
         return recorded
-    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
-    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
-    return model.get("peft") if record.get("run_kind") == "evaluate" else None
+    return configured_model(record).get("peft") if record.get("run_kind") == "evaluate" else None
 
 
 def trained_dtype(record: Mapping[str, Any]) -> str:
     """The dtype a fine-tuned record's weights trained in (model.dtype; float32 where unset)."""
-    config = record.get("config") if isinstance(record.get("config"), Mapping) else {}
-    model = config.get("model") if isinstance(config.get("model"), Mapping) else {}
-    return str(model.get("dtype") or "float32")
+    return str(configured_model(record).get("dtype") or "float32")
 
 
 def model_label(record: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from jglue_bench.records.choice import (
     DEV_SPLIT,
     choose_cell,
+    configured_model,
     finite,
     group_by,
     hyperparameter_text,
@@ -130,9 +131,7 @@ def published_id(record: dict[str, Any]) -> str:
     """The `model` id of the published rows this record's model pairs with: the model config's `published:` key
     (kept in the record's resolved config), else the model's name."""
     model = record.get("model") or {}
-    config = record.get("config") if isinstance(record.get("config"), dict) else {}
-    configured = config.get("model") if isinstance(config.get("model"), dict) else {}
-    return str(model.get("published") or configured.get("published") or model["name"])
+    return str(model.get("published") or configured_model(record).get("published") or model["name"])
 
 
 def metric_columns(metric_sets: Iterable[Iterable[str]]) -> list[str]:

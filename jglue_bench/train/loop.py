@@ -70,6 +70,7 @@ from jglue_bench.train.peft_adapters import (
 from jglue_bench.train.preflight import (
     check_hub_reachable,
     check_output_dir,
+    check_training_dtype,
     check_writable_store,
     warn_about_precision,
 )
@@ -128,6 +129,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
     check_decoder_task(cfg.model, spec)
     adapter = peft_settings(cfg.model)  # model.peft checked before any work
     check_qlora(adapter, on_cpu=runs_on_cpu(cfg.trainer))
+    check_training_dtype(cfg.model, adapter)
     check_merge(cfg.model, cfg.trainer.get("distributed"), is_sharded(accelerator))
     # Every record of every split is read and validated before anything is written.
     train_data = read_split(spec, cfg.data, cfg.data.train_split, cfg.data.max_train_samples)

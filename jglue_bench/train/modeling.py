@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +14,7 @@ from transformers import AutoConfig, PreTrainedModel
 from jglue_bench.errors import UserError
 from jglue_bench.tasks import TaskSpec
 from jglue_bench.train.decoders import checkpoint_key_mapping, decoder_auto_class, decoder_head, for_kind, is_decoder
-from jglue_bench.train.peft_adapters import four_bit_loading, peft_settings
+from jglue_bench.train.peft_adapters import four_bit_loading
 
 
 def build_model(
@@ -79,23 +78,11 @@ def weights_dtype(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
     checkpoint in its own dtype, and the loop keeps no float32 master copy, so a full fine-tune of a bfloat16
     checkpoint would update bfloat16 weights, where lr x gradient steps below a weight's precision round away;
     float32 weights with trainer.precision=bf16 compute in bf16 under autocast and update in float32. bfloat16
-    halves the memory of a LoRA run's frozen base (the adapters and, under autocast, the head train in float32)."""
+    halves the memory of a LoRA run's frozen base (the adapters and, under autocast, the head train in float32);
+    what training in it means is checked before a run (preflight.check_training_dtype)."""
     name = str(model_cfg.get("dtype") or "float32")
     if name not in ("float32", "bfloat16", "float16"):
         raise UserError(f"model.dtype={name!r}: expected float32, bfloat16 or float16.")
-    if name == "float16" and peft_settings(model_cfg) is None:
-        # fp16 autocast's gradient scaler cannot unscale float16 gradients (it raises at the first step)
-        raise UserError(
-            "model.dtype=float16 with every weight fine-tuned: float16 weights cannot be trained with a gradient "
-            "scaler; use float32 (the default) with trainer.precision=fp16, or LoRA (model.peft.method=lora)."
-        )
-    if name != "float32" and peft_settings(model_cfg) is None:
-        print(
-            f"jglue-bench: warning: model.dtype={name} with every weight fine-tuned: the weights are updated in "
-            f"{name}, where small steps round away; float32 (the default) trains in bf16 autocast with float32 "
-            "weights.",
-            file=sys.stderr,
-        )
     return {"dtype": getattr(torch, name)}
 
 

@@ -164,10 +164,11 @@ def peft_task_type(model: torch.nn.Module):
 
 def recorded_settings(model: torch.nn.Module, settings: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """model.peft's settings as the record keeps them: target_modules the names peft wrapped (with
-    target_modules=null, the family's default or peft's own), not null."""
-    if settings is None:
-        return None
+    target_modules=null, the family's default or peft's own), not null; None for a model without an adapter (every
+    weight fine-tuned)."""
     peft_model = getattr(model, "scorer", model)
+    if settings is None or not hasattr(peft_model, "peft_config"):
+        return None
     wrapped = peft_model.peft_config["default"].target_modules
     return {**settings, "target_modules": sorted(wrapped)}
 

@@ -69,6 +69,25 @@ def check_hub_reachable(model_cfg, timeout_s: float = 5.0) -> None:
         ) from None
 
 
+def check_training_dtype(model_cfg, adapter) -> None:
+    """model.dtype for a full fine-tune (`adapter` None): float16 is refused (fp16 autocast's gradient scaler
+    cannot unscale float16 gradients: it raises at the first step), bfloat16 warned about (no float32 master
+    copy: small steps round away). With LoRA the trained tensors are float32 either way."""
+    name = str(model_cfg.get("dtype") or "float32")
+    if adapter is not None or name == "float32":
+        return
+    if name == "float16":
+        raise UserError(
+            "model.dtype=float16 with every weight fine-tuned: float16 weights cannot be trained with a gradient "
+            "scaler; use float32 (the default) with trainer.precision=fp16, or LoRA (model.peft.method=lora)."
+        )
+    print(
+        f"jglue-bench: warning: model.dtype={name} with every weight fine-tuned: the weights are updated in "
+        f"{name}, where small steps round away; float32 (the default) trains in bf16 autocast with float32 weights.",
+        file=sys.stderr,
+    )
+
+
 def warn_about_precision(trainer, device) -> None:
     """bf16 on a CPU works (autocast) but is slow and rarely what was meant with trainer=gpu_bf16."""
     if trainer.precision == "bf16" and device.type == "cpu":

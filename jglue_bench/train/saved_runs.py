@@ -142,7 +142,7 @@ def evaluate_saved_run(run_dir: Path, overrides: Sequence[str] = ()) -> RunResul
         device=accelerator.device,
         num_processes=accelerator.num_processes,
         # a LoRA run's record says so here too, as the training record did
-        model_facts=model_facts(model, adapter_settings(model, cfg.model)),
+        model_facts=model_facts(model, recorded_settings(model, peft_settings(cfg.model))),
     )
     features = sum(len(prepared.features) for prepared in prepared_sets)
     finish_record(
@@ -189,10 +189,3 @@ def input_file(input_path: Path, file_format: str | None, data_cfg) -> SplitFile
     if file_format == LINES or (file_format is None and path.suffix.lower() == ".txt"):
         return SplitFile("input", path, LINES, file_sha256(path), None, "local", path.name)
     return locate_file(FileEntry("input", str(path), file_format), Source(), data_cfg)
-
-
-def adapter_settings(model, model_cfg) -> dict[str, Any] | None:
-    """The PEFT settings of a saved run put back as base + adapter (None for a fully fine-tuned one)."""
-    if not hasattr(getattr(model, "scorer", model), "peft_config"):
-        return None
-    return recorded_settings(model, peft_settings(model_cfg))
