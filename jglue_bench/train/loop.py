@@ -237,6 +237,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None, sweep: dict[str
         checkpoints.forget_run(cfg.data.cache_dir, experiment["key"])
         checkpoints.remove_all(out)
     loop.tracking.finish(record)
+    # the other processes return only once the main one has written: they then remove their own run folder if it
+    # is empty, and in a sweep that folder is the main one's (without this, one could go before the first write)
+    accelerator.wait_for_everyone()
     return RunResult(record["metrics"], record, out, accelerator.is_main_process)
 
 
