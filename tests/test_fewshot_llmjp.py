@@ -8,6 +8,7 @@ first k of its train split (`random.seed(42); random.shuffle(train)`, the first 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -59,10 +60,9 @@ def expected_prompt(task: str, doc: dict, train: list[dict], shots: int) -> str:
     return prompt + f"\n\n### 入力:\n{sample_of(task, doc)[0]}\n\n### 応答:\n"
 
 
-@pytest.mark.parametrize(("preset", "task", "shots"), [("llm_jp_eval", "jsts", 4), ("llm_jp_eval", "jcommonsenseqa", 4),
-    ("llm_jp_eval", "jnli", 0), ("llm_jp_eval", "jsquad", 0), ("nejumi", "jcommonsenseqa", 2), ("nejumi", "jsquad", 0)])  # fmt: skip
-def test_prompts_equal_llm_jp_evals_template(preset, task, shots):
-    overrides = [f"preset={preset}", f"task={task}", "data.dir=null", f"num_fewshot={shots}"]
+@pytest.mark.parametrize(("task", "shots"), [("jsts", 4), ("jcommonsenseqa", 4), ("jnli", 0), ("jsquad", 0)])
+def test_prompts_equal_llm_jp_evals_template(task, shots):
+    overrides = ["preset=llm_jp_eval", f"task={task}", "data.dir=null", f"num_fewshot={shots}"]
     cfg = compose_fewshot_config(overrides)
     shown = rendered_prompts(cfg, 2)
     data = prepare(cfg, model_needed=False)
@@ -81,17 +81,146 @@ def test_the_real_train_split_gives_the_shots_llm_jp_eval_draws(real_data):
     assert shown["prompt"] == expected_prompt("jsts", data.documents["valid"][0], data.documents["train"], 4)
 
 
-def test_nejumi_is_llm_jp_eval_at_two_and_zero_shots_on_its_three_jglue_tasks():
+def test_nejumi_is_llm_jp_evals_datasets_at_two_and_zero_shots_on_its_three_jglue_tasks():
     nejumi, base = load_preset("nejumi", _config_root()), load_preset("llm_jp_eval", _config_root())
     # Nejumi 3's jaster list has jnli, jcommonsenseqa and jsquad; its "jsts" is commented out
     assert {task: nejumi.shots(task) for task in nejumi.tasks} == dict.fromkeys(["jnli", "jcommonsenseqa", "jsquad"], 2)
     assert nejumi.limit == 100 and base.limit is None  # its first 100 test samples per dataset
-    assert nejumi.tasks["jnli"]["config"]["description"] == base.tasks["jnli"]["config"]["description"]
+    assert nejumi.chat and not base.chat
+    assert nejumi.tasks["jnli"]["config"]["doc_to_text"] == "前提：{{ sentence1 }}\n仮説：{{ sentence2 }}"
+    assert nejumi.tasks["jnli"]["chat_lead"] == NEJUMI_INTRO + "\n" + INSTRUCTIONS["jnli"] + "\n\n"
+    generation = nejumi.tasks["jsquad"]["config"]["generation_kwargs"]
+    assert generation == {
+        "until": [],
+        "do_sample": True,
+        "temperature": 0.1,
+        "top_p": 1.0,
+        "top_k": 0,
+        "max_gen_toks": 25,
+    }
     assert protocol_label(nejumi, 2) == "fewshot/nejumi/2shot" and protocol_label(nejumi, 0) == "fewshot/nejumi/0shot"
     assert protocol_label(base, 4) == "fewshot/llm_jp_eval/4shot"
     for overrides, limit in (([], 100), (["limit=3"], 3)):
         cfg = compose_fewshot_config(["preset=nejumi", "task=jnli", "data.dir=null", "num_fewshot=0", *overrides])
         assert prepare(cfg, model_needed=False).limit == limit
+
+
+NEJUMI_INTRO = (
+    "以下に、あるタスクを説明する指示があり、それに付随する入力が更なる文脈を提供しています。リクエストを適切に完了するための"
+    "回答を記述してください。"
+)
+# A chat template with no whitespace control, so that plain jinja2 (Nejumi's prompt.py) and transformers'
+# apply_chat_template (trim_blocks) render it alike
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}ユーザー: {{ message['content'] }}"
+    "\n{% else %}アシスタント: {{ message['content'] }}{{ eos_token }}\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}アシスタント: {% endif %}"
+)
+
+
+def nejumi_expected_prompt(task: str, doc: dict, train: list[dict], shots: int) -> str:
+    """Nejumi 3's prompt (jaster.py, evaluate_n_shot): shots as user/assistant messages, then the input; intro,
+    instruction and a blank line in front of the first message; rendered with the template as prompt.py renders
+    it (plain jinja2; for this template the same text as the served rendering)."""
+    from jinja2 import Template
+
+    pool = list(train)
+    random.seed(42)
+    random.shuffle(pool)
+    messages = []
+    for shot in pool[: int(len(pool) * 0.9)][:shots]:
+        shot_input, shot_output = sample_of(task, shot)
+        messages += [{"role": "user", "content": shot_input}, {"role": "assistant", "content": shot_output}]
+    messages.append({"role": "user", "content": sample_of(task, doc)[0]})
+    instruction = "\n".join([NEJUMI_INTRO, INSTRUCTIONS[task]])
+    messages[0]["content"] = f"{instruction}\n\n{messages[0]['content']}"
+    return Template(CHAT_TEMPLATE).render(
+        messages=messages, add_generation_prompt=True, bos_token="<s>", eos_token="</s>"
+    )
+
+
+@pytest.fixture
+def chat_template_file(tmp_path):
+    path = tmp_path / "chat.jinja"
+    path.write_text(CHAT_TEMPLATE, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("task", "shots"), [("jcommonsenseqa", 2), ("jnli", 2), ("jsquad", 0)])
+def test_nejumi_prompts_are_its_chat_messages_under_the_models_template(tiny_decoder, chat_template_file, task, shots):
+    overrides = ["preset=nejumi", f"task={task}", "data.dir=null", f"num_fewshot={shots}"]
+    cfg = compose_fewshot_config(
+        [*overrides, f"model.pretrained={tiny_decoder}", f"model.chat_template={chat_template_file}"]
+    )
+    shown = rendered_prompts(cfg, 2)
+    data = prepare(cfg, model_needed=False)
+    for shown_one, doc in zip(shown, data.documents["valid"][:2], strict=True):
+        assert shown_one["prompt"] == nejumi_expected_prompt(task, doc, data.documents.get("train", []), shots)
+        assert shown_one["target"] == sample_of(task, doc)[1]
+
+
+def test_nejumi_answers_by_hand():
+    answer = llm_jp_eval.nejumi_answer
+    assert answer(" Entailment\n\nbecause", "jnli") == "entailment"  # lower-cased, first block
+    assert answer("答え: 'ＮＨＫ'\n\n説明", "jsquad") == "nhk"  # head removed, lower-cased, quotes, then NFKC
+    assert answer("回答:「東京」", "jsquad") == "「東京」"  # only ' and " quotes are stripped
+    assert answer("\n\n2", "jcommonsenseqa") == "2"  # stripped before the blank-line cut
+    assert answer("\n\n1", "jcola-in-domain") == ""  # text_formatter leaves this task as it is
+    assert llm_jp_eval.extract_answer("\n\n2") == ""  # llm-jp-eval's own rule cuts first
+
+
+def test_a_nejumi_run_scores_its_answers(jglue_bench_cli, tiny_decoder, chat_template_file, tmp_path):
+    arguments = ["preset=nejumi", "task=jcommonsenseqa", "model.dtype=float32", "limit=3"]
+    record, rows = run_on_the_sample(
+        jglue_bench_cli, tiny_decoder, tmp_path, *arguments, f"model.chat_template={chat_template_file}"
+    )
+    assert record["protocol"] == "fewshot/nejumi/2shot"
+    assert record["fewshot"]["chat_template"]["sha256"] == hashlib.sha256(chat_template_file.read_bytes()).hexdigest()
+    cfg = compose_fewshot_config(["preset=nejumi", "task=jcommonsenseqa", "data.dir=null", f"model.pretrained={tiny_decoder}",
+                                  f"model.chat_template={chat_template_file}"])  # fmt: skip
+    assert [row["prompt"] for row in rows] == [shown["prompt"] for shown in rendered_prompts(cfg, 3)]
+    assert all(row["prediction"] == llm_jp_eval.nejumi_answer(row["generation"], "jcommonsenseqa") for row in rows)
+    hits = [row["prediction"] == str(row["gold"]) for row in rows]
+    assert record["metrics"]["exact_match"] == pytest.approx(100 * sum(hits) / 3, abs=1e-3)
+
+
+def test_chat_prompts_get_no_second_bos_and_the_recipe_keys_the_run(tiny_decoder, chat_template_file):
+    from dataclasses import replace
+
+    from jglue_bench.fewshot.backends import load_model
+    from jglue_bench.fewshot.chat import use_chat_template
+    from jglue_bench.fewshot.run import experiment_key
+
+    overrides = ["preset=nejumi", "task=jnli", "data.dir=null", f"model.pretrained={tiny_decoder}", "device=cpu"]
+    cfg = compose_fewshot_config([*overrides, f"model.chat_template={chat_template_file}"])
+    lm = load_model(cfg, chat=True)
+    bos = lm.tokenizer.bos_token_id
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(tiny_decoder)("ユーザー: x")["input_ids"][0] == bos  # its default adds one
+    assert lm.tok_batch_encode(["ユーザー: x"])[0][0].tolist()[0] != bos  # a template without BOS gets none
+    assert lm.tok_batch_encode(["<s>ユーザー: x"])[0][0].tolist()[:2].count(bos) == 1  # its own BOS, once
+    # lm-eval's vLLM backend keeps the template it resolved at load: the file replaces that one too
+    backend = type("Backend", (), {"tokenizer": lm.tokenizer, "hf_chat_template": "{{ 'own' }}"})()
+    recorded = use_chat_template(backend, cfg.model)
+    assert backend.hf_chat_template == CHAT_TEMPLATE == lm.tokenizer.chat_template
+    assert recorded["sha256"] == hashlib.sha256(chat_template_file.read_bytes()).hexdigest()
+    data = prepare(cfg, model_needed=False)
+    entry = dict(data.preset.task_entry("jnli"))
+    other = replace(data, preset=replace(data.preset, tasks={"jnli": {**entry, "chat_lead": "前置き\n\n"}}))
+    assert experiment_key(cfg, data) != experiment_key(cfg, other)  # another recipe under the same label reruns
+
+
+def test_a_model_without_a_chat_template_is_one_line(jglue_bench_cli, tiny_decoder, tmp_path):
+    code, stdout, stderr = jglue_bench_cli(
+        "fewshot", "preset=nejumi", "task=jnli", f"model.pretrained={tiny_decoder}", "data.dir=null", "limit=2",
+        f"output_dir={tmp_path / 'out'}", f"results.path={tmp_path / 'runs.jsonl'}",
+    )  # fmt: skip
+    assert code == 2 and "has no chat template" in stderr and "model.chat_template=FILE" in stderr
+    assert "Traceback" not in stderr and not (tmp_path / "runs.jsonl").exists()
+    code, _, stderr = jglue_bench_cli("fewshot", "preset=nejumi", "task=jnli", f"model.pretrained={tiny_decoder}",
+                                      "data.dir=null", "model.chat_template=/no/such.jinja", "show_prompts=1")  # fmt: skip
+    assert code == 2 and "model.chat_template=/no/such.jinja: no such file" in stderr
 
 
 def _config_root():
@@ -203,12 +332,16 @@ def v13_test_cases() -> list:
 
 
 @pytest.mark.parametrize(("preset", "version", "task"), v13_test_cases())
-def test_every_preset_scores_the_v13_test_split(real_data, preset, version, task):
+def test_every_preset_scores_the_v13_test_split(real_data, request, tmp_path, preset, version, task):
     test_file = real_data / f"{task}-v1.3" / "test-v1.3.json"
     if not test_file.is_file():
         pytest.skip(f"{test_file} not found")
     overrides = [f"preset={preset}", f"task={task}", f"data.dir={real_data}", "data.version=1.3"]
     overrides += ["data.eval_split=test", "num_fewshot=0", *([f"prompt_version={version}"] if version else [])]
+    if load_preset(preset, _config_root()).chat:  # its prompts are rendered by a tokenizer's chat template
+        template = tmp_path / "chat.jinja"
+        template.write_text(CHAT_TEMPLATE, encoding="utf-8")
+        overrides += [f"model.pretrained={request.getfixturevalue('tiny_decoder')}", f"model.chat_template={template}"]
     cfg = compose_fewshot_config(overrides)
     (shown,) = rendered_prompts(cfg, 1)
     data = prepare(cfg, model_needed=False)

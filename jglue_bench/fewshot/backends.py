@@ -39,9 +39,10 @@ def check_backend(backend: str) -> None:
         )
 
 
-def load_model(cfg: DictConfig):
+def load_model(cfg: DictConfig, chat: bool = False):
     """lm-eval's model backend for `cfg.model`: HFLM (transformers; CPU, or GPU in the model's dtype, batched)
-    or vLLM (optional extra)."""
+    or vLLM (optional extra). `chat`: prompts are rendered chat templates, encoded without the tokenizer's own BOS
+    (the template writes it if the model wants one), as a chat endpoint encodes them."""
     model_cfg = cfg.model
     backend = cfg.backend
     check_backend(backend)
@@ -57,6 +58,8 @@ def load_model(cfg: DictConfig):
         # rinna's SentencePiece models were evaluated with their slow tokenizer (jp-stable's use_fast=False)
         "use_fast_tokenizer": bool(model_cfg.get("use_fast_tokenizer", True)),
     }
+    if chat:
+        arguments["add_bos_token"] = False
     quiet_lm_eval()
     if backend == "vllm":
         from lm_eval.models.vllm_causallms import VLLM

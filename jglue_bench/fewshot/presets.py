@@ -30,6 +30,12 @@ class Preset:
     source_fewshot_split: str = "train"  # the split the source drew shots from (fewshot_split may be overridden)
     limit: int | None = None  # the source's cap on the scored documents of each dataset (limit=N overrides it)
     source_data_version: str | None = None  # the JGLUE version the source read (llm-jp-eval: 1.1), when stated
+    layout: str | None = None  # llm-jp-eval's datasets: "alpaca" (its prompt) or "chat" (Nejumi's messages)
+
+    @property
+    def chat(self) -> bool:
+        """Prompts are chat messages rendered by the model's chat template (Nejumi)."""
+        return self.layout == "chat"
 
     def task_entry(self, task: str) -> Mapping[str, Any]:
         if task not in self.tasks:
@@ -72,6 +78,10 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
                 f"preset {name!r} has no prompt version {version!r}; it has {', '.join(versions)} ({path})."
             )
         tasks = versions[version]
+    if document.get("layout"):  # llm-jp-eval's datasets: their lm-eval configs are made in llm_jp_eval.py
+        from jglue_bench.fewshot.llm_jp_eval import lm_eval_entry
+
+        tasks = {task: lm_eval_entry(dataset, document) for task, dataset in tasks.items()}
     return Preset(
         name=document["name"],
         prompt_version=version,
@@ -84,13 +94,14 @@ def load_preset(name: str, config_root: Path, prompt_version: str | None = None)
         source_fewshot_split=document.get("fewshot_split", "train"),
         limit=document.get("limit"),
         source_data_version=document.get("source_data_version"),
+        layout=document.get("layout"),
     )
 
 
 def _with_base(document: dict[str, Any], config_root: Path) -> dict[str, Any]:
     """A preset that `extends` another takes its tasks (prompts, metrics) and changes only the shots of each task
-    (`num_fewshot`), keeps only `tasks_kept` if given, and states the rest itself (name, source, limit...): Nejumi
-    is llm-jp-eval's prompts at 0 and 2 shots on three of its datasets, not a second copy of them."""
+    (`num_fewshot`), keeps only `tasks_kept` if given, and states the rest itself (name, source, limit, layout...):
+    Nejumi is llm-jp-eval's datasets at 0 and 2 shots as chat messages, not a second copy of them."""
     base_name = document.get("extends")
     if base_name is None:
         return document
@@ -100,8 +111,8 @@ def _with_base(document: dict[str, Any], config_root: Path) -> dict[str, Any]:
     kept = document.get("tasks_kept") or list(base["tasks"])
     tasks = {name: copy.deepcopy(entry) for name, entry in base["tasks"].items() if name in kept}
     for entry in tasks.values():
-        if shots is not None:
-            entry["config"]["num_fewshot"] = int(shots)
+        if shots is not None:  # an lm-eval config's, or an llm-jp-eval dataset's (layout presets)
+            (entry["config"] if "config" in entry else entry)["num_fewshot"] = int(shots)
     own = {key: value for key, value in document.items() if key not in ("extends", "tasks_kept")}
     return {**base, **own, "tasks": tasks}
 
@@ -152,13 +163,17 @@ def task_config(
     elif entry.get("scoring"):
         from jglue_bench.fewshot.llm_jp_eval import scoring_config
 
-        config.update(scoring_config(entry["scoring"]))
+        config.update(scoring_config(entry["scoring"], entry.get("answer", "llm_jp_eval"), task))
+    if entry.get("chat_lead") and config.get("num_fewshot", 0) == 0:
+        from jglue_bench.fewshot.llm_jp_eval import lead_first_message
+
+        lead_first_message(config, entry["chat_lead"])
     if preset.sampler == "llm_jp_eval":
         from jglue_bench.fewshot.llm_jp_eval import llm_jp_eval_sampler
 
         config["fewshot_config"] = {
             **config.get("fewshot_config", {}),
-            "sampler": llm_jp_eval_sampler(preset.fewshot_seed),
+            "sampler": llm_jp_eval_sampler(preset.fewshot_seed, entry.get("chat_lead")),
         }
     if preset.sampler == "jp_stable":
         from jglue_bench.fewshot.samplers import jp_stable_sampler

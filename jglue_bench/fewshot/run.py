@@ -153,12 +153,18 @@ def rendered_prompts(cfg: DictConfig, count: int) -> list[dict[str, Any]]:
     data = prepare(cfg, model_needed=False)
     split = data.eval_splits[0]
     task = build_task(lm_eval_config(data, split), data.preset.fewshot_seed)
+    chat = {}
+    if data.preset.chat:  # rendered by the model's chat template: its tokenizer is read (no weights)
+        from jglue_bench.fewshot.chat import chat_renderer
+
+        check_model(cfg.model)
+        chat = {"apply_chat_template": True, "fewshot_as_multiturn": True, "chat_template": chat_renderer(cfg.model)}
     shown = []
     for doc in list(task.eval_docs)[:count]:
         shown.append(
             {
                 "id": doc["id"],
-                "prompt": task.fewshot_context(doc, data.shots),
+                "prompt": task.fewshot_context(doc, data.shots, **chat),
                 "target": task.doc_to_target(doc),
                 "choices": task.doc_to_choice(doc) if task.OUTPUT_TYPE == "multiple_choice" else None,
             }
@@ -193,6 +199,14 @@ def experiment_key(cfg: DictConfig, data: FewshotData) -> str:
         "max_gen_toks": cfg.max_gen_toks,
         "jglue_bench": jglue_bench.__version__,
     }
+    if data.preset.layout:
+        # llm-jp-eval's datasets: the prompt recipe (layout, lead, generation) is in the key, so that a run of an
+        # earlier recipe under the same label (Nejumi's plain prompts before its chat messages) is not taken as done
+        entry = data.preset.task_entry(data.spec.name)
+        parts["recipe"] = hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    if data.preset.chat and cfg.model.get("chat_template"):  # another template file is another experiment
+        template = Path(str(cfg.model.chat_template)).expanduser()
+        parts["chat_template"] = hashlib.sha256(template.read_bytes()).hexdigest() if template.is_file() else None
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -212,7 +226,14 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     if not cfg.rerun and (done := find_fewshot_record(cfg.results.path, key)) is not None:
         print(f"jglue-bench: already in {cfg.results.path} (run {done['run_id']}); skipped (rerun=true runs it again).")
         return FewshotResult(done, Path(done.get("output_dir", ".")), skipped=True)
-    lm = load_model(cfg)
+    chat_template = None
+    if data.preset.chat:  # a model without a chat template is refused before its weights are read
+        from jglue_bench.fewshot.chat import chat_renderer, use_chat_template
+
+        chat_renderer(cfg.model)
+    lm = load_model(cfg, chat=data.preset.chat)
+    if data.preset.chat:
+        chat_template = use_chat_template(lm, cfg.model)
     import lm_eval
     from lm_eval.tasks import TaskManager
 
@@ -233,6 +254,9 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
             bootstrap_iters=0,
             fewshot_random_seed=data.preset.fewshot_seed,
             gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
+            # chat presets: shots as user/assistant turns, rendered by the model's chat template
+            apply_chat_template=data.preset.chat,
+            fewshot_as_multiturn=data.preset.chat,
         )
         seconds = time.perf_counter() - evaluation_started
         name = config["task"]
@@ -254,6 +278,7 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         rows_per_split[split] = rows
         chance[split] = scores.chance_levels(data.spec.kind, found, [row["gold"] for row in rows], num_choices)
     record = build_fewshot_record(cfg, data, per_split, chance, key, lm, rows_per_split)
+    record["fewshot"]["chat_template"] = chat_template
     record["wall_time_s"] = round(time.perf_counter() - started, 2)
     record["throughput"] = throughput_record(throughput, cfg.backend)
     record["output_dir"] = str(output_dir)
@@ -341,6 +366,7 @@ def build_fewshot_record(
             "source_data_version": data.preset.source_data_version,  # report flags a data.version that differs
             "backend": cfg.backend,
             "limit": data.limit,
+            "layout": data.preset.layout,  # llm-jp-eval's datasets: alpaca (its prompt) or chat (Nejumi's messages)
         },
         "experiment": {"key": key},
         "config": OmegaConf.to_container(cfg, resolve=True),

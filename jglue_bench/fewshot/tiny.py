@@ -14,11 +14,18 @@ from jglue_bench.tokenization.sentencepiece_recipes import sentencepiece_proto, 
 
 
 def sentencepiece_fast_tokenizer(model_file: Path, bos: str = "<s>", eos: str = "</s>", unk: str = "<unk>"):
-    from tokenizers import processors
+    from tokenizers import decoders, processors
     from transformers import PreTrainedTokenizerFast
 
     proto = sentencepiece_proto(model_file)
     backend = unigram_from_proto(proto)
+    if proto.trainer_spec.byte_fallback:
+        # generations decode byte pieces (<0x0A>) to their characters, as transformers' converted SentencePiece
+        # tokenizers do (LlamaConverter's decoder); without this a generated newline reads "<0x0A>" and no "\n\n"
+        # stop sequence ever matches
+        backend.decoder = decoders.Sequence(
+            [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+        )
     bos_id = backend.token_to_id(bos)
     backend.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, bos_id)]
