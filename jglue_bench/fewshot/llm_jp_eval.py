@@ -104,8 +104,7 @@ NEJUMI_STRIPPED = ("jcommonsenseqa", "commonsensemoralja", "mawps", "chabsa", "w
 def nejumi_answer(generation: str, task: str) -> str:
     """The answer Nejumi 3 scores (jaster.py's pipe): formatter.text_formatter for the task (NLI: stripped,
     lower-cased; QA: "応答:", "回答:", "答え:" removed, stripped, lower-cased; choices: stripped; others as they
-    are), then the text
-    before the first blank line, stripped, one layer of ' then " quotes stripped, stripped, NFKC."""
+    are), then the text before the first blank line, stripped, ' then " quotes stripped, stripped, NFKC."""
     if task in NEJUMI_LOWERED:
         generation = generation.strip().lower()
     elif task in NEJUMI_HEADS_REMOVED:
