@@ -4,10 +4,11 @@ module's run(). jglue_bench/cli.py wires it with `add_bench_parser(sub)`."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 BENCH_HELP = (
-    "benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu; "
+    "benchmarks against a baseline measured in the same run: tokenize | padding | train | cache | gpu | fewshot; "
     "and estimate (time and memory per task on one GPU, estimated)"
 )
 EXAMPLES = {
@@ -18,6 +19,8 @@ EXAMPLES = {
     "         jglue-bench bench train --data-dir ~/JGLUE/datasets --model llama --peft lora --sides hf_dynamic ours",
     "cache": "example: jglue-bench bench cache --data-dir ~/JGLUE/datasets",
     "gpu": "example: jglue-bench bench gpu --data-dir ~/JGLUE/datasets model.architecture.n_layers=12",
+    "fewshot": "example: jglue-bench bench fewshot --backends hf vllm --limit 500          (on a GPU; vllm installed)\n"
+    "         jglue-bench bench fewshot --model-dir ~/models/llm-jp-3-1.8b --task jnli --data-dir ~/JGLUE/datasets",
     "estimate": "example: jglue-bench bench estimate --data-dir ~/JGLUE/datasets --jcola-dir ~/jcola --mfu 0.2\n"
     "         jglue-bench bench estimate --decoder ~/models/llm-jp-3-1.8b/config.json --peft lora --lora-r 16",
 }
@@ -107,6 +110,24 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         help="model config overrides on a random DistilBERT-base over "
         "BandaiNamco's vocabulary, e.g. model.architecture.n_layers=12",
     )
+    fewshot = _benchmark(
+        benchmarks,
+        "fewshot",
+        "few-shot throughput of lm-eval's backends on one model: transformers (HFLM) vs vLLM, each a "
+        "`jglue-bench fewshot` run whose record holds its throughput",
+        run_fewshot_backends,
+    )
+    fewshot.add_argument("--preset", default="ja_leaderboard")
+    fewshot.add_argument("--task", default="jcommonsenseqa")
+    fewshot.add_argument("--limit", type=int, default=200, help="scored documents (default 200)")
+    fewshot.add_argument("--backends", nargs="+", choices=("hf", "vllm"), default=["hf", "vllm"])
+    fewshot.add_argument("--model-dir", type=Path, default=None, help="a causal LM folder (default: a random Llama)")
+    fewshot.add_argument("--layers", type=int, default=24, help="random Llama's shape (default: llm-jp-3 1.8B's)")
+    fewshot.add_argument("--hidden", type=int, default=2048)
+    fewshot.add_argument("--heads", type=int, default=16)
+    fewshot.add_argument("--intermediate", type=int, default=7168)
+    fewshot.add_argument("--dtype", default="bfloat16", choices=("float32", "bfloat16", "float16"))
+    fewshot.add_argument("--batch-size", type=int, default=32)
     estimate = _benchmark(
         benchmarks,
         "estimate",
@@ -202,6 +223,25 @@ def run_estimate(args) -> None:
         estimate.run_models(*files, models, *settings)
         return
     estimate.run(*files, args.model_dir or common.local_vocab_file(args.vocab).parent, *settings)
+
+
+def run_fewshot_backends(args) -> None:
+    from jglue_bench.bench import fewshot_backends
+
+    shape = {"layers": args.layers, "hidden": args.hidden, "heads": args.heads, "intermediate": args.intermediate}
+    data = args.data_dir or os.environ.get("JGLUE_DATA_DIR")  # else the bundled sample (fewshot's data.dir=null)
+    fewshot_backends.run(
+        Path(data).expanduser() if data else None,
+        args.preset,
+        args.task,
+        args.limit,
+        args.backends,
+        args.model_dir,
+        shape,
+        args.dtype,
+        args.batch_size,
+        args.out_dir,
+    )
 
 
 def all_model_names() -> list[str]:

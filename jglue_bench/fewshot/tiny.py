@@ -62,9 +62,13 @@ def build_tiny_decoder(
     hidden: int = 64,
     architecture: str = "llama",
     pad_token: str | None = "</s>",
+    heads: int = 4,
+    intermediate: int | None = None,
+    dtype: str = "float32",
 ) -> Path:
     """Save a random causal LM of `architecture` (vocabulary = the SentencePiece model's) and its tokenizer into
-    `folder`; `pad_token=None` saves a tokenizer without one, as many decoders ship."""
+    `folder`; `pad_token=None` saves a tokenizer without one, as many decoders ship. `heads`, `intermediate`
+    (default 2 x hidden) and `dtype` give a real model's shape and storage (bench fewshot)."""
     import torch
     import transformers
 
@@ -76,18 +80,18 @@ def build_tiny_decoder(
     config = config_class(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
-        intermediate_size=2 * hidden,
+        intermediate_size=intermediate or 2 * hidden,
         num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        head_dim=hidden // 4,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        head_dim=hidden // heads,
         max_position_embeddings=4096,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
     )
-    model = model_class(config)
+    model = model_class(config).to(getattr(torch, dtype))
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)

@@ -1,0 +1,121 @@
+"""`jglue-bench bench fewshot`: few-shot throughput of lm-eval's two backends on one model, measured in the same
+run: transformers' HFLM (batched; the baseline) and vLLM (the candidate; CUDA only, an optional extra). Each side
+is a `jglue-bench fewshot` run of the same preset, task and documents, so its record (throughput, device, scores)
+lands in the results store as any other; the table puts them side by side and the last line is the ratio.
+
+The model is a folder (--model-dir) or a random Llama of a real model's shape over the real llm-jp v3 tokenizer
+in $JGLUE_MODELS_DIR; the default shape is llm-jp-3 1.8B's (24 layers x 2048, 16 heads, feed-forward 7168), the
+size of the smallest models Japanese LLM papers report. Random weights score near chance: the benchmark is about
+speed, and both backends must score alike (log-likelihoods of the same prompts)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jglue_bench.errors import UserError
+
+REAL_SHAPE = {"layers": 24, "hidden": 2048, "heads": 16, "intermediate": 7168}  # llm-jp-3 1.8B's config.json
+BACKENDS = ("hf", "vllm")
+
+
+def run(
+    data_dir: Path | None,
+    preset: str,
+    task: str,
+    limit: int,
+    backends: Sequence[str],
+    model_dir: Path | None,
+    shape: dict[str, int],
+    dtype: str,
+    batch_size: int,
+    out_dir,
+) -> dict[str, Any]:
+    from jglue_bench.bench.common import ratio, report
+
+    with tempfile.TemporaryDirectory(prefix="jglue-bench-fewshot-") as work:
+        work = Path(work)
+        model = Path(model_dir).expanduser() if model_dir else random_llama(work / "model", shape, dtype)
+        if not (model / "config.json").is_file():
+            raise UserError(f"bench fewshot --model-dir {model}: no config.json there (expected a causal LM folder).")
+        sides = {backend: one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, work)
+                 for backend in backends}  # fmt: skip
+    rows = [side_row(backend, side) for backend, side in sides.items()]
+    measured = {backend: side for backend, side in sides.items() if "throughput" in side}
+    if {"hf", "vllm"} <= set(measured):
+        speedup = ratio(measured["vllm"]["throughput"]["tokens_per_s"], measured["hf"]["throughput"]["tokens_per_s"])
+        ratio_line = f"vllm / hf: {speedup:.2f}x tokens/s ({preset}, {task}, {limit} documents)"
+    else:
+        missing = ", ".join(backend for backend in BACKENDS if backend not in measured)
+        ratio_line = f"vllm / hf: not measured ({missing} did not run here; see the table)"
+    what = f"folder {model_dir}" if model_dir else f"random Llama {shape} over the llm-jp v3 tokenizer"
+    title = f"bench fewshot: lm-eval backends on {what}, {dtype}, preset={preset} task={task} limit={limit}"
+    headers = ["backend", "device", "examples", "tokens", "seconds", "examples/s", "tokens/s", "main metric"]
+    report("fewshot-backends", title, headers, rows, {"model": what, "sides": sides}, ratio_line, out_dir)
+    return sides
+
+
+def random_llama(folder: Path, shape: dict[str, int], dtype: str) -> Path:
+    from jglue_bench.fewshot.tiny import LLM_JP_V3, build_tiny_decoder
+
+    models = os.environ.get("JGLUE_MODELS_DIR")
+    model_file = Path(models).expanduser().joinpath(*LLM_JP_V3) if models else None
+    if model_file is None or not model_file.is_file():
+        raise UserError(
+            f"bench fewshot: the llm-jp v3 tokenizer {'/'.join(LLM_JP_V3)} is not in $JGLUE_MODELS_DIR "
+            f"({models or 'not set'}); set JGLUE_MODELS_DIR, or pass --model-dir FOLDER (a causal LM)."
+        )
+    print(f"building a random Llama {shape} ({dtype}) in {folder} ...", flush=True)
+    return build_tiny_decoder(model_file, folder, dtype=dtype, **shape)
+
+
+def one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, work) -> dict[str, Any]:
+    """One `jglue-bench fewshot` run on `backend`: its record's throughput, device and metrics, or why it did not
+    run (vLLM not installed, no GPU: the backend's own one line)."""
+    from jglue_bench.fewshot.command import compose_fewshot_config
+    from jglue_bench.fewshot.run import run_fewshot
+
+    overrides = [
+        f"preset={preset}",
+        f"task={task}",
+        f"model.pretrained={model}",
+        "model.name=bench_fewshot_model",
+        f"model.dtype={dtype}",
+        f"backend={backend}",
+        f"batch_size={batch_size}",
+        f"limit={limit}",
+        f"data.dir={data_dir}" if data_dir else "data.dir=null",
+        "rerun=true",
+        f"results.path={work / 'runs.jsonl'}",
+    ]
+    try:
+        record = run_fewshot(compose_fewshot_config(overrides), work / backend).record
+    except UserError as error:
+        return {"refused": str(error)}
+    return {
+        "throughput": record["throughput"],
+        "device": record["device"],
+        "metrics": record["metrics"],
+        "main_metric": record["main_metric"],
+        "protocol": record["protocol"],
+    }
+
+
+def side_row(backend: str, side: dict[str, Any]) -> list[Any]:
+    if "refused" in side:
+        return [backend, "-", "-", "-", "-", "-", "-", f"did not run: {side['refused']}"]
+    speed, device = side["throughput"], side["device"]
+    main = side["main_metric"]
+    return [
+        backend,
+        f"{device.get('device')} {device.get('precision')}",
+        speed["examples"],
+        speed["tokens"],
+        speed["seconds"],
+        speed["examples_per_s"],
+        speed["tokens_per_s"],
+        f"{main} {side['metrics'][main]:.2f}",
+    ]
