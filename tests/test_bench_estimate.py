@@ -33,12 +33,16 @@ def config_of(family: str, num_labels: int = 3):
     return getattr(transformers, FAMILIES[family])(**SHAPE, num_labels=num_labels)
 
 
-def real_model(family: str, peft, dtype: torch.dtype):
-    """What train(cfg) fine-tunes: the sequence classifier, with model.peft's adapters put on as train(cfg) does."""
+def real_model(family: str, peft, dtype: torch.dtype, question_answering: bool = False):
+    """What train(cfg) fine-tunes: the sequence classifier (JSQuAD: the question-answering model), with
+    model.peft's adapters put on as train(cfg) does."""
     torch.manual_seed(0)
-    model = transformers.AutoModelForSequenceClassification.from_config(
-        config_of(family), dtype=dtype, attn_implementation="sdpa"
+    auto = (
+        transformers.AutoModelForQuestionAnswering
+        if question_answering
+        else transformers.AutoModelForSequenceClassification
     )
+    model = auto.from_config(config_of(family), dtype=dtype, attn_implementation="sdpa")
     return add_adapter(model, peft) if peft else model
 
 
@@ -56,6 +60,23 @@ def test_parameters_and_weight_bytes_are_pefts_own(family, lora, dtype):
     assert memory["weights"] == sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
     trainable_bytes = sum(parameter.numel() * parameter.element_size() for parameter in trainable)
     assert memory["gradients"] == trainable_bytes and memory["optimizer"] == 2 * trainable_bytes
+
+
+@pytest.mark.parametrize("lora", ["full", "lora-qkvo"])
+@pytest.mark.parametrize("family", ["llama", "qwen2"])
+def test_question_answering_counts_are_pefts_own_and_gemma_has_no_qa_class(family, lora):
+    """JSQuAD on a decoder: the family's *ForQuestionAnswering, its qa_outputs head trained whole under LoRA."""
+    peft = LORAS[lora]
+    estimate = decoder_memory(config_of(family), peft, "bfloat16", "bf16", 2, 16, question_answering=True)
+    model = real_model(family, peft, torch.bfloat16, question_answering=True)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    assert estimate["trainable_parameters"] == sum(parameter.numel() for parameter in trainable)
+    assert estimate["memory"]["weights"] == sum(p.numel() * p.element_size() for p in model.parameters())
+    measured = saved_for_backward(model, 4, 64, autocast=True)
+    memory = decoder_memory(config_of(family), peft, "bfloat16", "bf16", 4, 64, question_answering=True)["memory"]
+    assert memory["activations"] + memory["autocast_copies"] == pytest.approx(measured, rel=0.05)
+    with pytest.raises(UserError, match="no question-answering class for model type 'gemma'"):
+        decoder_memory(config_of("gemma"), peft, "bfloat16", "bf16", 2, 16, question_answering=True)
 
 
 def saved_for_backward(model, batch: int, length: int, autocast: bool) -> int:
@@ -158,6 +179,17 @@ def test_bench_estimate_decoder_from_a_config_json(tmp_path, capsys):
     model = real_model("qwen2", {**DEFAULT_LORA, "r": 16, "alpha": 32}, torch.float32)
     trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
     assert result["tasks"]["jnli"]["memory"]["trainable_parameters"] == trainable
+    jsquad = result["tasks"]["jsquad"]  # the QA model: its 2-output qa_outputs copy trains beside the adapters
+    qa_model = real_model("qwen2", {**DEFAULT_LORA, "r": 16, "alpha": 32}, torch.float32, question_answering=True)
+    qa_trainable = sum(parameter.numel() for parameter in qa_model.parameters() if parameter.requires_grad)
+    assert jsquad["memory"]["trainable_parameters"] == qa_trainable != trainable
+    config_of("gemma").save_pretrained(tmp_path / "gemma")
+    args = parser.parse_args(["bench", "estimate", "--decoder", str(tmp_path / "gemma"), "--out-dir", str(tmp_path)])
+    args.handler(args)
+    assert any(
+        line.startswith("| jsquad") and "no question-answering class" in line
+        for line in capsys.readouterr().out.splitlines()
+    )
 
 
 def test_a_decoder_config_that_is_not_here_is_one_line(jglue_bench_cli):

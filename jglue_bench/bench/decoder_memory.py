@@ -32,7 +32,8 @@ from typing import Any
 from jglue_bench.errors import UserError
 
 ADAPTER_BYTES = 4  # peft keeps LoRA weights in float32 (autocast_adapter_dtype) even on half-precision layers
-HEAD_MODULES = ("score", "classifier")  # peft's SEQ_CLS modules_to_save: trained in full, a copy of the original
+# peft's modules_to_save (SEQ_CLS: score/classifier; QUESTION_ANS: qa_outputs): trained in full, a copy of the original
+HEAD_MODULES = ("score", "classifier", "qa_outputs")
 HALF_BYTES = 2  # what bf16 and fp16 autocast compute in
 PRECISIONS = ("fp32", "bf16", "fp16")  # trainer.precision
 FLOAT32_NORMS = ("gemma", "gemma2", "gemma3", "gemma3_text")
@@ -48,15 +49,17 @@ def decoder_memory(
     length: int,
     num_labels: int = 3,
     gradient_checkpointing: bool = False,
+    question_answering: bool = False,
 ) -> dict[str, Any]:
-    """Parameters (total, trainable) and the memory of one training step, in bytes, broken down."""
+    """Parameters (total, trainable) and the memory of one training step, in bytes, broken down; with
+    `question_answering`, of the family's *ForQuestionAnswering model (JSQuAD: a start/end head on every token)."""
     weight_bytes = DTYPE_BYTES[weights_dtype]
     if precision not in PRECISIONS:
         raise UserError(f"bench estimate: precision {precision!r}; expected one of {', '.join(PRECISIONS)}.")
     if weights_dtype not in DTYPE_BYTES:
         raise UserError(f"bench estimate: weights dtype {weights_dtype!r}; expected one of {', '.join(DTYPE_BYTES)}.")
     compute_bytes = HALF_BYTES if precision in ("bf16", "fp16") else weight_bytes
-    model = meta_model(config, num_labels)
+    model = meta_model(config, num_labels, question_answering)
     counts = parameter_counts(model, config, peft)
     trainable_bytes = (
         counts["adapters"] * ADAPTER_BYTES + counts["head"] * weight_bytes if peft else counts["base"] * weight_bytes
@@ -97,17 +100,27 @@ def parameter_counts(model, config, peft: Mapping[str, Any] | None) -> dict[str,
     }
 
 
-def meta_model(config, num_labels: int):
-    """The sequence-classification model `config` describes, on the meta device (no memory, no weights)."""
+def meta_model(config, num_labels: int, question_answering: bool = False):
+    """The sequence-classification (or question-answering) model `config` describes, on the meta device (no memory,
+    no weights); a family without a QA class in transformers (Gemma) is one line."""
     import copy
 
     import torch
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
 
     config = copy.deepcopy(config)
     config.num_labels = num_labels
-    with torch.device("meta"):
-        return AutoModelForSequenceClassification.from_config(config)
+    auto = AutoModelForQuestionAnswering if question_answering else AutoModelForSequenceClassification
+    try:
+        with torch.device("meta"):
+            return auto.from_config(config)
+    except ValueError:
+        if not question_answering:
+            raise
+        raise UserError(
+            f"no question-answering class for model type {getattr(config, 'model_type', '?')!r} in transformers: "
+            f"JSQuAD does not fine-tune on it."
+        ) from None
 
 
 def is_head(name: str) -> bool:
