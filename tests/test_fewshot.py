@@ -213,3 +213,23 @@ def test_a_model_that_cannot_be_loaded_is_one_line(jglue_bench_cli, tmp_path):
     )
     assert code == 2 and len(stderr.strip().splitlines()) == 1
     assert "cannot load model 'causal_lm' from nobody/no-such-model" in stderr and not out.exists()
+
+
+def test_lm_evals_environment_report_is_skipped_and_restored(monkeypatch, tmp_path, capfd):
+    """simple_evaluate's closing report (torch's collect_env, git describe) is skipped while a run evaluates: no
+    subprocesses per split, no "fatal: not a git repository" outside a checkout; restored after."""
+    import lm_eval.evaluator as evaluator
+
+    from jglue_bench.fewshot.backends import without_environment_report
+
+    monkeypatch.chdir(tmp_path)  # not a git checkout
+    originals = evaluator.add_env_info, evaluator.get_git_commit_hash
+    with without_environment_report():
+        storage = {}
+        evaluator.add_env_info(storage)
+        assert storage == {} and evaluator.get_git_commit_hash() is None
+    assert "fatal" not in capfd.readouterr().err
+    assert (evaluator.add_env_info, evaluator.get_git_commit_hash) == originals
+    if shutil.which("git"):  # lm-eval's own, outside the context: git's complaint reaches the terminal
+        evaluator.get_git_commit_hash()
+        assert "not a git repository" in capfd.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,22 @@ def _device(choice: str) -> str:
 
 def quiet_lm_eval() -> None:
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
+
+
+@contextmanager
+def without_environment_report():
+    """lm-eval's simple_evaluate ends by asking torch's collect_env about the machine (subprocesses: pip, conda,
+    nvidia-smi, on every call) and git about the working directory (printing git's "fatal: not a git repository"
+    outside one), inside the time a run counts as evaluation. Records keep their own device, package and git
+    blocks, so both are skipped."""
+    import lm_eval.evaluator as evaluator
+
+    saved = evaluator.add_env_info, evaluator.get_git_commit_hash
+    evaluator.add_env_info, evaluator.get_git_commit_hash = (lambda storage: None), (lambda: None)
+    try:
+        yield
+    finally:
+        evaluator.add_env_info, evaluator.get_git_commit_hash = saved
 
 
 def count_throughput(totals: dict[str, Any], lm, rows: list[dict[str, Any]], seconds: float) -> None:

@@ -31,6 +31,7 @@ from jglue_bench.fewshot.backends import (
     load_model,
     quiet_lm_eval,
     throughput_record,
+    without_environment_report,
 )
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
@@ -244,20 +245,21 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
     for split in data.eval_splits:
         config = lm_eval_config(data, split)
         evaluation_started = time.perf_counter()
-        results = lm_eval.simple_evaluate(
-            model=lm,
-            # max_gen_toks=N overrides jasquad's per-question length (the tokenizer is left out then)
-            tasks=[build_task(config, data.preset.fewshot_seed, None if cfg.max_gen_toks else lm.tokenizer)],
-            task_manager=manager,
-            limit=data.limit,
-            log_samples=True,
-            bootstrap_iters=0,
-            fewshot_random_seed=data.preset.fewshot_seed,
-            gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
-            # chat presets: shots as user/assistant turns, rendered by the model's chat template
-            apply_chat_template=data.preset.chat,
-            fewshot_as_multiturn=data.preset.chat,
-        )
+        with without_environment_report():
+            results = lm_eval.simple_evaluate(
+                model=lm,
+                # max_gen_toks=N overrides jasquad's per-question length (the tokenizer is left out then)
+                tasks=[build_task(config, data.preset.fewshot_seed, None if cfg.max_gen_toks else lm.tokenizer)],
+                task_manager=manager,
+                limit=data.limit,
+                log_samples=True,
+                bootstrap_iters=0,
+                fewshot_random_seed=data.preset.fewshot_seed,
+                gen_kwargs={"max_gen_toks": int(cfg.max_gen_toks)} if cfg.max_gen_toks else None,
+                # chat presets: shots as user/assistant turns, rendered by the model's chat template
+                apply_chat_template=data.preset.chat,
+                fewshot_as_multiturn=data.preset.chat,
+            )
         seconds = time.perf_counter() - evaluation_started
         name = config["task"]
         output_type = config["output_type"]
