@@ -375,6 +375,26 @@ def test_vllm_without_a_gpu_is_one_line(monkeypatch):
         check_backend("vllm")
 
 
+def test_a_vllm_records_device_is_the_gpu(monkeypatch):
+    """lm-eval's vLLM wrapper has a `device` attribute, None: the record names the GPU the engine runs on."""
+    from types import SimpleNamespace
+
+    import torch
+    from omegaconf import OmegaConf
+
+    from jglue_bench.fewshot.run import fewshot_device
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "NVIDIA H200")
+    cfg = OmegaConf.create({"backend": "vllm", "model": {"dtype": "bfloat16"}})
+    device = fewshot_device(SimpleNamespace(device=None, model=None), cfg)
+    assert (device["device"], device["type"], device["name"], device["precision"]) == (
+        "cuda",
+        "cuda",
+        "NVIDIA H200",
+        "bfloat16",
+    )
+
+
 def test_malformed_generated_answers_are_one_invalid_class_in_macro_f1():
     from jglue_bench.fewshot import scores
 

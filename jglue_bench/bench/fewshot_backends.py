@@ -1,7 +1,10 @@
 """`jglue-bench bench fewshot`: few-shot throughput of lm-eval's two backends on one model, measured in the same
 run: transformers' HFLM (batched; the baseline) and vLLM (the candidate; CUDA only, an optional extra). Each side
-is a `jglue-bench fewshot` run of the same preset, task and documents, so its record (throughput, device, scores)
-lands in the results store as any other; the table puts them side by side and the last line is the ratio.
+is a `jglue-bench fewshot` run of the same preset, task, documents, batch size and dtype, in its own process (so
+the first side's model and cached GPU memory are gone before vLLM claims its share of the GPU); its record and
+predictions stay under the benchmark's folder, and the table puts the sides' throughput side by side, the ratio
+last. Each side's timed window is lm-eval's evaluation alone (model loading is not in it); HFLM's first batch
+warms up inside it, vLLM warms up while it loads.
 
 The model is a folder (--model-dir) or a random Llama of a real model's shape over the real llm-jp v3 tokenizer
 in $JGLUE_MODELS_DIR; the default shape is llm-jp-3 1.8B's (24 layers x 2048, 16 heads, feed-forward 7168), the
@@ -10,8 +13,12 @@ speed, and both backends must score alike (log-likelihoods of the same prompts).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,27 +41,32 @@ def run(
     batch_size: int,
     out_dir,
 ) -> dict[str, Any]:
-    from jglue_bench.bench.common import ratio, report
+    from jglue_bench.bench.common import DEFAULT_OUT_DIR, ratio, report
 
+    runs = Path(out_dir or DEFAULT_OUT_DIR) / f"fewshot-backends-{time.strftime('%Y%m%d-%H%M%S')}"
     with tempfile.TemporaryDirectory(prefix="jglue-bench-fewshot-") as work:
-        work = Path(work)
-        model = Path(model_dir).expanduser() if model_dir else random_llama(work / "model", shape, dtype)
+        model = Path(model_dir).expanduser() if model_dir else random_llama(Path(work) / "model", shape, dtype)
         if not (model / "config.json").is_file():
             raise UserError(f"bench fewshot --model-dir {model}: no config.json there (expected a causal LM folder).")
-        sides = {backend: one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, work)
+        sides = {backend: one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, runs)
                  for backend in backends}  # fmt: skip
     rows = [side_row(backend, side) for backend, side in sides.items()]
     measured = {backend: side for backend, side in sides.items() if "throughput" in side}
     if {"hf", "vllm"} <= set(measured):
-        speedup = ratio(measured["vllm"]["throughput"]["tokens_per_s"], measured["hf"]["throughput"]["tokens_per_s"])
-        ratio_line = f"vllm / hf: {speedup:.2f}x tokens/s ({preset}, {task}, {limit} documents)"
+        hf, vllm = measured["hf"]["throughput"], measured["vllm"]["throughput"]
+        speedup = ratio(vllm["tokens_per_s"], hf["tokens_per_s"])
+        ratio_line = f"vllm / hf: {speedup:.2f}x tokens/s ({preset}, {task}, {hf['examples']} documents each)"
     else:
         missing = ", ".join(backend for backend in BACKENDS if backend not in measured)
         ratio_line = f"vllm / hf: not measured ({missing} did not run here; see the table)"
     what = f"folder {model_dir}" if model_dir else f"random Llama {shape} over the llm-jp v3 tokenizer"
-    title = f"bench fewshot: lm-eval backends on {what}, {dtype}, preset={preset} task={task} limit={limit}"
+    title = (
+        f"bench fewshot: lm-eval backends on {what}, {dtype}, batch {batch_size}, preset={preset} task={task} "
+        f"limit={limit}; each side's record and predictions: {runs}"
+    )
     headers = ["backend", "device", "examples", "tokens", "seconds", "examples/s", "tokens/s", "main metric"]
-    report("fewshot-backends", title, headers, rows, {"model": what, "sides": sides}, ratio_line, out_dir)
+    result = {"model": what, "runs": str(runs), "sides": sides}
+    report("fewshot-backends", title, headers, rows, result, ratio_line, out_dir)
     return sides
 
 
@@ -72,12 +84,15 @@ def random_llama(folder: Path, shape: dict[str, int], dtype: str) -> Path:
     return build_tiny_decoder(model_file, folder, dtype=dtype, **shape)
 
 
-def one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, work) -> dict[str, Any]:
-    """One `jglue-bench fewshot` run on `backend`: its record's throughput, device and metrics, or why it did not
-    run (vLLM not installed, no GPU: the backend's own one line)."""
-    from jglue_bench.fewshot.command import compose_fewshot_config
-    from jglue_bench.fewshot.run import run_fewshot
+def one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, runs: Path) -> dict[str, Any]:
+    """One `jglue-bench fewshot` run on `backend` in its own process: its record's throughput, device and metrics,
+    or why it did not run (the backend's own one line: vLLM not installed, no GPU; else the process's last line)."""
+    from jglue_bench.fewshot.backends import check_backend
 
+    try:
+        check_backend(backend)  # before a process is started for nothing
+    except UserError as error:
+        return {"refused": str(error)}
     overrides = [
         f"preset={preset}",
         f"task={task}",
@@ -89,18 +104,23 @@ def one_side(backend, data_dir, preset, task, limit, model, dtype, batch_size, w
         f"limit={limit}",
         f"data.dir={data_dir}" if data_dir else "data.dir=null",
         "rerun=true",
-        f"results.path={work / 'runs.jsonl'}",
+        f"output_dir={runs / backend}",
+        f"results.path={runs / 'runs.jsonl'}",
     ]
-    try:
-        record = run_fewshot(compose_fewshot_config(overrides), work / backend).record
-    except UserError as error:
-        return {"refused": str(error)}
+    command = [sys.executable, "-m", "jglue_bench.cli", "fewshot", *overrides]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    record_file = runs / backend / "record.json"
+    if done.returncode != 0 or not record_file.is_file():
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        return {"refused": f"exit {done.returncode}: {lines[-1] if lines else 'no output'}"}
+    record = json.loads(record_file.read_text(encoding="utf-8"))
     return {
         "throughput": record["throughput"],
         "device": record["device"],
         "metrics": record["metrics"],
         "main_metric": record["main_metric"],
         "protocol": record["protocol"],
+        "record": str(record_file),
     }
 
 

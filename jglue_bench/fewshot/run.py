@@ -380,10 +380,10 @@ def build_fewshot_record(
 
 def fewshot_device(lm, cfg: DictConfig) -> dict[str, Any]:
     """The device block of a training record (report's efficiency table reads it); precision: the weights' dtype.
-    vLLM's engine runs on the GPU and has no `device` attribute."""
+    vLLM's engine runs on the GPU; its lm-eval wrapper's `device` is None."""
     import torch
 
-    device = torch.device(str(getattr(lm, "device", "cuda" if cfg.backend == "vllm" else "cpu")))
+    device = torch.device(str(getattr(lm, "device", None) or ("cuda" if cfg.backend == "vllm" else "cpu")))
     weights = getattr(getattr(lm, "model", None), "dtype", None)  # HFLM's model; vLLM's engine has none
     precision = str(weights).replace("torch.", "") if weights is not None else str(cfg.model.get("dtype") or "auto")
     return {**device_info(device, precision, 1), "device": str(device)}

@@ -94,4 +94,15 @@ def build_tiny_decoder(
     model = model_class(config).to(getattr(torch, dtype))
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    portable_tokenizer_class(Path(folder) / "tokenizer_config.json")
     return Path(folder)
+
+
+def portable_tokenizer_class(config_file: Path) -> None:
+    """transformers 5 saves `tokenizer_class: TokenizersBackend`, a name transformers 4 (which vLLM's own
+    environment may hold) cannot load; PreTrainedTokenizerFast, the class both read a tokenizer.json with, can."""
+    import json
+
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config_file.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
