@@ -122,10 +122,14 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     fewshot.add_argument("--limit", type=int, default=200, help="scored documents (default 200)")
     fewshot.add_argument("--backends", nargs="+", choices=("hf", "vllm"), default=["hf", "vllm"])
     fewshot.add_argument("--model-dir", type=Path, default=None, help="a causal LM folder (default: a random Llama)")
-    fewshot.add_argument("--layers", type=int, default=24, help="random Llama's shape (default: llm-jp-3 1.8B's)")
-    fewshot.add_argument("--hidden", type=int, default=2048)
-    fewshot.add_argument("--heads", type=int, default=16)
-    fewshot.add_argument("--intermediate", type=int, default=7168)
+    from jglue_bench.bench.fewshot_backends import REAL_SHAPE  # stdlib only: the CLI starts without torch
+
+    fewshot.add_argument(
+        "--layers", type=int, default=REAL_SHAPE["layers"], help="random Llama's shape (llm-jp-3 1.8B's)"
+    )
+    fewshot.add_argument("--hidden", type=int, default=REAL_SHAPE["hidden"])
+    fewshot.add_argument("--heads", type=int, default=REAL_SHAPE["heads"])
+    fewshot.add_argument("--intermediate", type=int, default=REAL_SHAPE["intermediate"])
     fewshot.add_argument("--dtype", default="bfloat16", choices=("float32", "bfloat16", "float16"))
     fewshot.add_argument("--batch-size", type=int, default=32)
     estimate = _benchmark(

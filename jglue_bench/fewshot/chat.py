@@ -1,5 +1,5 @@
 """The chat template a chat preset (Nejumi) renders its messages with: the tokenizer's own, or `model.chat_template`
-(a Jinja file, as Nejumi keeps its own in wandb/llm-leaderboard's chat_templates/ for models that ship none).
+(a Jinja file; Nejumi keeps its own in wandb/llm-leaderboard's chat_templates/ and serves one before a model's own).
 
 Nejumi refuses a model with no chat template (scripts/vllm_server.py: "chat_template is None"); so does this."""
 
