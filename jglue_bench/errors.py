@@ -53,6 +53,12 @@ class ChecksumError(UserError):
     """A file whose content does not match its pinned checksum (a corrupt or partial download)."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's first line for a one-line message; its type's name when it has no text."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def describe_value(value: object, limit: int = 80) -> str:
     """A value as a message shows it: JSON's own words for null and booleans, repr otherwise, cut to `limit`."""
     if value is None:

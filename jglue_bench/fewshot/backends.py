@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from jglue_bench.errors import UserError
+from jglue_bench.errors import UserError, first_line
 from jglue_bench.fewshot.tokenizers import tokenizer_trap
 
 BACKENDS = ("hf", "vllm")
@@ -72,8 +72,9 @@ def load_model(cfg: DictConfig, chat: bool = False):
     try:
         return HFLM(**arguments, device=device, batch_size=cfg.batch_size)
     except OSError as error:  # not on the hub, not in the cache offline, or a folder without weights
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first}") from None
+        raise UserError(
+            f"cannot load model {model_cfg.name!r} from {arguments['pretrained']}: {first_line(error)}"
+        ) from None
 
 
 def hub_commit(pretrained: str, revision: str | None) -> str | None:

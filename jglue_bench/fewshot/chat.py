@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from jglue_bench.errors import UserError
+from jglue_bench.errors import UserError, first_line
 
 
 def use_chat_template(model, model_cfg: DictConfig) -> dict[str, Any]:
@@ -58,8 +58,7 @@ def chat_renderer(model_cfg: DictConfig):
             use_fast=bool(model_cfg.get("use_fast_tokenizer", True)),
         )
     except OSError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot load the tokenizer of {pretrained}: {first}") from None
+        raise UserError(f"cannot load the tokenizer of {pretrained}: {first_line(error)}") from None
     use_chat_template(tokenizer, model_cfg)
 
     def render(messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:

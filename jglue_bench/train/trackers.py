@@ -27,7 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from jglue_bench.errors import UserError, did_you_mean
+from jglue_bench.errors import UserError, did_you_mean, first_line
 
 # name -> (what Accelerate checks to offer it, the jglue-bench extra that installs it)
 TRACKERS = {
@@ -334,9 +334,8 @@ def explained_start_errors(names: list[str]) -> Iterator[None]:
         if source not in ("wandb", "mlflow", "tensorboard") and not isinstance(error, OSError):
             raise
         which = source if source in names else "/".join(names)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(
-            f"trainer.log_with: {which} could not start a run: {first}{START_HINTS.get(which, '')}"
+            f"trainer.log_with: {which} could not start a run: {first_line(error)}{START_HINTS.get(which, '')}"
         ) from error
 
 
