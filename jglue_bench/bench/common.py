@@ -31,6 +31,19 @@ def data_dir(given: str | Path | None) -> Path:
     return path
 
 
+def models_dir_file(subfolder: str, name: str, command: str, instead: str) -> Path:
+    """$JGLUE_MODELS_DIR/<subfolder>/<name> (a real tokenizer file a random model is built over), or one line
+    naming the variable and `instead`, the option that takes a model folder."""
+    models = os.environ.get("JGLUE_MODELS_DIR")
+    path = Path(models).expanduser() / subfolder / name if models else None
+    if path is None or not path.is_file():
+        raise UserError(
+            f"{command}: the tokenizer {subfolder}/{name} is not in $JGLUE_MODELS_DIR ({models or 'not set'}); set "
+            f"JGLUE_MODELS_DIR to the folder holding {subfolder}/, or pass {instead}."
+        )
+    return path
+
+
 def vocab_file(given: str | Path | None) -> Path | None:
     """BandaiNamco's vocab.txt: --vocab, else $JGLUE_MODELS_DIR/<model folder>/vocab.txt; None: the hub's copy."""
     if given:

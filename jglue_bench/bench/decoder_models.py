@@ -6,7 +6,6 @@ PeftModel built as train(cfg) builds it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from jglue_bench.errors import UserError
@@ -46,17 +45,12 @@ def decoder_overrides(family: str, folder: str, work: Path, peft: str) -> tuple[
 
 def random_decoder(family: str, folder: Path) -> Path:
     """A random `family` decoder at the benchmark's size over its real tokenizer, written into `folder`."""
+    from jglue_bench.bench.common import models_dir_file
     from jglue_bench.fewshot.tiny import build_tiny_decoder
 
     (subfolder, name), pad = DECODER_FAMILIES[family]
-    models = os.environ.get("JGLUE_MODELS_DIR")
-    model_file = Path(models).expanduser() / subfolder / name if models else None
-    if model_file is None or not model_file.is_file():
-        raise UserError(
-            f"bench train --model {family}: the tokenizer {subfolder}/{name} is not in $JGLUE_MODELS_DIR "
-            f"({models or 'not set'}); set JGLUE_MODELS_DIR to the folder holding {subfolder}/, or pass "
-            f"--model {family}=FOLDER (a decoder in its hub layout)."
-        )
+    instead = f"--model {family}=FOLDER (a decoder in its hub layout)"
+    model_file = models_dir_file(subfolder, name, f"bench train --model {family}", instead)
     return build_tiny_decoder(
         model_file, folder, layers=BENCH_LAYERS, hidden=BENCH_HIDDEN, architecture=family, pad_token=pad
     )

@@ -14,7 +14,6 @@ speed, and both backends must score alike (log-likelihoods of the same prompts).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -71,15 +70,10 @@ def run(
 
 
 def random_llama(folder: Path, shape: dict[str, int], dtype: str) -> Path:
+    from jglue_bench.bench.common import models_dir_file
     from jglue_bench.fewshot.tiny import LLM_JP_V3, build_tiny_decoder
 
-    models = os.environ.get("JGLUE_MODELS_DIR")
-    model_file = Path(models).expanduser().joinpath(*LLM_JP_V3) if models else None
-    if model_file is None or not model_file.is_file():
-        raise UserError(
-            f"bench fewshot: the llm-jp v3 tokenizer {'/'.join(LLM_JP_V3)} is not in $JGLUE_MODELS_DIR "
-            f"({models or 'not set'}); set JGLUE_MODELS_DIR, or pass --model-dir FOLDER (a causal LM)."
-        )
+    model_file = models_dir_file(*LLM_JP_V3, "bench fewshot", "--model-dir FOLDER (a causal LM)")
     print(f"building a random Llama {shape} ({dtype}) in {folder} ...", flush=True)
     return build_tiny_decoder(model_file, folder, dtype=dtype, **shape)
 

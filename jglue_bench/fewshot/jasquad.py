@@ -18,6 +18,7 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from importlib.util import find_spec
+from statistics import fmean
 from typing import Any
 
 from jglue_bench.errors import UserError
@@ -81,16 +82,12 @@ def scores_of(doc: dict[str, Any], results: Sequence[str]) -> dict[str, float]:
     }
 
 
-def mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
-
-
 def scoring_config() -> dict[str, Any]:
     """lm-eval's keys for jp-stable's exact match and word F1, both averaged over the questions."""
     return {
         "process_results": scores_of,
         "metric_list": [
-            {"metric": name, "aggregation": mean, "higher_is_better": True} for name in ("exact_match", "jasquad_f1")
+            {"metric": name, "aggregation": fmean, "higher_is_better": True} for name in ("exact_match", "jasquad_f1")
         ],
     }
 

@@ -24,6 +24,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from statistics import fmean
 from typing import Any
 
 from jglue_bench.errors import UserError
@@ -161,10 +162,6 @@ def spearman(references: Sequence[Any], predictions: Sequence[str], **_: Any) ->
     return float(references[0]), parse_float(predictions[0])
 
 
-def mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
-
-
 def pearson_of_pairs(pairs: Sequence[tuple[float, float]]) -> float:
     from jglue_bench import metrics
 
@@ -187,9 +184,9 @@ def _zero_if_undefined(correlation, pairs) -> float:
 
 SCORING = {
     # each task's metric list in llm-jp-eval: lm-eval metric name -> (per-document function, aggregation)
-    "exact_match": [(exact_match, mean)],
+    "exact_match": [(exact_match, fmean)],
     "correlation": [(pearson, pearson_of_pairs), (spearman, spearman_of_pairs)],
-    "char_f1": [(char_f1, mean)],
+    "char_f1": [(char_f1, fmean)],
 }
 
 

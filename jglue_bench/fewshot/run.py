@@ -34,6 +34,7 @@ from jglue_bench.fewshot.backends import (
     without_environment_report,
 )
 from jglue_bench.fewshot.documents import as_dataset_dict, to_documents
+from jglue_bench.fewshot.llm_jp_eval import SCORING as LLM_JP_EVAL_SCORING
 from jglue_bench.fewshot.presets import Preset, load_preset, protocol_label, task_config
 from jglue_bench.prepare.stage import SplitData, read_split, resolve_labels, task_spec
 from jglue_bench.records.key import model_identity
@@ -48,8 +49,6 @@ from jglue_bench.records.store import (
     write_jsonl_atomic,
 )
 from jglue_bench.tasks import TaskSpec
-
-LLM_JP_EVAL_SCORINGS = ("exact_match", "correlation", "char_f1")  # llm_jp_eval.py's; "jasquad" is jasquad.py's
 
 
 @dataclass
@@ -265,7 +264,7 @@ def run_fewshot(cfg: DictConfig, output_dir: Path) -> FewshotResult:
         output_type = config["output_type"]
         rows = scores.prediction_rows(results["samples"][name], output_type)
         scoring = data.preset.task_entry(data.spec.name).get("scoring")
-        scoring = scoring if scoring in LLM_JP_EVAL_SCORINGS else None
+        scoring = scoring if scoring in LLM_JP_EVAL_SCORING else None  # "jasquad" is jasquad.py's
         if scoring:
             rows = scores.normalized_like_llm_jp_eval(rows)
         num_choices = len(rows[0]["choices"]) if output_type == "multiple_choice" else _answer_count(data.spec)
